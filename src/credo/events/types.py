@@ -1,0 +1,80 @@
+"""Field types shared by the event schemas: identifiers, UTC times, money, codes.
+
+Every field is declared through :func:`field`, which records the data category
+(one of :data:`credo.policy.protection.ALLOWED_DATA_CATEGORIES`) in the JSON
+Schema, so a test can walk every field and prove none is a forbidden category.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Any
+
+import iso4217
+import iso18245
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+from credo.policy.protection import ALLOWED_DATA_CATEGORIES
+
+#: Largest amount any money field accepts (in major units): 1e12.
+MAX_AMOUNT = Decimal("1000000000000")
+
+
+def field(category: str, description: str, **kwargs: Any) -> Any:
+    """A pydantic ``Field`` that carries its data category in the schema."""
+    if category not in ALLOWED_DATA_CATEGORIES:
+        raise ValueError(f"unknown data category {category!r}")
+    extra = dict(kwargs.pop("json_schema_extra", {}) or {})
+    extra["data_category"] = category
+    return Field(description=description, json_schema_extra=extra, **kwargs)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+#: A timezone-aware instant, normalised to UTC. Naive times are rejected.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+#: Partner-chosen identifiers and references: short, printable, no spaces.
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")]
+
+#: A non-negative exact amount in major units ("12.34"); precision is checked
+#: against the currency's ISO 4217 exponent by the event model.
+Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+
+
+@lru_cache(maxsize=512)
+def currency_exponent(code: str) -> int:
+    """Minor-unit exponent of an ISO 4217 currency; ValueError if not a money currency."""
+    try:
+        exponent = iso4217.Currency(code).exponent
+    except ValueError:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code") from None
+    if exponent is None:
+        raise ValueError(f"{code!r} is not a currency with minor units (ISO 4217)")
+    return exponent
+
+
+def _check_currency(code: str) -> str:
+    currency_exponent(code)
+    return code
+
+
+def _check_mcc(code: str) -> str:
+    try:
+        iso18245.get_mcc(code)
+    except (iso18245.MCCNotFound, iso18245.InvalidMCC):
+        raise ValueError(f"{code!r} is not an ISO 18245 merchant category code") from None
+    return code
+
+
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_check_currency)]
+MerchantCategory = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_check_mcc)]
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """Exact integer minor units (cents, fen, …) of an amount in a currency."""
+    return int(amount.scaleb(currency_exponent(currency)))

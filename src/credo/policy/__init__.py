@@ -1,0 +1,1 @@
+"""Rules every layer reads: what Credo refuses to hold (PRODUCT.md §3)."""
