@@ -1,0 +1,33 @@
+"""Application factory: one FastAPI app per store."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Engine
+
+import credo
+from credo.api.problems import credo_error_handler, validation_error_handler
+from credo.api.routers import events
+from credo.errors import CredoError
+from credo.settings import Settings, get_settings
+from credo.store import create_store_engine, upgrade_schema
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the API over ``engine`` (or the store named by the settings)."""
+    settings = settings or get_settings()
+    if engine is None:
+        engine = create_store_engine(settings.database_url)
+        upgrade_schema(engine)
+    app = FastAPI(
+        title="Credo",
+        version=credo.__version__,
+        description="Opt-in, explainable credit scores. Errors carry stable codes (see `credo.errors`).",
+    )
+    app.state.engine = engine
+    app.state.settings = settings
+    app.add_exception_handler(CredoError, credo_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+    app.include_router(events.router)
+    return app

@@ -1,0 +1,53 @@
+"""JSON error bodies with stable codes, and the HTTP status each code maps to."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from credo.errors import CredoError, ErrorCode
+
+STATUS_OF: dict[ErrorCode, int] = {
+    ErrorCode.AUTH_MISSING: 401,
+    ErrorCode.AUTH_INVALID: 401,
+    ErrorCode.PARTNER_MISMATCH: 403,
+    ErrorCode.EVENT_TYPE_NOT_PERMITTED: 403,
+    ErrorCode.CONSUMER_NOT_ENROLLED: 403,
+    ErrorCode.CONSENT_NOT_GIVEN: 403,
+    ErrorCode.CONSENT_WITHDRAWN: 403,
+    ErrorCode.IDEMPOTENCY_CONFLICT: 409,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.BATCH_TOO_LARGE: 413,
+}
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable error code (see credo.errors.ErrorCode).")
+    message: str
+    field: str | None = None
+    rule: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def status_for(code: ErrorCode) -> int:
+    return STATUS_OF.get(code, 422)
+
+
+def error_response(code: ErrorCode, message: str, field: str | None = None, rule: str | None = None) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code.value, message=message, field=field, rule=rule))
+    return JSONResponse(body.model_dump(), status_code=status_for(code))
+
+
+async def credo_error_handler(_request: Request, exc: CredoError) -> JSONResponse:
+    return error_response(exc.code, exc.message, exc.field, exc.rule)
+
+
+async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request", "type": "invalid"}
+    field = ".".join(str(p) for p in first["loc"][1:]) or None
+    return error_response(ErrorCode.MALFORMED_REQUEST, first["msg"], field, first["type"])

@@ -1,0 +1,1 @@
+"""The ``credo`` command line (Typer + Rich)."""

@@ -1,0 +1,86 @@
+"""``credo demo``: a simulated population, end to end, on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from rich.table import Table
+from sqlalchemy import func, select
+
+from credo.cli.progress import console, progress_bar
+from credo.ingest.bulk import IngestReport
+from credo.ingest.service import ingest_records
+from credo.store.tables import consumers, events, partners, report_consents
+
+
+def _misbehaving_batch(engine) -> list[dict]:  # noqa: ANN001
+    """Events a careless partner might send, to show every rule firing once."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(report_consents.c.consumer_id, report_consents.c.partner_id)
+            .where(report_consents.c.event_type == "bill.issued")
+            .limit(1)
+        ).first()
+        other = conn.execute(select(partners.c.id).where(partners.c.id != row.partner_id).limit(1)).scalar_one()
+    consumer, partner = row.consumer_id, row.partner_id
+    base = {
+        "type": "bill.issued", "partner_id": partner, "consumer_id": consumer,
+        "occurred_at": "2024-03-01T09:00:00+08:00", "bill_ref": "demo-b-1", "bill_kind": "utility",
+        "amount": "88.00", "currency": "CNY", "due_date": "2024-03-20",
+    }
+    return [
+        {**base, "event_id": "demo-1"},
+        {**base, "event_id": "demo-1"},
+        {**base, "event_id": "demo-1", "amount": "99.00"},
+        {**base, "event_id": "demo-2", "religion": "declared"},
+        {**base, "event_id": "demo-3", "note": "customer gender: female"},
+        {**base, "event_id": "demo-4", "amount": "1.005"},
+        {**base, "event_id": "demo-5", "partner_id": other},
+        {**base, "event_id": "demo-6", "consumer_id": "not-enrolled"},
+    ]
+
+
+def run_demo(db: Path, *, consumers: int, months: int, seed: int) -> None:  # noqa: C901
+    from credo.cli.main import _engine, _load_world, _print_report
+    from credo.simulate import SimulationConfig, simulate_to_directory
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    engine = _engine(f"sqlite:///{db}")
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        config = SimulationConfig(consumers=consumers, months=months, seed=seed)
+        with progress_bar("simulate consumers", consumers) as advance:
+            simulate_to_directory(config, directory, fmt="parquet", progress=advance)
+        _, report = _load_world(engine, directory)
+
+    console.rule("a careless partner")
+    extra = IngestReport()
+    for outcome in ingest_records(engine, _misbehaving_batch(engine), trusted_received_at=True):
+        extra_status = outcome.status
+        detail = outcome.problems[0] if outcome.problems else None
+        console.print(
+            f"  {outcome.event_id}: [bold]{extra_status}[/]"
+            + (f" - {detail.code.value} ({detail.rule}) on {detail.field!r}" if detail else "")
+        )
+        if detail:
+            extra.rejected += 1
+            extra.rejections_by_rule[f"{detail.code.value}:{detail.rule}"] += 1
+    report.rejections_by_rule.update(extra.rejections_by_rule)
+    report.rejected += extra.rejected
+
+    console.rule(f"store {db}")
+    with engine.connect() as conn:
+        n_consumers = conn.execute(select(func.count()).select_from(consumers)).scalar_one()
+        n_partners = conn.execute(select(func.count()).select_from(partners)).scalar_one()
+        by_type = conn.execute(
+            select(events.c.type, func.count()).group_by(events.c.type).order_by(events.c.type)
+        ).all()
+    console.print(f"consumers [bold]{n_consumers}[/], partners [bold]{n_partners}[/]")
+    table = Table("event type", "events", title="Events by type")
+    for etype, count in by_type:
+        table.add_row(etype, str(count))
+    table.add_row("[bold]total", f"[bold]{sum(c for _, c in by_type)}")
+    console.print(table)
+    _print_report(report)

@@ -1,0 +1,161 @@
+"""Entry point of the ``credo`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+
+from credo.cli.progress import console, progress_bar
+from credo.settings import get_settings
+
+app = typer.Typer(help="Credo: an opt-in, explainable 350-950 credit score.", no_args_is_help=True)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL of the store (default: $CREDO_DATABASE_URL or sqlite:///credo.db).")
+]
+
+
+def _engine(db: str | None):
+    from credo.store import create_store_engine, upgrade_schema
+
+    engine = create_store_engine(db or get_settings().database_url)
+    upgrade_schema(engine)
+    return engine
+
+
+@app.command()
+def schema(out: Annotated[Path, typer.Option(help="Directory for one JSON Schema file per event type.")] = Path("schemas")) -> None:
+    """Write the JSON Schema of every event type."""
+    from credo.events import EVENT_MODELS
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, model in EVENT_MODELS.items():
+        (out / f"{name}.schema.json").write_bytes(orjson.dumps(model.model_json_schema(), option=orjson.OPT_INDENT_2))
+    console.print(f"wrote {len(EVENT_MODELS)} schemas to {out}")
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines, CSV or Parquet file of events.")],
+    db: DbOption = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet (default: from the suffix).")] = None,
+    chunk_size: Annotated[int, typer.Option(help="Events per committed transaction.")] = 5000,
+) -> None:
+    """Ingest a file of events (streaming; each chunk committed before it is acknowledged)."""
+    from credo.ingest.bulk import ingest_file
+    from credo.ingest.files import count_records, detect_format
+
+    fmt = fmt or detect_format(file)
+    engine = _engine(db)
+    with progress_bar(f"ingest {file.name}", count_records(file, fmt)) as advance:
+        report = ingest_file(engine, file, fmt, chunk_size=chunk_size, on_chunk=advance)
+    _print_report(report)
+    if report.rejected:
+        raise typer.Exit(code=2)
+
+
+def _print_report(report) -> None:  # noqa: ANN001
+    console.print(
+        f"accepted [green]{report.accepted}[/]  duplicates [yellow]{report.duplicates}[/]  rejected [red]{report.rejected}[/]"
+    )
+    if report.rejections_by_rule:
+        table = Table("rejection (code:rule)", "events", title="Rejections by rule")
+        for rule, count in report.rejections_by_rule.most_common():
+            table.add_row(rule, str(count))
+        console.print(table)
+
+
+@app.command()
+def simulate(
+    consumers: Annotated[int, typer.Option(min=1)] = 1000,
+    months: Annotated[int, typer.Option(min=1, max=240)] = 24,
+    seed: int = 0,
+    out: Annotated[Path | None, typer.Option(help="Write the population here (Parquet or JSON Lines).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or jsonl")] = "parquet",
+    into_store: Annotated[bool, typer.Option("--into-store", help="Also load it into the store.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Simulate partners, consenting consumers and their event streams (same seed, same output)."""
+    import tempfile
+
+    from credo.simulate import SimulationConfig, simulate_to_directory
+
+    config = SimulationConfig(consumers=consumers, months=months, seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        target = out or Path(tmp)
+        with progress_bar("simulate consumers", consumers) as advance:
+            summary = simulate_to_directory(config, target, fmt=fmt, progress=advance)
+        console.print(summary)
+        if into_store:
+            _load_world(_engine(db), target)
+
+
+def _load_world(engine, directory: Path):  # noqa: ANN001, ANN202
+    from credo.ingest.world import event_files, ingest_directory, load_registry
+    from credo.ingest.files import count_records, detect_format
+
+    with progress_bar("register consumers and consents", None) as advance:
+        keys = load_registry(engine, directory, advance)
+    total = sum(count_records(p, detect_format(p)) or 0 for p in event_files(directory))
+    with progress_bar("ingest events", total) as advance:
+        report = ingest_directory(engine, directory, on_chunk=advance)
+    _print_report(report)
+    return keys, report
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Output file.")],
+    db: DbOption = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet (default: from the suffix).")] = None,
+) -> None:
+    """Export every stored event (of active consumers) in an ingestible format."""
+    from credo.ingest.files import detect_format
+    from credo.store.export import export_events
+
+    engine = _engine(db)
+    with progress_bar(f"export {out.name}", None) as advance:
+        count = export_events(engine, out, fmt or detect_format(out), on_chunk=advance)
+    console.print(f"exported {count} events to {out}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db: DbOption = None,
+    workers: int = 1,
+) -> None:
+    """Run the API with uvicorn."""
+    import os
+
+    import uvicorn
+
+    if db:
+        os.environ["CREDO_DATABASE_URL"] = db
+    _engine(db).dispose()
+    uvicorn.run("credo.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file to create (replaced if it exists).")] = Path("credo-demo.db"),
+    consumers: Annotated[int, typer.Option(min=10)] = 500,
+    months: Annotated[int, typer.Option(min=1)] = 18,
+    seed: int = 0,
+) -> None:
+    """Simulate a small population into a fresh SQLite store and summarise it."""
+    from credo.cli.demo import run_demo
+
+    run_demo(db, consumers=consumers, months=months, seed=seed)
+
+
+from credo.cli import admin  # noqa: E402  (registers sub-commands)
+
+app.add_typer(admin.partner_app, name="partner")
+app.add_typer(admin.consumer_app, name="consumer")
+app.add_typer(admin.db_app, name="db")

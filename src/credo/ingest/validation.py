@@ -1,0 +1,104 @@
+"""Turn a raw record into a validated event, or into precise problems.
+
+Every pydantic error becomes a :class:`Problem` naming the field and the rule;
+anything that touches a forbidden category is reported as such (with the
+category's code) rather than as a generic unknown field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from credo.errors import ErrorCode
+from credo.events.schemas import EVENT_MODELS, EventBase, MoneyPrecisionError, parse_event
+from credo.ingest.outcomes import MalformedRecord, Problem
+from credo.policy.protection import category_in_text, category_of_name
+
+
+def _field_path(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p in EVENT_MODELS)]
+    return ".".join(parts) or None
+
+
+def _forbidden(field: str | None, code: str, name: str, rationale: str) -> Problem:
+    return Problem(
+        ErrorCode.FORBIDDEN_CATEGORY,
+        field,
+        code,
+        f"field {field!r} carries a forbidden data category ({name}); nothing of this event is stored. {rationale}",
+    )
+
+
+def problems_from_validation(exc: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        kind = err["type"]
+        field = _field_path(err["loc"])
+        if kind == "union_tag_invalid":
+            problems.append(Problem(ErrorCode.UNKNOWN_EVENT_TYPE, "type", "type in EVENT_TYPES", err["msg"]))
+        elif kind == "union_tag_not_found":
+            problems.append(Problem(ErrorCode.MISSING_FIELD, "type", "required", "every event needs a 'type'"))
+        elif kind == "extra_forbidden":
+            name = str(err["loc"][-1])
+            value = err.get("input")
+            category = category_of_name(name) or (category_in_text(value) if isinstance(value, str) else None)
+            if category is not None:
+                problems.append(_forbidden(field, category.code, category.name, category.rationale))
+            else:
+                problems.append(
+                    Problem(ErrorCode.UNKNOWN_FIELD, field, "extra=forbid", f"{name!r} is not a field of this event")
+                )
+        elif kind == "forbidden_category":
+            ctx = err.get("ctx", {})
+            problems.append(_forbidden(field, ctx["rule"], ctx["name"], ctx["rationale"]))
+        elif kind == "missing":
+            problems.append(Problem(ErrorCode.MISSING_FIELD, field, "required", f"{field!r} is required"))
+        else:
+            problems.append(Problem(ErrorCode.INVALID_VALUE, field, kind, err["msg"]))
+    problems.sort(key=lambda p: p.code is not ErrorCode.FORBIDDEN_CATEGORY)
+    return problems
+
+
+def validate_record(
+    record: Any, *, partner_id: str | None, trusted_received_at: bool
+) -> EventBase | list[Problem]:
+    """Validate one record. ``partner_id`` comes from the caller's credentials, if any.
+
+    Only trusted bulk back-fills (the operator's ``credo ingest``) may set
+    ``received_at``; partners calling the API get it assigned by the server.
+    """
+    if isinstance(record, MalformedRecord):
+        return [Problem(ErrorCode.MALFORMED_REQUEST, None, "valid JSON", record.message)]
+    if not isinstance(record, dict):
+        return [Problem(ErrorCode.MALFORMED_REQUEST, None, "object", "each event must be a JSON object")]
+    if not trusted_received_at and record.get("received_at") is not None:
+        return [
+            Problem(
+                ErrorCode.RECEIVED_AT_SERVER_ASSIGNED,
+                "received_at",
+                "server-assigned",
+                "received_at is set by Credo when the event arrives",
+            )
+        ]
+    if partner_id is not None:
+        claimed = record.get("partner_id")
+        if claimed is not None and claimed != partner_id:
+            return [
+                Problem(
+                    ErrorCode.PARTNER_MISMATCH,
+                    "partner_id",
+                    "matches API key",
+                    f"partner_id {claimed!r} is not the partner of this API key",
+                )
+            ]
+        record = {**record, "partner_id": partner_id}
+    elif record.get("partner_id") is None:
+        return [Problem(ErrorCode.MISSING_FIELD, "partner_id", "required", "bulk records must name their partner")]
+    try:
+        return parse_event(record)
+    except ValidationError as exc:
+        return problems_from_validation(exc)
+    except MoneyPrecisionError as exc:
+        return [Problem(ErrorCode.MONEY_PRECISION, exc.field_name, "ISO 4217 minor units", str(exc))]

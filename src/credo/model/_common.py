@@ -1,0 +1,94 @@
+"""Helpers shared by the scorecard and the challenger (input handling, reasons)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from credo.policy import bands
+from credo.policy.reasons import GENERIC_PREFIX, INQUIRY_REASON
+
+#: Returned instead of a score when a consumer does not meet the minimum scoring criteria.
+NOT_ENOUGH_DATA = "not enough data"
+
+
+def as_frame(X: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Accept a DataFrame (kept as is) or a 2-D array (columns x0.. or the given names)."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise ValueError("X must be 2-dimensional")
+    cols = list(columns) if columns is not None else [f"x{i}" for i in range(arr.shape[1])]
+    if len(cols) != arr.shape[1]:
+        raise ValueError(f"X has {arr.shape[1]} columns, expected {len(cols)}")
+    return pd.DataFrame(arr, columns=cols)
+
+
+def check_columns(X: pd.DataFrame, features: Sequence[str]) -> None:
+    missing = [f for f in features if f not in X.columns]
+    if missing:
+        raise KeyError(f"missing feature columns: {missing}")
+
+
+def as_target(y: Any) -> np.ndarray:
+    yy = np.asarray(y)
+    if yy.dtype == bool:
+        yy = yy.astype(int)
+    u = np.unique(yy)
+    if not set(u.tolist()) <= {0, 1}:
+        raise ValueError("y must be binary 0/1 (1 = bad)")
+    if len(u) < 2:
+        raise ValueError("y must contain both classes")
+    return yy.astype(int)
+
+
+def reason_code_for(feature: str, reason_codes: Mapping[str, str] | None) -> str:
+    if reason_codes and feature in reason_codes:
+        return reason_codes[feature]
+    return f"{GENERIC_PREFIX}{feature}"
+
+
+def clamp_round(raw: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(raw), bands.SCORE_MIN, bands.SCORE_MAX).astype(np.int64)
+
+
+def select_reasons(
+    cost: np.ndarray,
+    features: Sequence[str],
+    codes: Sequence[str],
+    k: int,
+    inquiry_feature: str | None,
+    index: pd.Index,
+) -> pd.DataFrame:
+    """Principal reasons per row from a (n, p) matrix of points lost per feature.
+
+    Features are ranked by cost (largest first; ties broken by feature order);
+    only features that cost points (> 0) are reasons; codes are de-duplicated
+    (a code shared by two features appears once, at its best rank). At most
+    ``k`` reasons; if ``inquiry_feature`` costs points and its code is not among
+    them, it is added as reason ``k+1``.
+    """
+    n, p = cost.shape
+    order = np.argsort(-cost, axis=1, kind="stable")  # stable => feature order on ties
+    cols = [f"reason_{i + 1}" for i in range(k + 1)]
+    out = np.full((n, k + 1), None, dtype=object)
+    inq = list(features).index(inquiry_feature) if inquiry_feature in features else -1
+    inq_code = codes[inq] if inq >= 0 else INQUIRY_REASON
+    codes_arr = np.asarray(codes, dtype=object)
+    sorted_cost = np.take_along_axis(cost, order, axis=1)
+    sorted_codes = codes_arr[order]
+    for r in range(n):
+        chosen: list[str] = []
+        for j in range(p):
+            if sorted_cost[r, j] <= 0 or len(chosen) >= k:
+                break
+            c = sorted_codes[r, j]
+            if c not in chosen:
+                chosen.append(c)
+        if inq >= 0 and cost[r, inq] > 0 and inq_code not in chosen:
+            chosen.append(inq_code)
+        out[r, : len(chosen)] = chosen
+    return pd.DataFrame(out, index=index, columns=cols)

@@ -1,0 +1,74 @@
+"""Partner registration and API keys (shown once, stored as SHA-256 of the secret).
+
+API keys are 256-bit random secrets, so a fast hash is the right tool: unlike
+passwords they cannot be guessed, and argon2 on every request would cap the
+ingestion rate for no gain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, insert, select, update
+
+from credo.errors import CredoError, ErrorCode
+from credo.events import EVENT_TYPES
+from credo.registry.clock import utcnow
+from credo.store.tables import api_keys, partners
+
+PARTNER_KINDS = ("credit", "commerce", "utility", "telecom", "landlord", "rental", "bureau", "identity", "income")
+_KEY_PREFIX = "credo"
+
+
+def register_partner(
+    conn: Connection, partner_id: str, name: str, kind: str, event_types: Iterable[str]
+) -> None:
+    """Register a partner allowed to report ``event_types``."""
+    types = sorted(set(event_types))
+    unknown = [t for t in types if t not in EVENT_TYPES]
+    if unknown:
+        raise CredoError(ErrorCode.INVALID_REGISTRATION, f"unknown event types {unknown}", "event_types")
+    if kind not in PARTNER_KINDS:
+        raise CredoError(ErrorCode.INVALID_REGISTRATION, f"kind must be one of {PARTNER_KINDS}", "kind")
+    conn.execute(
+        insert(partners).values(id=partner_id, name=name, kind=kind, event_types=types, created_at=utcnow())
+    )
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_api_key(conn: Connection, partner_id: str) -> str:
+    """Create an API key for a partner and return it; only its hash is kept."""
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    conn.execute(
+        insert(api_keys).values(
+            key_id=key_id, partner_id=partner_id, secret_sha256=_digest(secret), created_at=utcnow()
+        )
+    )
+    return f"{_KEY_PREFIX}_{key_id}_{secret}"
+
+
+def revoke_api_key(conn: Connection, key_id: str) -> None:
+    conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=utcnow()))
+
+
+def authenticate_api_key(conn: Connection, api_key: str) -> str:
+    """The partner id an API key belongs to; ``CredoError`` if unknown or revoked."""
+    prefix, _, rest = api_key.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != _KEY_PREFIX or not key_id or not secret:
+        raise CredoError(ErrorCode.AUTH_INVALID, "malformed API key", "X-API-Key")
+    row = conn.execute(
+        select(api_keys.c.partner_id, api_keys.c.secret_sha256, api_keys.c.revoked_at).where(
+            api_keys.c.key_id == key_id
+        )
+    ).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
+        raise CredoError(ErrorCode.AUTH_INVALID, "unknown or revoked API key", "X-API-Key")
+    return row.partner_id

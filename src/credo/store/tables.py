@@ -1,0 +1,92 @@
+"""Table definitions of the operational store (SQLAlchemy Core).
+
+Core tables rather than ORM classes: ingestion writes in bulk and the
+migrations are the schema's source of truth, so plain ``Table`` objects keep
+both honest. ``migrations/versions`` must match this file; a test checks it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: Auto-increment big integers everywhere, INTEGER on SQLite (its rowid).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False, index=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+consumers = Table(
+    "consumers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+)
+
+report_consents = Table(
+    "report_consents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Index("ix_report_consents_partner_consumer", "partner_id", "consumer_id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("target_event_id", String(128)),
+    Column("content_hash", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    UniqueConstraint("partner_id", "event_id", name="uq_events_partner_event"),
+    Index("ix_events_consumer", "consumer_id"),
+)

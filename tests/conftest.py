@@ -1,0 +1,54 @@
+"""Shared fixtures: a fresh store on SQLite and, when configured, on PostgreSQL.
+
+Set ``CREDO_TEST_POSTGRES_URL`` (``.ci/run`` does) to run every storage test
+against PostgreSQL as well; each test gets its own schema, dropped afterwards.
+Without it the PostgreSQL variants are skipped, so a user without PostgreSQL
+still runs everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from credo.store import create_store_engine, upgrade_schema
+
+POSTGRES_URL = os.environ.get("CREDO_TEST_POSTGRES_URL")
+
+
+def _postgres_store() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL not configured (set CREDO_TEST_POSTGRES_URL)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """URL of an empty store, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        yield from _postgres_store()
+
+
+@pytest.fixture
+def engine(store_url: str) -> Iterator[Engine]:
+    """A migrated, empty store on each backend."""
+    eng = create_store_engine(store_url)
+    upgrade_schema(eng)
+    yield eng
+    eng.dispose()
