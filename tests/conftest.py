@@ -52,3 +52,13 @@ def engine(store_url: str) -> Iterator[Engine]:
     upgrade_schema(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+    """With CREDO_FAIL_ON_SKIP=1 (as in CI) a skipped test is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CREDO_FAIL_ON_SKIP") == "1" and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"unexpected skip in CI: {report.longrepr}"

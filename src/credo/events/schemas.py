@@ -288,19 +288,21 @@ class MoneyPrecisionError(ValueError):
 
 
 def _canonical_money(event: EventBase) -> EventBase:
+    """Check every amount against the currency's minor units and write it with
+    exactly that many decimals ("12.3" → "12.30"), so equal amounts hash equal."""
     if not event.money_fields:
         return event
     currency = event.currency  # type: ignore[attr-defined]
     exponent = currency_exponent(currency)
-    quantum = Decimal(1).scaleb(-exponent)
     updates = {}
     for name in event.money_fields:
         value: Decimal = getattr(event, name)
-        exact = value.quantize(quantum)
+        if value.as_tuple().exponent == -exponent:
+            continue
+        exact = value.quantize(Decimal(1).scaleb(-exponent))
         if exact != value:
             raise MoneyPrecisionError(name, value, currency, exponent)
-        if exact.as_tuple() != value.as_tuple():
-            updates[name] = exact
+        updates[name] = exact
     return event.model_copy(update=updates) if updates else event
 
 

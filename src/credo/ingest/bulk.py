@@ -4,19 +4,29 @@ A chunk counts as acknowledged only once its transaction has committed, so a
 crash (even kill -9) loses nothing acknowledged, and re-running the same file
 turns the already-stored events into duplicates: the final state equals that
 of a clean single run.
+
+Decoding and validation (phase one) run in worker processes when asked; the
+parent keeps the store phase, in file order, so the result is identical to a
+single-process run.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
-from credo.ingest.files import read_chunks
-from credo.ingest.service import ingest_records
+from credo.ingest.files import RawChunk, decode_chunk, read_raw_chunks
+from credo.ingest.outcomes import Outcome
+from credo.ingest.prepare import Prepared, prepare_records
+from credo.ingest.service import store_with_retry
+from credo.registry.clock import utcnow
 
 
 @dataclass
@@ -32,32 +42,64 @@ class IngestReport:
     def total(self) -> int:
         return self.accepted + self.duplicates + self.rejected
 
+    def add(self, outcomes: Iterable[Outcome], keep_examples: int = 20) -> None:
+        for outcome in outcomes:
+            if outcome.status == "accepted":
+                self.accepted += 1
+            elif outcome.status == "duplicate":
+                self.duplicates += 1
+            else:
+                self.rejected += 1
+                first = outcome.problems[0]
+                self.rejections_by_code[first.code.value] += 1
+                self.rejections_by_rule[f"{first.code.value}:{first.rule}"] += 1
+                if len(self.examples) < keep_examples:
+                    self.examples.append(outcome.as_dict())
+
+
+def _prepare_raw(chunk: RawChunk | list[Any], first_index: int) -> list[Prepared | Outcome]:
+    records = decode_chunk(chunk) if isinstance(chunk, RawChunk) else chunk
+    return prepare_records(records, partner_id=None, trusted_received_at=True, received_at=utcnow(),
+                           first_index=first_index)
+
+
+def _prepared_stream(chunks: Iterable[RawChunk | list[Any]], workers: int) -> Iterator[list[Prepared | Outcome]]:
+    """Phase one over the chunks, in order, optionally across processes."""
+    if workers <= 1:
+        index = 0
+        for chunk in chunks:
+            yield _prepare_raw(chunk, index)
+            index += len(chunk)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = []
+        index = 0
+        for chunk in chunks:
+            pending.append(pool.submit(_prepare_raw, chunk, index))
+            index += len(chunk)
+            if len(pending) > 2 * workers:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
 
 def ingest_chunks(
     engine: Engine,
-    chunks: Iterable[list],
+    chunks: Iterable[RawChunk | list[Any]],
     *,
-    trusted_received_at: bool = True,
+    workers: int = 1,
     on_chunk: Callable[[int], None] | None = None,
-    keep_examples: int = 20,
 ) -> IngestReport:
-    """Ingest record chunks (each in its own transaction) and tally the outcomes."""
+    """Ingest chunks (each in its own transaction) and tally the outcomes.
+
+    Bulk files are trusted operator back-fills: their ``received_at`` is kept.
+    """
     report = IngestReport()
-    for chunk in chunks:
-        for outcome in ingest_records(engine, chunk, trusted_received_at=trusted_received_at):
-            if outcome.status == "accepted":
-                report.accepted += 1
-            elif outcome.status == "duplicate":
-                report.duplicates += 1
-            else:
-                report.rejected += 1
-                first = outcome.problems[0]
-                report.rejections_by_code[first.code.value] += 1
-                report.rejections_by_rule[f"{first.code.value}:{first.rule}"] += 1
-                if len(report.examples) < keep_examples:
-                    report.examples.append(outcome.as_dict())
+    for prepared in _prepared_stream(chunks, workers):
+        report.add(store_with_retry(engine, prepared))
         if on_chunk is not None:
-            on_chunk(len(chunk))
+            on_chunk(len(prepared))
     return report
 
 
@@ -67,6 +109,7 @@ def ingest_file(
     fmt: str,
     *,
     chunk_size: int = 5000,
+    workers: int = 1,
     on_chunk: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    return ingest_chunks(engine, read_chunks(path, fmt, chunk_size), on_chunk=on_chunk)
+    return ingest_chunks(engine, read_raw_chunks(path, fmt, chunk_size), workers=workers, on_chunk=on_chunk)

@@ -1,41 +1,30 @@
-"""Batch ingestion: the one code path behind the API and ``credo ingest``.
+"""Phase two of ingestion: check against the store and write, in one transaction.
 
-A batch is handled in a single transaction. Each event is validated, checked
-against the partner's permitted types and the consumer's consent, and
-de-duplicated on (partner, event_id): the same content again is a
-``duplicate``; different content under the same id is a conflict and is never
-written. Rejected events write nothing at all. When the transaction commits the
-accepted events are acknowledged; if it does not, nothing of the batch is kept.
+Each prepared event is checked against the partner's permitted types and the
+consumer's consent, and de-duplicated on (partner, event_id): the same content
+again is a ``duplicate``; different content under the same id is a conflict
+and is never written. Rejected events write nothing at all. When the
+transaction commits the accepted events are acknowledged; if it does not,
+nothing of the batch is kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from credo.errors import ErrorCode
-from credo.events.schemas import EventBase, event_to_record, payload_hash
 from credo.ingest.outcomes import Outcome, Problem
-from credo.ingest.validation import validate_record
+from credo.ingest.prepare import Prepared, prepare_records
 from credo.registry.clock import utcnow
 from credo.registry.consents import ConsentState, report_consent_states
-from credo.store.tables import events, partners
+from credo.store.tables import events, insert_events, partners
 
-RETRACTION = "event.retraction"
-
-
-@dataclass(slots=True)
-class _Candidate:
-    index: int
-    event: EventBase
-    record: dict[str, Any]
-    digest: str
+Known = dict[str, tuple[str, str, str]]  # event_id → (content hash, type, consumer)
 
 
 def _problem(code: ErrorCode, field: str | None, rule: str, message: str) -> tuple[Problem, ...]:
@@ -64,9 +53,9 @@ def _consent_problem(state: ConsentState | None, enrolled: bool, etype: str) -> 
     )
 
 
-def _existing(conn: Connection, partner_id: str, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
-    """event_id → (content hash, type, consumer) of events this partner already stored."""
-    found: dict[str, tuple[str, str, str]] = {}
+def _existing(conn: Connection, partner_id: str, ids: Sequence[str]) -> Known:
+    """What this partner already stored under any of ``ids``."""
+    found: Known = {}
     for start in range(0, len(ids), 5000):
         rows = conn.execute(
             select(events.c.event_id, events.c.content_hash, events.c.type, events.c.consumer_id).where(
@@ -78,114 +67,44 @@ def _existing(conn: Connection, partner_id: str, ids: Sequence[str]) -> dict[str
     return found
 
 
-def _target_problem(
-    event: EventBase, target_id: str, known: dict[str, tuple[str, str, str]]
-) -> tuple[Problem, ...] | None:
-    field = "retracts_event_id" if event.type == RETRACTION else "corrects_event_id"  # type: ignore[attr-defined]
-    target = known.get(target_id)
+def _target_problem(ev: Prepared, known: Known) -> tuple[Problem, ...] | None:
+    field = "retracts_event_id" if ev.is_retraction else "corrects_event_id"
+    target = known.get(ev.target_event_id)  # type: ignore[arg-type]
     if target is None:
         return _problem(
-            ErrorCode.TARGET_NOT_FOUND, field, "earlier event of this partner", f"no event {target_id!r} from this partner"
+            ErrorCode.TARGET_NOT_FOUND,
+            field,
+            "earlier event of this partner",
+            f"no event {ev.target_event_id!r} from this partner",
         )
     _, ttype, tconsumer = target
-    if tconsumer != event.consumer_id:
+    if tconsumer != ev.consumer_id:
         return _problem(ErrorCode.TARGET_MISMATCH, field, "same consumer", "the target event is about another consumer")
-    if event.type == RETRACTION and ttype == RETRACTION:  # type: ignore[attr-defined]
+    if ev.is_retraction and ttype == ev.type:
         return _problem(ErrorCode.TARGET_MISMATCH, field, "not a retraction", "a retraction cannot be retracted")
-    if event.type != RETRACTION and ttype != event.type:  # type: ignore[attr-defined]
+    if not ev.is_retraction and ttype != ev.type:
         return _problem(
             ErrorCode.TARGET_MISMATCH, field, "same event type", f"a correction must have the target's type {ttype}"
         )
     return None
 
 
-def _target_of(event: EventBase) -> str | None:
-    if event.type == RETRACTION:  # type: ignore[attr-defined]
-        return event.retracts_event_id  # type: ignore[attr-defined]
-    return event.corrects_event_id
-
-
-def ingest_batch(
-    conn: Connection,
-    records: Sequence[Any],
-    *,
-    partner_id: str | None = None,
-    trusted_received_at: bool = False,
-    now: datetime | None = None,
-) -> list[Outcome]:
-    """Ingest ``records`` inside the caller's transaction and answer per record."""
-    received = now or utcnow()
-    outcomes: list[Outcome | None] = [None] * len(records)
-    by_partner: dict[str, list[_Candidate]] = {}
-    for index, record in enumerate(records):
-        result = validate_record(record, partner_id=partner_id, trusted_received_at=trusted_received_at)
-        if isinstance(result, list):
-            event_id = record.get("event_id") if isinstance(record, dict) else None
-            outcomes[index] = Outcome(index, event_id if isinstance(event_id, str) else None, "rejected", tuple(result))
-            continue
-        if result.received_at is None:
-            result = result.model_copy(update={"received_at": received})
-        rec = event_to_record(result)
-        by_partner.setdefault(result.partner_id, []).append(_Candidate(index, result, rec, payload_hash(rec)))
-
-    rows: list[dict[str, Any]] = []
-    for pid, candidates in by_partner.items():
-        allowed = conn.execute(select(partners.c.event_types).where(partners.c.id == pid)).scalar_one_or_none()
-        consent = report_consent_states(conn, pid, [c.event.consumer_id for c in candidates])
-        wanted = {c.event.event_id for c in candidates}
-        wanted.update(t for c in candidates if (t := _target_of(c.event)))
-        known = _existing(conn, pid, sorted(wanted))
-        for cand in candidates:
-            ev = cand.event
-            etype: str = ev.type  # type: ignore[attr-defined]
-            problems = _check(ev, etype, pid, allowed, consent, known, cand.digest)
-            if problems == "duplicate":
-                outcomes[cand.index] = Outcome(cand.index, ev.event_id, "duplicate")
-                continue
-            if problems:
-                outcomes[cand.index] = Outcome(cand.index, ev.event_id, "rejected", problems)
-                continue
-            known[ev.event_id] = (cand.digest, etype, ev.consumer_id)
-            rows.append(
-                {
-                    "partner_id": pid,
-                    "event_id": ev.event_id,
-                    "consumer_id": ev.consumer_id,
-                    "type": etype,
-                    "occurred_at": ev.occurred_at,
-                    "received_at": ev.received_at,
-                    "target_event_id": _target_of(ev),
-                    "content_hash": cand.digest,
-                    "payload": orjson.dumps(cand.record).decode(),
-                }
-            )
-            outcomes[cand.index] = Outcome(cand.index, ev.event_id, "accepted")
-    if rows:
-        conn.execute(insert(events), rows)
-    return outcomes  # type: ignore[return-value]
-
-
 def _check(
-    ev: EventBase,
-    etype: str,
-    pid: str,
-    allowed: list[str] | None,
-    consent: dict[str, dict[str, ConsentState]],
-    known: dict[str, tuple[str, str, str]],
-    digest: str,
+    ev: Prepared, allowed: list[str] | None, consent: dict[str, dict[str, ConsentState]], known: Known
 ) -> tuple[Problem, ...] | str | None:
+    """Problems of one event against the store: None when it may be written."""
     if allowed is None:
-        return _problem(ErrorCode.PARTNER_UNKNOWN, "partner_id", "registered partner", f"no partner {pid!r}")
-    if etype not in allowed:
+        return _problem(ErrorCode.PARTNER_UNKNOWN, "partner_id", "registered partner", f"no partner {ev.partner_id!r}")
+    if ev.type not in allowed:
         return _problem(
             ErrorCode.EVENT_TYPE_NOT_PERMITTED,
             "type",
             "partner's registered event types",
-            f"partner {pid!r} is not registered to report {etype}",
+            f"partner {ev.partner_id!r} is not registered to report {ev.type}",
         )
     previous = known.get(ev.event_id)
     if previous is not None:
-        if previous[0] == digest:
+        if previous[0] == ev.content_hash:
             return "duplicate"
         return _problem(
             ErrorCode.IDEMPOTENCY_CONFLICT,
@@ -193,16 +112,66 @@ def _check(
             "same id, same content",
             f"event {ev.event_id!r} was already received with different content; send a correction instead",
         )
-    target = _target_of(ev)
-    if target is not None and (problem := _target_problem(ev, target, known)):
+    if ev.target_event_id is not None and (problem := _target_problem(ev, known)):
         return problem
-    consumer_states = consent.get(ev.consumer_id)
-    if etype == RETRACTION:
+    states = consent.get(ev.consumer_id)
+    if ev.is_retraction:
         # Withdrawing a record only ever removes data, so it needs no consent.
-        return None if consumer_states is not None else _consent_problem(None, False, etype)
-    return _consent_problem(
-        consumer_states.get(etype) if consumer_states else None, consumer_states is not None, etype
-    )
+        return None if states is not None else _consent_problem(None, False, ev.type)
+    return _consent_problem(states.get(ev.type) if states else None, states is not None, ev.type)
+
+
+def store_prepared(conn: Connection, prepared: Sequence[Prepared | Outcome]) -> list[Outcome]:
+    """Check prepared events against the store and insert the accepted ones."""
+    outcomes: dict[int, Outcome] = {}
+    by_partner: dict[str, list[Prepared]] = {}
+    for item in prepared:
+        if isinstance(item, Outcome):
+            outcomes[item.index] = item
+        else:
+            by_partner.setdefault(item.partner_id, []).append(item)
+
+    rows: list[dict[str, Any]] = []
+    for pid, candidates in by_partner.items():
+        allowed = conn.execute(select(partners.c.event_types).where(partners.c.id == pid)).scalar_one_or_none()
+        consent = report_consent_states(conn, pid, [c.consumer_id for c in candidates])
+        wanted = {c.event_id for c in candidates}
+        wanted.update(c.target_event_id for c in candidates if c.target_event_id)
+        known = _existing(conn, pid, sorted(wanted))
+        for ev in candidates:
+            verdict = _check(ev, allowed, consent, known)
+            if verdict == "duplicate":
+                outcomes[ev.index] = Outcome(ev.index, ev.event_id, "duplicate")
+            elif verdict:
+                outcomes[ev.index] = Outcome(ev.index, ev.event_id, "rejected", verdict)  # type: ignore[arg-type]
+            else:
+                known[ev.event_id] = (ev.content_hash, ev.type, ev.consumer_id)
+                rows.append(
+                    {
+                        "partner_id": ev.partner_id, "event_id": ev.event_id, "consumer_id": ev.consumer_id,
+                        "type": ev.type, "occurred_at": ev.occurred_at, "received_at": ev.received_at,
+                        "target_event_id": ev.target_event_id, "content_hash": ev.content_hash,
+                        "payload": ev.payload,
+                    }
+                )
+                outcomes[ev.index] = Outcome(ev.index, ev.event_id, "accepted")
+    if rows:
+        insert_events(conn, rows)
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def store_with_retry(engine: Engine, prepared: Sequence[Prepared | Outcome]) -> list[Outcome]:
+    """Store one batch in its own transaction; retried once if a concurrent
+    writer stored one of the same ids first (the retry then reports it as a
+    duplicate or a conflict)."""
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                return store_prepared(conn, prepared)
+        except IntegrityError:
+            if attempt == 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def ingest_records(
@@ -213,16 +182,8 @@ def ingest_records(
     trusted_received_at: bool = False,
     now: Callable[[], datetime] = utcnow,
 ) -> list[Outcome]:
-    """Ingest one batch in its own transaction; retried once if a concurrent
-    writer stored one of the same ids first (the retry reports it as duplicate
-    or conflict)."""
-    for attempt in range(2):
-        try:
-            with engine.begin() as conn:
-                return ingest_batch(
-                    conn, records, partner_id=partner_id, trusted_received_at=trusted_received_at, now=now()
-                )
-        except IntegrityError:
-            if attempt == 1:
-                raise
-    raise AssertionError("unreachable")
+    """Validate and store one batch; answer per record, in order."""
+    prepared = prepare_records(
+        records, partner_id=partner_id, trusted_received_at=trusted_received_at, received_at=now()
+    )
+    return store_with_retry(engine, prepared)

@@ -7,6 +7,7 @@ category's code) rather than as a generic unknown field.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -62,7 +63,11 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
 
 
 def validate_record(
-    record: Any, *, partner_id: str | None, trusted_received_at: bool
+    record: Any,
+    *,
+    partner_id: str | None,
+    trusted_received_at: bool,
+    default_received_at: datetime | None = None,
 ) -> EventBase | list[Problem]:
     """Validate one record. ``partner_id`` comes from the caller's credentials, if any.
 
@@ -96,6 +101,8 @@ def validate_record(
         record = {**record, "partner_id": partner_id}
     elif record.get("partner_id") is None:
         return [Problem(ErrorCode.MISSING_FIELD, "partner_id", "required", "bulk records must name their partner")]
+    if default_received_at is not None and record.get("received_at") is None:
+        record = {**record, "received_at": default_received_at}
     try:
         return parse_event(record)
     except ValidationError as exc:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from credo.ingest.bulk import IngestReport, ingest_chunks
-from credo.ingest.files import detect_format, read_chunks
+from credo.ingest.files import detect_format, read_raw_chunks
 from credo.registry.bulk import load_consumers_and_consents, register_partners
 
 
@@ -43,9 +43,14 @@ def load_registry(engine: Engine, directory: Path, on_rows: Callable[[int], None
 
 
 def ingest_directory(
-    engine: Engine, directory: Path, *, chunk_size: int = 5000, on_chunk: Callable[[int], None] | None = None
+    engine: Engine,
+    directory: Path,
+    *,
+    chunk_size: int = 5000,
+    workers: int = 1,
+    on_chunk: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest every event file of the directory, in order, through the normal path."""
     files = event_files(directory)
-    chunks = (chunk for path in files for chunk in read_chunks(path, detect_format(path), chunk_size))
-    return ingest_chunks(engine, chunks, on_chunk=on_chunk)
+    chunks = (chunk for path in files for chunk in read_raw_chunks(path, detect_format(path), chunk_size))
+    return ingest_chunks(engine, chunks, workers=workers, on_chunk=on_chunk)

@@ -91,4 +91,4 @@ def select_reasons(
         if inq >= 0 and cost[r, inq] > 0 and inq_code not in chosen:
             chosen.append(inq_code)
         out[r, : len(chosen)] = chosen
-    return pd.DataFrame(out, index=index, columns=cols)
+    return pd.DataFrame(out, index=index, columns=cols, dtype=object)

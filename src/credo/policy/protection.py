@@ -148,25 +148,26 @@ def _term_index() -> dict[str, ForbiddenCategory]:
     return {term: cat for cat in FORBIDDEN_CATEGORIES for term in cat.terms}
 
 
-_SPLIT = re.compile(r"[^a-z0-9]+")
+@lru_cache(maxsize=1)
+def _term_pattern() -> re.Pattern[str]:
+    terms = sorted(_term_index(), key=len, reverse=True)
+    return re.compile(r"(?:^|_)(" + "|".join(map(re.escape, terms)) + r")(?=_|$)")
 
 
-def _tokens_and_pairs(text: str) -> list[str]:
-    words = [w for w in _SPLIT.split(text.lower()) if w]
-    return words + ["_".join(p) for p in zip(words, words[1:])] + ["".join(p) for p in zip(words, words[1:])]
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=65536)
 def category_of_name(field_name: str) -> ForbiddenCategory | None:
     """The forbidden category a field name refers to, if any.
 
-    Matches whole words of the name (``customer_religion`` → religion) so that
-    ordinary names such as ``essex_branch`` do not trip the ``sex`` term.
+    Matches whole words (``customer_religion`` → religion, ``social-media`` →
+    speech) so that ordinary names such as ``essex_branch`` do not trip the
+    ``sex`` term. Words are split on anything that is not a letter or digit.
     """
-    index = _term_index()
-    for token in _tokens_and_pairs(field_name):
-        if token in index:
-            return index[token]
-    return None
+    normalised = _SEPARATORS.sub("_", field_name.lower())
+    match = _term_pattern().search(normalised)
+    return _term_index()[match.group(1)] if match else None
 
 
 def category_in_text(text: str) -> ForbiddenCategory | None:

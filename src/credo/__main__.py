@@ -1,0 +1,3 @@
+from credo.cli.main import app
+
+app()

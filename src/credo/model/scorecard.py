@@ -1,0 +1,485 @@
+"""The champion model: a points scorecard (binning -> WoE -> logistic regression).
+
+Conventions
+-----------
+* ``y = 1`` means bad. Monotone directions are stated in risk terms:
+  ``+1`` = risk rises with the value, ``-1`` = risk falls, ``0`` = free shape,
+  absent = optbinning's ``auto_asc_desc`` (monotone, direction from the data).
+* The points table *is* the scorer: every bin of every feature has an integer
+  number of points (each feature's worst bin has 0 points) and::
+
+      score = clamp(base_points + sum(points of the row's bins), 350, 950)
+
+  The scaling (600 at 20:1 good:bad, 50 points to double the odds) comes from
+  :mod:`credo.policy.bands`.
+* ``predict_proba`` / ``decision_function`` use the unrounded logistic model;
+  ``score`` uses the integer points table (they agree up to rounding).
+* Every pandas output keeps the input index.
+
+Fast batch scoring
+------------------
+``score_matrix`` scores a float32 (n, p) matrix with one 65,536-entry int16
+lookup table per feature, indexed by the upper 16 bits of each float32 value
+(sign, exponent and 7 mantissa bits). Cut points are snapped to such values at
+fit time, so a table entry is exact unless its bucket holds a special value or
+±inf; those entries hold a negative sentinel and the few rows that hit one are
+re-scored exactly. Chunks run on a thread pool (numpy releases the GIL).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from credo.model._common import (
+    NOT_ENOUGH_DATA, as_frame, as_target, check_columns, clamp_round, reason_code_for,
+    select_reasons,
+)
+from credo.model.binning import FeatureBinning
+from credo.policy import bands
+
+FORMAT = "credo.scorecard"
+FORMAT_VERSION = 1
+_SENTINEL = np.int16(-32768)
+
+
+class Scorecard(ClassifierMixin, BaseEstimator):
+    """Points scorecard estimator (scikit-learn conventions).
+
+    Parameters
+    ----------
+    features : list of str, optional
+        Columns to use (default: every column of ``X`` at fit time).
+    categorical_features : list of str
+        Columns binned as categories (optbinning ``dtype="categorical"``).
+    special_values : dict feature -> list of float, or list of float, optional
+        Values kept as their own bins with empirical WoE (a list applies to
+        every numerical feature), e.g. ``[-9, -8, -7]`` for FICO HELOC.
+    monotone_constraints : dict feature -> {+1, -1, 0, "auto"}, optional
+        Risk direction per feature (see module docstring).
+    binning_params : dict, optional
+        Extra ``optbinning.OptimalBinning`` parameters (``max_n_prebins``,
+        ``min_prebin_size``, ``min_bin_size``, ``max_n_bins`` ...).
+    smoothing : float
+        Pseudo-observations added to every bin when computing WoE.
+    C, max_iter, class_weight : logistic-regression parameters (L2).
+    drop_wrong_sign : bool
+        Refit without features whose coefficient has the wrong sign (which
+        would reverse their bins' order); their points are all 0.
+    reason_codes : dict feature -> reason code, optional
+        Codes from :mod:`credo.policy.reasons`; unmapped features get ``RX:<feature>``.
+    inquiry_feature : str, optional
+        The feature that measures recent inquiries: reported as a 5th reason
+        when it costs points and is not among the first ``k``.
+    min_observed_features : int or callable, optional
+        Minimum scoring criteria: the number of non-missing features required,
+        or ``callable(X) -> boolean array`` (True = enough data).
+    snap_splits : bool
+        Snap cut points to bfloat16-representable values (see module docstring).
+    n_jobs : int
+        Threads for ``score_matrix`` (default: all cores).
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] | None = None,
+        categorical_features: Sequence[str] = (),
+        special_values: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
+        monotone_constraints: Mapping[str, Any] | None = None,
+        binning_params: Mapping[str, Any] | None = None,
+        smoothing: float = 5.0,
+        C: float = 1.0,
+        max_iter: int = 1000,
+        class_weight: Any = None,
+        drop_wrong_sign: bool = True,
+        reason_codes: Mapping[str, str] | None = None,
+        inquiry_feature: str | None = None,
+        min_observed_features: int | Callable | None = None,
+        snap_splits: bool = True,
+        n_jobs: int | None = None,
+    ):
+        self.features = features
+        self.categorical_features = categorical_features
+        self.special_values = special_values
+        self.monotone_constraints = monotone_constraints
+        self.binning_params = binning_params
+        self.smoothing = smoothing
+        self.C = C
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+        self.drop_wrong_sign = drop_wrong_sign
+        self.reason_codes = reason_codes
+        self.inquiry_feature = inquiry_feature
+        self.min_observed_features = min_observed_features
+        self.snap_splits = snap_splits
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------ fit
+    def _specials_for(self, f: str) -> list[float]:
+        sv = self.special_values
+        if sv is None:
+            return []
+        if isinstance(sv, Mapping):
+            return [float(v) for v in sv.get(f, [])]
+        return [float(v) for v in sv]
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "Scorecard":
+        X = as_frame(X)
+        y = as_target(y)
+        feats = list(self.features) if self.features is not None else [str(c) for c in X.columns]
+        check_columns(X, feats)
+        cats = set(self.categorical_features or ())
+        mono = dict(self.monotone_constraints or {})
+        self.feature_names_in_ = np.asarray(feats, dtype=object)
+        self.n_features_in_ = len(feats)
+        self.classes_ = np.array([0, 1])
+        self.binnings_ = {}
+        for f in feats:
+            self.binnings_[f] = FeatureBinning.fit(
+                f, X[f].to_numpy(), y,
+                dtype="categorical" if f in cats else "numerical",
+                specials=None if f in cats else self._specials_for(f),
+                direction=mono.get(f), alpha=self.smoothing, snap=self.snap_splits,
+                binning_params=dict(self.binning_params or {}),
+            )
+        W = np.column_stack([self.binnings_[f].transform(X[f].to_numpy()) for f in feats])
+        active = np.ones(len(feats), bool)
+        # constant-WoE features carry no information
+        active &= W.std(axis=0) > 0
+        coef = np.zeros(len(feats))
+        intercept = 0.0
+        for _ in range(len(feats) + 1):
+            if not active.any():
+                p = y.mean()
+                intercept = math.log(p / (1 - p))
+                coef[:] = 0.0
+                break
+            lr = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
+            lr.fit(W[:, active], y, sample_weight=sample_weight)
+            coef[:] = 0.0
+            coef[active] = lr.coef_[0]
+            intercept = float(lr.intercept_[0])
+            # WoE is "higher = safer", so a bad-probability coefficient must be negative
+            wrong = active & (coef >= 0)
+            if not self.drop_wrong_sign or not wrong.any():
+                break
+            worst = np.flatnonzero(wrong)[np.argmax(coef[wrong])]
+            active[worst] = False
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.features_ = feats
+        self.selected_features_ = [f for f, a in zip(feats, coef) if a != 0]
+        self._build_points()
+        return self
+
+    def _build_points(self) -> None:
+        base = bands.OFFSET - bands.FACTOR * self.intercept_
+        self.points_ = {}
+        for f, b in zip(self.features_, self.coef_):
+            raw = -bands.FACTOR * b * np.asarray(self.binnings_[f].woe, float)
+            m = float(raw.min()) if raw.size else 0.0
+            self.points_[f] = np.rint(raw - m).astype(np.int64)
+            base += m
+        self.base_points_ = int(round(base))
+        self._fast = None
+
+    # ------------------------------------------------------------ checks
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "points_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("Scorecard is not fitted yet; call fit(X, y)")
+
+    def _frame(self, X: Any) -> pd.DataFrame:
+        self._check_fitted()
+        X = as_frame(X, columns=self.features_ if not isinstance(X, pd.DataFrame) else None)
+        check_columns(X, self.features_)
+        return X
+
+    # ------------------------------------------------------------ model outputs
+    def woe_transform(self, X: Any) -> pd.DataFrame:
+        X = self._frame(X)
+        return pd.DataFrame({f: self.binnings_[f].transform(X[f].to_numpy()) for f in self.features_},
+                            index=X.index)
+
+    def decision_function(self, X: Any) -> pd.Series:
+        """Log-odds of bad (unrounded logistic model)."""
+        W = self.woe_transform(X)
+        m = self.intercept_ + W.to_numpy() @ self.coef_
+        return pd.Series(m, index=W.index, name="log_odds_bad")
+
+    def predict_proba(self, X: Any) -> pd.DataFrame:
+        """Probability of good (column 0) and bad (column 1), indexed like X."""
+        m = self.decision_function(X)
+        p = 1.0 / (1.0 + np.exp(-m.to_numpy()))
+        return pd.DataFrame({0: 1 - p, 1: p}, index=m.index)
+
+    def predict(self, X: Any) -> pd.Series:
+        m = self.decision_function(X)
+        return pd.Series((m.to_numpy() > 0).astype(int), index=m.index, name="bad")
+
+    def points(self, X: Any) -> pd.DataFrame:
+        """Integer points of each feature per row (the scorecard's own arithmetic)."""
+        X = self._frame(X)
+        return pd.DataFrame(
+            {f: self.points_[f][self.binnings_[f].bin_index(X[f].to_numpy())] for f in self.features_},
+            index=X.index,
+        )
+
+    def score(self, X: Any, y: Any = None):
+        """Credit scores (int Series, 350..950, index kept).
+
+        With ``y`` given, returns the ROC AUC of the scores instead, so that
+        scikit-learn model selection (which calls ``score(X, y)``) works.
+        """
+        P = self.points(X)
+        s = pd.Series(np.clip(self.base_points_ + P.to_numpy().sum(axis=1), bands.SCORE_MIN,
+                              bands.SCORE_MAX).astype(np.int64), index=P.index, name="score")
+        if y is not None:
+            return float(roc_auc_score(np.asarray(y), -s.to_numpy()))
+        return s
+
+    # ------------------------------------------------------------ thin file
+    def eligible(self, X: Any) -> pd.Series:
+        """True where the minimum scoring criteria are met."""
+        X = self._frame(X)
+        rule = self.min_observed_features
+        if rule is None:
+            ok = np.ones(len(X), bool)
+        elif callable(rule):
+            ok = np.asarray(rule(X), bool)
+        else:
+            ok = X[self.features_].notna().sum(axis=1).to_numpy() >= int(rule)
+        return pd.Series(ok, index=X.index, name="eligible")
+
+    def score_or_not_enough_data(self, X: Any) -> pd.Series:
+        """Scores, with NOT_ENOUGH_DATA where the minimum scoring criteria are not met."""
+        s = self.score(X).astype(object)
+        s[~self.eligible(X).to_numpy()] = NOT_ENOUGH_DATA
+        return s
+
+    # ------------------------------------------------------------ reasons
+    def reason_code_of(self, feature: str) -> str:
+        return reason_code_for(feature, self.reason_codes)
+
+    def shortfall(self, X: Any) -> pd.DataFrame:
+        """Points below each feature's maximum, per row (0 = already at the best bin)."""
+        P = self.points(X)
+        mx = np.array([self.points_[f].max() for f in self.features_])
+        return pd.DataFrame(mx[None, :] - P.to_numpy(), index=P.index, columns=self.features_)
+
+    def reasons(self, X: Any, k: int = 4) -> pd.DataFrame:
+        """Principal reasons per row: codes of the features with the largest shortfall.
+
+        Columns ``reason_1 .. reason_{k+1}`` (None when absent); the last column
+        only ever holds the inquiry reason (5th reason rule).
+        """
+        S = self.shortfall(X)
+        codes = [self.reason_code_of(f) for f in self.features_]
+        return select_reasons(S.to_numpy(), self.features_, codes, k, self.inquiry_feature, S.index)
+
+    def points_table(self) -> pd.DataFrame:
+        self._check_fitted()
+        rows = []
+        for f in self.features_:
+            b = self.binnings_[f]
+            for i, (lab, pts) in enumerate(zip(b.bin_labels(), self.points_[f])):
+                rows.append({"feature": f, "bin": i, "label": lab, "points": int(pts),
+                             "woe": b.woe[i], "count": b.counts[i], "event_rate": b.event_rate[i],
+                             "reason_code": self.reason_code_of(f)})
+        return pd.DataFrame(rows)
+
+    # ------------------------------------------------------------ fast batch path
+    def _compile(self):
+        if getattr(self, "_fast", None) is not None:
+            return self._fast
+        p = len(self.features_)
+        if any(self.binnings_[f].dtype != "numerical" for f in self.features_):
+            self._fast = ("none", None)
+            return self._fast
+        total_max = sum(int(self.points_[f].max()) for f in self.features_)
+        if total_max >= 32767 or any(int(self.points_[f].min()) < 0 for f in self.features_):
+            self._fast = ("none", None)
+            return self._fast
+        u = np.arange(65536, dtype=np.uint32) << np.uint32(16)
+        lo = u.view(np.float32).astype(np.float64)
+        hi = (u | np.uint32(0xFFFF)).view(np.float32).astype(np.float64)
+        nonfinite = (u >> np.uint32(23) & np.uint32(0xFF)) == 0xFF
+        all_nan = nonfinite & ((u >> np.uint32(16) & np.uint32(0x7F)) != 0)
+        ambiguous_nf = nonfinite & ~all_nan  # bucket holding ±inf and some NaNs
+        lut = np.empty((p, 65536), dtype=np.int16)
+        for j, f in enumerate(self.features_):
+            b = self.binnings_[f]
+            pts = self.points_[f].astype(np.int16)
+            ilo = b.bin_index(np.where(nonfinite, 0.0, lo))
+            ihi = b.bin_index(np.where(nonfinite, 0.0, hi))
+            t = np.where(ilo == ihi, pts[ilo], _SENTINEL).astype(np.int16)
+            mn, mx = np.minimum(lo, hi), np.maximum(lo, hi)
+            for sv in b.specials:
+                if float(np.float32(sv)) == sv:  # a float32 input can only equal a representable value
+                    t[(mn <= sv) & (sv <= mx) & ~nonfinite] = _SENTINEL
+            t[all_nan] = pts[b.missing_bin]
+            t[ambiguous_nf] = _SENTINEL
+            lut[j] = t
+        self._fast = ("lut", lut.ravel())
+        return self._fast
+
+    def _exact_rows(self, M: np.ndarray) -> np.ndarray:
+        tot = np.zeros(M.shape[0], dtype=np.int64)
+        for j, f in enumerate(self.features_):
+            tot += self.points_[f][self.binnings_[f].bin_index(M[:, j])]
+        return tot
+
+    def score_matrix(self, M: np.ndarray, chunk_rows: int = 32768) -> np.ndarray:
+        """Vectorised batch scoring of an (n, p) float matrix, columns in ``features_`` order.
+
+        Returns an int16 array of scores, identical to :meth:`score`. float32
+        C-contiguous input takes the lookup-table path; anything else is scored
+        exactly with numpy searchsorted per column.
+        """
+        self._check_fitted()
+        M = np.asarray(M)
+        if M.ndim != 2 or M.shape[1] != len(self.features_):
+            raise ValueError(f"expected shape (n, {len(self.features_)})")
+        kind, lut = self._compile()
+        n = M.shape[0]
+        out = np.empty(n, dtype=np.int16)
+        if kind != "lut" or M.dtype != np.float32 or not M.flags.c_contiguous:
+            tot = self._exact_rows(M.astype(np.float64, copy=False)) + self.base_points_
+            out[:] = np.clip(tot, bands.SCORE_MIN, bands.SCORE_MAX)
+            return out
+        p = M.shape[1]
+        U = M.view(np.uint16)[:, (1 if sys.byteorder == "little" else 0)::2]
+        offs = (np.arange(p, dtype=np.int32) * 65536)[None, :]
+        base = self.base_points_
+
+        def run(a: int) -> None:
+            b = min(a + chunk_rows, n)
+            idx = U[a:b].astype(np.int32)
+            idx += offs
+            s = np.take(lut, idx).sum(axis=1, dtype=np.int32)
+            bad = np.flatnonzero(s < 0)
+            if bad.size:
+                s[bad] = self._exact_rows(M[a + bad].astype(np.float64))
+            s += base
+            np.clip(s, bands.SCORE_MIN, bands.SCORE_MAX, out=s)
+            out[a:b] = s
+
+        threads = self.n_jobs or os.cpu_count() or 1
+        starts = range(0, n, chunk_rows)
+        if threads <= 1 or n <= chunk_rows:
+            for a in starts:
+                run(a)
+        else:
+            with ThreadPoolExecutor(threads) as ex:
+                list(ex.map(run, starts))
+        return out
+
+    # ------------------------------------------------------------ artifacts
+    def to_dict(self) -> dict:
+        self._check_fitted()
+        params = self.get_params()
+        if callable(params.get("min_observed_features")):
+            params["min_observed_features"] = None  # callables are not serialisable
+        params = json.loads(json.dumps(params, default=lambda o: list(o) if isinstance(o, (tuple, set)) else str(o)))
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "scaling": {"base_score": bands.BASE_SCORE, "base_odds_good_bad": bands.BASE_ODDS,
+                        "pdo": bands.PDO, "score_min": bands.SCORE_MIN, "score_max": bands.SCORE_MAX},
+            "params": params,
+            "intercept": float(self.intercept_),
+            "base_points": int(self.base_points_),
+            "features": [
+                {"name": f, "coef": float(c), "reason_code": self.reason_code_of(f),
+                 "binning": self.binnings_[f].to_dict(),
+                 "points": [int(v) for v in self.points_[f]]}
+                for f, c in zip(self.features_, self.coef_)
+            ],
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        """Versioned, human-readable JSON artifact (no pickle)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Scorecard":
+        if d.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} artifact")
+        if int(d.get("version", 0)) > FORMAT_VERSION:
+            raise ValueError(f"artifact version {d['version']} is newer than supported {FORMAT_VERSION}")
+        sc = cls(**d["params"])
+        feats = [e["name"] for e in d["features"]]
+        sc.features_ = feats
+        sc.feature_names_in_ = np.asarray(feats, dtype=object)
+        sc.n_features_in_ = len(feats)
+        sc.classes_ = np.array([0, 1])
+        sc.binnings_ = {e["name"]: FeatureBinning.from_dict(e["binning"]) for e in d["features"]}
+        sc.coef_ = np.array([e["coef"] for e in d["features"]], dtype=float)
+        sc.intercept_ = float(d["intercept"])
+        sc.points_ = {e["name"]: np.asarray(e["points"], dtype=np.int64) for e in d["features"]}
+        sc.base_points_ = int(d["base_points"])
+        sc.selected_features_ = [f for f, c in zip(feats, sc.coef_) if c != 0]
+        sc._fast = None
+        return sc
+
+    @classmethod
+    def from_json(cls, s: str) -> "Scorecard":
+        return cls.from_dict(json.loads(s))
+
+    # ------------------------------------------------------------ SQL
+    def to_sql(self, table: str = "features", key: Sequence[str] | None = None,
+               include_points: bool = False) -> str:
+        """A portable SELECT computing the score (CASE WHEN per feature).
+
+        Missing values must be SQL NULL. Works in DuckDB, SQLite, PostgreSQL.
+        ``key`` columns are passed through (default: all columns of ``table``).
+        """
+        self._check_fitted()
+
+        def q(name: str) -> str:
+            return '"' + str(name).replace('"', '""') + '"'
+
+        def lit(v: float) -> str:
+            return repr(float(v))
+
+        cases = []
+        for f in self.features_:
+            b = self.binnings_[f]
+            pts = self.points_[f]
+            col = f"f.{q(f)}"
+            parts = [f"WHEN {col} IS NULL THEN {int(pts[b.missing_bin])}"]
+            if b.dtype == "categorical":
+                for i, grp in enumerate(b.categories):
+                    vals = ", ".join("'" + c.replace("'", "''") + "'" for c in grp)
+                    parts.append(f"WHEN CAST({col} AS VARCHAR) IN ({vals}) THEN {int(pts[i])}")
+                els = int(pts[b.missing_bin])
+            else:
+                for j, sv in enumerate(b.specials):
+                    parts.append(f"WHEN {col} = {lit(sv)} THEN {int(pts[b.special_bin(j)])}")
+                for i, s in enumerate(b.splits):
+                    parts.append(f"WHEN {col} < {lit(s)} THEN {int(pts[i])}")
+                els = int(pts[len(b.splits)])
+            cases.append((f, "CASE " + " ".join(parts) + f" ELSE {els} END"))
+        raw = " + ".join([str(self.base_points_)] + [f"({c})" for _, c in cases])
+        sel = ", ".join(f"f.{q(k)}" for k in key) if key else "f.*"
+        pts_cols = "".join(f",\n  {c} AS {q('points_' + f)}" for f, c in cases) if include_points else ""
+        lo, hi = bands.SCORE_MIN, bands.SCORE_MAX
+        return (
+            f"SELECT s.*, CASE WHEN s.credo_raw < {lo} THEN {lo} WHEN s.credo_raw > {hi} THEN {hi} "
+            f"ELSE s.credo_raw END AS score\nFROM (\n SELECT {sel}{pts_cols},\n  {raw} AS credo_raw\n"
+            f" FROM {q(table)} AS f\n) AS s"
+        )
+
+
+__all__ = ["Scorecard", "NOT_ENOUGH_DATA"]
