@@ -9,9 +9,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from credo.cli.progress import console, progress_bar
-from credo.ingest.bulk import IngestReport
 from credo.ingest.service import ingest_records
-from credo.store.tables import consumers, events, partners, report_consents
+from credo.registry import enrol_consumer
+from credo.store.tables import consumers as consumers_table
+from credo.store.tables import events, partners, report_consents
 
 
 def _misbehaving_batch(engine) -> list[dict]:  # noqa: ANN001
@@ -23,6 +24,8 @@ def _misbehaving_batch(engine) -> list[dict]:  # noqa: ANN001
             .limit(1)
         ).first()
         other = conn.execute(select(partners.c.id).where(partners.c.id != row.partner_id).limit(1)).scalar_one()
+    with engine.begin() as conn:
+        enrol_consumer(conn, "demo-no-consent")
     consumer, partner = row.consumer_id, row.partner_id
     base = {
         "type": "bill.issued", "partner_id": partner, "consumer_id": consumer,
@@ -37,7 +40,8 @@ def _misbehaving_batch(engine) -> list[dict]:  # noqa: ANN001
         {**base, "event_id": "demo-3", "note": "customer gender: female"},
         {**base, "event_id": "demo-4", "amount": "1.005"},
         {**base, "event_id": "demo-5", "partner_id": other},
-        {**base, "event_id": "demo-6", "consumer_id": "not-enrolled"},
+        {**base, "event_id": "demo-6", "consumer_id": "demo-no-consent"},
+        {**base, "event_id": "demo-7", "consumer_id": "not-enrolled"},
     ]
 
 
@@ -56,23 +60,18 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int) -> None:  # no
         _, report = _load_world(engine, directory)
 
     console.rule("a careless partner")
-    extra = IngestReport()
-    for outcome in ingest_records(engine, _misbehaving_batch(engine), trusted_received_at=True):
-        extra_status = outcome.status
+    outcomes = ingest_records(engine, _misbehaving_batch(engine), trusted_received_at=True)
+    for outcome in outcomes:
         detail = outcome.problems[0] if outcome.problems else None
         console.print(
-            f"  {outcome.event_id}: [bold]{extra_status}[/]"
+            f"  {outcome.event_id}: [bold]{outcome.status}[/]"
             + (f" - {detail.code.value} ({detail.rule}) on {detail.field!r}" if detail else "")
         )
-        if detail:
-            extra.rejected += 1
-            extra.rejections_by_rule[f"{detail.code.value}:{detail.rule}"] += 1
-    report.rejections_by_rule.update(extra.rejections_by_rule)
-    report.rejected += extra.rejected
+    report.add(outcomes)
 
     console.rule(f"store {db}")
     with engine.connect() as conn:
-        n_consumers = conn.execute(select(func.count()).select_from(consumers)).scalar_one()
+        n_consumers = conn.execute(select(func.count()).select_from(consumers_table)).scalar_one()
         n_partners = conn.execute(select(func.count()).select_from(partners)).scalar_one()
         by_type = conn.execute(
             select(events.c.type, func.count()).group_by(events.c.type).order_by(events.c.type)

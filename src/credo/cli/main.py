@@ -13,7 +13,9 @@ from rich.table import Table
 from credo.cli.progress import console, progress_bar
 from credo.settings import get_settings
 
-app = typer.Typer(help="Credo: an opt-in, explainable 350-950 credit score.", no_args_is_help=True)
+app = typer.Typer(
+    help="Credo: an opt-in, explainable 350-950 credit score.", no_args_is_help=True, pretty_exceptions_show_locals=False
+)
 
 DbOption = Annotated[
     str | None, typer.Option("--db", help="SQLAlchemy URL of the store (default: $CREDO_DATABASE_URL or sqlite:///credo.db).")

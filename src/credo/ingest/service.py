@@ -109,7 +109,7 @@ def _check(
         return _problem(
             ErrorCode.IDEMPOTENCY_CONFLICT,
             "event_id",
-            "same id, same content",
+            "one content per (partner, event_id)",
             f"event {ev.event_id!r} was already received with different content; send a correction instead",
         )
     if ev.target_event_id is not None and (problem := _target_problem(ev, known)):
