@@ -63,7 +63,9 @@ def _check_currency(code: str) -> str:
     return code
 
 
+@lru_cache(maxsize=10000)
 def _check_mcc(code: str) -> str:
+    # iso18245 scans its CSV on every lookup; the code space is small, so cache.
     try:
         iso18245.get_mcc(code)
     except (iso18245.MCCNotFound, iso18245.InvalidMCC):

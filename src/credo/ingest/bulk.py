@@ -27,6 +27,7 @@ from credo.ingest.outcomes import Outcome
 from credo.ingest.prepare import Prepared, prepare_records
 from credo.ingest.service import store_with_retry
 from credo.registry.clock import utcnow
+from credo.registry.consents import ConsentCache
 
 
 @dataclass
@@ -96,8 +97,9 @@ def ingest_chunks(
     Bulk files are trusted operator back-fills: their ``received_at`` is kept.
     """
     report = IngestReport()
+    cache = ConsentCache()
     for prepared in _prepared_stream(chunks, workers):
-        report.add(store_with_retry(engine, prepared))
+        report.add(store_with_retry(engine, prepared, cache))
         if on_chunk is not None:
             on_chunk(len(prepared))
     return report

@@ -40,6 +40,13 @@ class Prepared:
     def is_retraction(self) -> bool:
         return self.type == RETRACTION
 
+    def row(self) -> tuple[Any, ...]:
+        """The event's row in ``credo.store.tables.EVENT_COLUMNS`` order."""
+        return (
+            self.partner_id, self.event_id, self.consumer_id, self.type, self.occurred_at,
+            self.received_at, self.target_event_id, self.content_hash, self.payload,
+        )
+
 
 def prepare_records(
     records: Sequence[Any],

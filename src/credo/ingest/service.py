@@ -21,7 +21,7 @@ from credo.errors import ErrorCode
 from credo.ingest.outcomes import Outcome, Problem
 from credo.ingest.prepare import Prepared, prepare_records
 from credo.registry.clock import utcnow
-from credo.registry.consents import ConsentState, report_consent_states
+from credo.registry.consents import ConsentCache, ConsentState, report_consent_states
 from credo.store.tables import events, insert_events, partners
 
 Known = dict[str, tuple[str, str, str]]  # event_id → (content hash, type, consumer)
@@ -121,7 +121,9 @@ def _check(
     return _consent_problem(states.get(ev.type) if states else None, states is not None, ev.type)
 
 
-def store_prepared(conn: Connection, prepared: Sequence[Prepared | Outcome]) -> list[Outcome]:
+def store_prepared(
+    conn: Connection, prepared: Sequence[Prepared | Outcome], consent_cache: ConsentCache | None = None
+) -> list[Outcome]:
     """Check prepared events against the store and insert the accepted ones."""
     outcomes: dict[int, Outcome] = {}
     by_partner: dict[str, list[Prepared]] = {}
@@ -131,10 +133,15 @@ def store_prepared(conn: Connection, prepared: Sequence[Prepared | Outcome]) -> 
         else:
             by_partner.setdefault(item.partner_id, []).append(item)
 
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for pid, candidates in by_partner.items():
         allowed = conn.execute(select(partners.c.event_types).where(partners.c.id == pid)).scalar_one_or_none()
-        consent = report_consent_states(conn, pid, [c.consumer_id for c in candidates])
+        consumer_ids = [c.consumer_id for c in candidates]
+        consent = (
+            consent_cache.states(conn, pid, consumer_ids)
+            if consent_cache is not None
+            else report_consent_states(conn, pid, consumer_ids)
+        )
         wanted = {c.event_id for c in candidates}
         wanted.update(c.target_event_id for c in candidates if c.target_event_id)
         known = _existing(conn, pid, sorted(wanted))
@@ -146,28 +153,23 @@ def store_prepared(conn: Connection, prepared: Sequence[Prepared | Outcome]) -> 
                 outcomes[ev.index] = Outcome(ev.index, ev.event_id, "rejected", verdict)  # type: ignore[arg-type]
             else:
                 known[ev.event_id] = (ev.content_hash, ev.type, ev.consumer_id)
-                rows.append(
-                    {
-                        "partner_id": ev.partner_id, "event_id": ev.event_id, "consumer_id": ev.consumer_id,
-                        "type": ev.type, "occurred_at": ev.occurred_at, "received_at": ev.received_at,
-                        "target_event_id": ev.target_event_id, "content_hash": ev.content_hash,
-                        "payload": ev.payload,
-                    }
-                )
+                rows.append(ev.row())
                 outcomes[ev.index] = Outcome(ev.index, ev.event_id, "accepted")
     if rows:
         insert_events(conn, rows)
     return [outcomes[i] for i in sorted(outcomes)]
 
 
-def store_with_retry(engine: Engine, prepared: Sequence[Prepared | Outcome]) -> list[Outcome]:
+def store_with_retry(
+    engine: Engine, prepared: Sequence[Prepared | Outcome], consent_cache: ConsentCache | None = None
+) -> list[Outcome]:
     """Store one batch in its own transaction; retried once if a concurrent
     writer stored one of the same ids first (the retry then reports it as a
     duplicate or a conflict)."""
     for attempt in range(2):
         try:
             with engine.begin() as conn:
-                return store_prepared(conn, prepared)
+                return store_prepared(conn, prepared, consent_cache)
         except IntegrityError:
             if attempt == 1:
                 raise

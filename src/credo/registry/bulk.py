@@ -13,6 +13,7 @@ from sqlalchemy import Engine, insert, select
 
 from credo.errors import CredoError, ErrorCode
 from credo.registry.clock import utcnow
+from credo.registry.consents import bump_registry_version
 from credo.registry.partners import issue_api_key, register_partner
 from credo.store.tables import consumers, partners, report_consents
 
@@ -44,6 +45,7 @@ def load_consumers_and_consents(
     for chunk in consumer_chunks:
         with engine.begin() as conn:
             conn.execute(insert(consumers), [{"id": c, "status": "active", "enrolled_at": now} for c in chunk])
+            bump_registry_version(conn)
         enrolled += len(chunk)
         if on_rows:
             on_rows(len(chunk))
@@ -63,6 +65,7 @@ def load_consumers_and_consents(
                     for c, p, t in chunk
                 ],
             )
+            bump_registry_version(conn)
         granted += len(chunk)
         if on_rows:
             on_rows(len(chunk))

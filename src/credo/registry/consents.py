@@ -14,7 +14,16 @@ from sqlalchemy import Connection, and_, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.registry.clock import utcnow
-from credo.store.tables import consumers, partners, report_consents
+from credo.store.tables import consumers, partners, registry_version, report_consents
+
+
+def bump_registry_version(conn: Connection) -> None:
+    """Record, in the caller's transaction, that consumers or consents changed."""
+    conn.execute(update(registry_version).where(registry_version.c.id == 1).values(version=registry_version.c.version + 1))
+
+
+def current_registry_version(conn: Connection) -> int:
+    return conn.execute(select(registry_version.c.version).where(registry_version.c.id == 1)).scalar_one()
 
 
 class ConsentState(Enum):
@@ -41,6 +50,7 @@ def grant_report_consent(conn: Connection, consumer_id: str, partner_id: str, ev
             insert(report_consents),
             [dict(consumer_id=consumer_id, partner_id=partner_id, event_type=t, granted_at=now) for t in new],
         )
+        bump_registry_version(conn)
 
 
 def withdraw_report_consent(
@@ -58,7 +68,9 @@ def withdraw_report_consent(
     )
     if event_types is not None:
         condition = and_(condition, report_consents.c.event_type.in_(list(event_types)))
-    return conn.execute(update(report_consents).where(condition).values(withdrawn_at=utcnow())).rowcount
+    count = conn.execute(update(report_consents).where(condition).values(withdrawn_at=utcnow())).rowcount
+    bump_registry_version(conn)
+    return count
 
 
 def report_consent_states(
@@ -89,3 +101,35 @@ def report_consent_states(
             else:
                 states[cid].setdefault(etype, ConsentState.WITHDRAWN)
     return states
+
+
+class ConsentCache:
+    """Consent states remembered across the batches of one bulk load.
+
+    Entries are valid only while the registry version is unchanged: every
+    batch reads the version inside its own transaction, so a grant,
+    withdrawal or enrolment committed mid-load takes effect from the next
+    batch, exactly as without the cache.
+    """
+
+    def __init__(self, max_entries: int = 500_000) -> None:
+        self.max_entries = max_entries
+        self._version: int | None = None
+        self._entries: dict[tuple[str, str], dict[str, ConsentState] | None] = {}
+
+    def states(
+        self, conn: Connection, partner_id: str, consumer_ids: Iterable[str]
+    ) -> dict[str, dict[str, ConsentState]]:
+        """Same answer as :func:`report_consent_states`, from memory where possible."""
+        ids = set(consumer_ids)
+        version = current_registry_version(conn)
+        if version != self._version or len(self._entries) + len(ids) > self.max_entries:
+            self._entries.clear()
+            self._version = version
+        missing = [c for c in ids if (partner_id, c) not in self._entries]
+        if missing:
+            fetched = report_consent_states(conn, partner_id, missing)
+            for consumer_id in missing:
+                self._entries[(partner_id, consumer_id)] = fetched.get(consumer_id)
+        found = ((c, self._entries[(partner_id, c)]) for c in ids)
+        return {c: s for c, s in found if s is not None}

@@ -465,7 +465,8 @@ class _Chunk:
             due_back = start + hours.astype(np.int64) * 3600 * US_PER_SECOND
             c = self.cap[cons, month]
             state = self.outcome3(c, (-3.2, 1.2), (-3.0, 1.0))  # 2 = never returned / never settled
-            early = start + (rng.uniform(0.05, 0.95, m) * (due_back - start)).astype(np.int64)
+            span_s = (due_back - start) // US_PER_SECOND
+            early = start + (rng.uniform(0.05, 0.95, m) * span_s).astype(np.int64) * US_PER_SECOND
             late_by = (np.minimum(rng.exponential(12 * 3600, m), 5 * DAY_S).astype(np.int64) + 60) * US_PER_SECOND
             ret = np.where(state == 0, early, due_back + late_by)
             ref = next_ref + np.arange(m)
@@ -550,46 +551,52 @@ class _Chunk:
         return np.ones(len(part), dtype=bool)
 
     def revisions(self) -> None:
+        """Add corrections (true values, the original made wrong), duplicates and their retractions.
+
+        After this, ``Part.corrects`` / ``Part.retracts`` hold global row indices
+        into the concatenation of ``self.parts``.
+        """
         rng, end = self.rng, self.cal.end_us
-        parts: list[Part] = []
-        dups: list[tuple[int, np.ndarray]] = []  # (part index, local rows to retract)
-        for part in self.parts:
-            m = len(part)
+        base = self.parts
+        for part in base:
             if part.rec is None:
                 part.rec = self.arrival(part.occ)
-            part.corrects = np.full(m, -1, dtype=np.int64)
+        sizes = [len(p) for p in base]
+        offsets = np.cumsum([0] + sizes)
+        fixes: list[Part] = []
+        dups: list[Part] = []
+        dup_targets: list[np.ndarray] = []
+        for bi, part in enumerate(base):
+            m = len(part)
             u = rng.random(m)
-            pieces = [part]
             if part.etype in self._CORRECTABLE:
                 sel = np.flatnonzero((u < 0.004) & self._eligible_for_correction(part))
                 fix = part.take(sel)
                 self._corrupt(part, sel)
                 fix.rec = fix.rec + rng.integers(1 * DAY_S, 46 * DAY_S, sel.size) * US_PER_SECOND
-                fix.corrects = sel.astype(np.int64)
-                pieces.append(fix)
+                fix.corrects = offsets[bi] + sel
+                fixes.append(fix)
             if part.etype in self._DUPLICABLE:
                 sel = np.flatnonzero((u >= 0.004) & (u < 0.0065) & (part.rec < end - 2 * DAY_S * US_PER_SECOND))
                 dup = part.take(sel)
                 dup.rec = dup.rec + rng.integers(60, 7_200, sel.size) * US_PER_SECOND
-                first = sum(len(p) for p in pieces)
-                pieces.append(dup)
-                dups.append((len(parts), first + np.arange(sel.size)))
-            parts.append(concat_parts(pieces) if len(pieces) > 1 else part)
-        offsets = np.cumsum([0] + [len(p) for p in parts])
-        if dups:
-            targets = np.concatenate([offsets[pi] + rows for pi, rows in dups])
-            src = [parts[pi].take(rows) for pi, rows in dups]
-            t_partner = np.concatenate([p.partner for p in src])
-            t_cons = np.concatenate([p.cons for p in src])
-            t_rec = np.concatenate([p.rec for p in src])
-            lag = rng.integers(1 * DAY_S, 20 * DAY_S, targets.size) * US_PER_SECOND
+                dups.append(dup)
+        parts = base + fixes
+        first_dup = sum(len(p) for p in parts)
+        parts += dups
+        n_dup = sum(len(p) for p in dups)
+        if n_dup:
+            targets = first_dup + np.arange(n_dup)
+            t_partner = np.concatenate([p.partner for p in dups])
+            t_cons = np.concatenate([p.cons for p in dups])
+            t_rec = np.concatenate([p.rec for p in dups])
+            lag = rng.integers(1 * DAY_S, 20 * DAY_S, n_dup) * US_PER_SECOND
             occ = np.minimum(t_rec + lag, end - US_PER_SECOND)
             reason = rng.choice([REASON["duplicate"], REASON["reported_in_error"], REASON["dispute_resolved"],
-                                 REASON["identity_fraud"]], targets.size, p=[0.7, 0.18, 0.08, 0.04])
-            rec = occ + rng.integers(60, 7_200, targets.size) * US_PER_SECOND
-            retraction = Part("event.retraction", t_partner, t_cons, occ, {"reason": reason}, rec=rec,
-                              corrects=np.full(targets.size, -1, dtype=np.int64), retracts=targets)
-            parts.append(retraction)
+                                 REASON["identity_fraud"]], n_dup, p=[0.7, 0.18, 0.08, 0.04])
+            rec = occ + rng.integers(60, 7_200, n_dup) * US_PER_SECOND
+            parts.append(Part("event.retraction", t_partner, t_cons, occ, {"reason": reason}, rec=rec,
+                              retracts=targets))
         self.parts = parts
 
     # ------------------------------------------------------------------ tables
@@ -612,14 +619,12 @@ class _Chunk:
 
     def consents(self, ids: pa.Array) -> pa.Table:
         plist = partners()
-        cons = np.concatenate([p.cons for p in self.parts])
-        partner = np.concatenate([p.partner for p in self.parts]).astype(np.int64)
-        rec = np.concatenate([p.rec for p in self.parts])
-        key = cons * len(PARTNER_IDS) + partner
-        uniq, inv = np.unique(key, return_inverse=True)
-        first_rec = np.full(uniq.size, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first_rec, inv, rec)
-        granted = (first_rec // US_PER_SECOND - 3600) * US_PER_SECOND
+        n_p = len(PARTNER_IDS)
+        first_rec = np.full(self.n * n_p, np.iinfo(np.int64).max, dtype=np.int64)
+        for p in self.parts:
+            np.minimum.at(first_rec, p.cons * n_p + p.partner.astype(np.int64), p.rec)
+        uniq = np.flatnonzero(first_rec != np.iinfo(np.int64).max)
+        granted = (first_rec[uniq] // US_PER_SECOND - 3600) * US_PER_SECOND
         ucons, upart = uniq // len(PARTNER_IDS), uniq % len(PARTNER_IDS)
         n_types = np.array([len(p["event_types"]) for p in plist])
         type_off = np.r_[0, np.cumsum(n_types)[:-1]]
@@ -658,6 +663,7 @@ class _Chunk:
         ids = self.consumer_ids()
         consents = self.consents(ids)
         outcomes = self.outcomes(ids)
+        self.status_part = self.chargeoff_part = None
         events = assemble(self.parts, self.index, ids, self.config.currency)
         self.parts = []
         return SimulationChunk(self.index, self.first, self.consumers_table(ids), consents, events, outcomes)

@@ -19,7 +19,13 @@ from credo.simulate.config import SimulationChunk, SimulationConfig, SimulationS
 from credo.simulate.engine import CONSENT_SCHEMA, CONSUMER_SCHEMA, OUTCOME_SCHEMA, simulate_chunk
 from credo.simulate.partners import partners
 
-_PARQUET_OPTS = {"compression": "zstd", "compression_level": 1, "row_group_size": 1 << 20}
+#: Columns worth dictionary-encoding in Parquet (low cardinality); ids and refs are not.
+_DICT_COLUMNS = [
+    "type", "partner_id", "consumer_id", "currency", "bill_kind", "rental_kind", "account_kind",
+    "merchant_category", "status", "product", "reason", "level", "band", "income_band", "segment", "event_type",
+]
+_PARQUET_OPTS = {"compression": "zstd", "compression_level": 1, "row_group_size": 1 << 20,
+                 "use_dictionary": _DICT_COLUMNS}
 
 
 def iter_simulation(config: SimulationConfig) -> Iterator[SimulationChunk]:

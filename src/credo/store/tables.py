@@ -78,6 +78,15 @@ report_consents = Table(
     Index("ix_report_consents_partner_consumer", "partner_id", "consumer_id"),
 )
 
+#: One row whose version increases with every change to consumers or consent,
+#: so bulk ingestion may cache consent states and still see a withdrawal at once.
+registry_version = Table(
+    "registry_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
 events = Table(
     "events",
     metadata,
@@ -95,33 +104,31 @@ events = Table(
     Index("ix_events_consumer", "consumer_id"),
 )
 
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "partner_id", "event_id", "consumer_id", "type", "occurred_at",
     "received_at", "target_event_id", "content_hash", "payload",
 )
 _SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 )
 
 
 def _sqlite_datetime(value: Any) -> str:
-    # The text form SQLAlchemy's SQLite DateTime type writes and reads back (UTC, naive).
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    # The text SQLAlchemy's SQLite DateTime type writes and reads back: UTC, no offset.
+    return value.isoformat(" ", "microseconds")[:26]
 
 
-def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert event rows in one statement.
+def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Insert event rows, given as tuples in :data:`EVENT_COLUMNS` order (UTC datetimes).
 
     On SQLite the rows go straight to the driver's ``executemany``: the
-    per-row bind processing of the ORM layer costs more than the insert.
+    per-row bind processing of the SQL layer costs more than the insert.
     Elsewhere SQLAlchemy's multi-row ``insertmanyvalues`` is already fast.
     """
     if conn.dialect.name != "sqlite":
-        conn.execute(insert(events), rows)
+        conn.execute(insert(events), [dict(zip(EVENT_COLUMNS, row)) for row in rows])
         return
-    params = [
-        (r["partner_id"], r["event_id"], r["consumer_id"], r["type"], _sqlite_datetime(r["occurred_at"]),
-         _sqlite_datetime(r["received_at"]), r["target_event_id"], r["content_hash"], r["payload"])
-        for r in rows
-    ]
-    conn.exec_driver_sql(_SQLITE_INSERT, params)
+    conn.exec_driver_sql(
+        _SQLITE_INSERT,
+        [(p, e, c, t, _sqlite_datetime(o), _sqlite_datetime(r), g, h, d) for p, e, c, t, o, r, g, h, d in rows],
+    )
