@@ -186,6 +186,35 @@ def demo(
     run_demo(db, consumers=consumers, months=months, seed=seed)
 
 
+import_app = typer.Typer(help="Bring an external dataset in as ordinary events.", no_args_is_help=True)
+
+
+@import_app.command("taiwan")
+def import_taiwan(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="default_of_credit_card_clients.csv")],
+    out: Annotated[Path, typer.Option(help="Population directory to write (events, labels, audit).")] = Path(
+        "taiwan-population"
+    ),
+    db: DbOption = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N customers.")] = None,
+) -> None:
+    """Each customer becomes a consenting consumer of one card issuer, with credit-line events.
+
+    The audit-only columns (SEX, EDUCATION, MARRIAGE, AGE) never become events:
+    they are written to OUT/audit.parquet for fairness reports only.
+    """
+    from credo.importers.taiwan import read_dataset, write_population
+
+    frame = read_dataset(path)
+    if limit:
+        frame = frame.head(limit)
+    counts = write_population(frame, out)
+    console.print(f"wrote {counts['consumers']} consumers and {counts['events']} events to {out}")
+    _load_world(_engine(db), out)
+
+
+app.add_typer(import_app, name="import")
+
 from credo.cli import admin  # noqa: E402  (registers sub-commands)
 
 app.add_typer(admin.partner_app, name="partner")

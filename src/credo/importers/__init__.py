@@ -1,0 +1,1 @@
+"""Turn external datasets into partners, consenting consumers and ordinary events."""
