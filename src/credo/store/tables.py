@@ -104,6 +104,24 @@ events = Table(
     Index("ix_events_consumer", "consumer_id"),
 )
 
+#: One row per consumer per scoring run: the score history consumers see.
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), nullable=False),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Column("model_version", String(80), nullable=False),
+    Column("score", Integer),
+    Column("band", String(16)),
+    Column("status", String(24), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("run_id", "consumer_id", name="uq_scores_run_consumer"),
+    Index("ix_scores_consumer_as_of", "consumer_id", "as_of"),
+)
+
 EVENT_COLUMNS = (
     "partner_id", "event_id", "consumer_id", "type", "occurred_at",
     "received_at", "target_event_id", "content_hash", "payload",
