@@ -150,3 +150,32 @@ def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         _SQLITE_INSERT,
         [(p, e, c, t, _sqlite_datetime(o), _sqlite_datetime(r), g, h, d) for p, e, c, t, o, r, g, h, d in rows],
     )
+
+
+#: Append-only, hash-chained record of every read of a consumer's score, band,
+#: eligibility or credential (see credo.ledger for the chain and pseudonymisation design).
+access_ledger = Table(
+    "access_ledger",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_kind", String(16), nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("consumer_ref", String(128), nullable=False),
+    Column("consumer_salt", String(32)),
+    Column("consumer_commit", String(64), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_ref", String(128), nullable=False),
+    Column("actor_salt", String(32)),
+    Column("actor_commit", String(64)),
+    Column("purpose", String(64), nullable=False),
+    Column("consent_id", String(64)),
+    Column("disclosed", String(200), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("reason_code", String(64)),
+    Column("covers", JSON),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("prev_hash", name="uq_access_ledger_prev_hash"),
+    UniqueConstraint("hash", name="uq_access_ledger_hash"),
+    Index("ix_access_ledger_consumer_ref", "consumer_ref", "seq"),
+)
