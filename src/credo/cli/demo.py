@@ -83,3 +83,41 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int) -> None:  # no
     table.add_row("[bold]total", f"[bold]{sum(c for _, c in by_type)}")
     console.print(table)
     _print_report(report)
+    _train_and_score(engine, db.with_suffix(".models"))
+
+
+def _train_and_score(engine, models: Path) -> None:  # noqa: ANN001
+    """Train on the simulated outcomes, score everyone, show a few explained scores."""
+    from datetime import datetime, time, timedelta, timezone
+
+    from credo.cli.main import _print_score_distribution, _print_validation
+    from credo.policy.reasons import reason
+    from credo.scoring import score_population, train_from_store
+    from credo.scoring.reports import report_html, save_validation
+    from credo.scoring.training import default_observation_window
+
+    console.rule("train and score")
+    first, last = default_observation_window(engine)
+    with console.status("training the scorecard and the challenger"):
+        run = train_from_store(engine, first=first, last=last)
+    run.bundle.save(models)
+    save_validation(run, models)
+    (models / "report.html").write_text(report_html(run.bundle, models))
+    _print_validation(run.bundle.manifest, run.description)
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(events.c.occurred_at))).scalar_one()
+    as_of = datetime.combine(latest.date() + timedelta(days=1), time(), tzinfo=timezone.utc)
+    _, result = score_population(engine, run.bundle.champion, run.bundle.version, as_of)
+    _print_score_distribution(result)
+    table = Table("consumer", "score", "band", "principal reasons", title=f"A few consumers as of {as_of:%Y-%m-%d}")
+    scored = result[result["status"] == "scored"].sort_values("score")
+    picks = [scored.index[0], scored.index[len(scored) // 3], scored.index[2 * len(scored) // 3], scored.index[-1]]
+    for cid in picks:
+        row = result.loc[cid]
+        reasons = "\n".join(f"{c}: {reason(c).text}" for c in row["reasons"]) or "-"
+        table.add_row(cid, str(row["score"]), row["band"], reasons)
+    thin = result[result["status"] != "scored"]
+    if len(thin):
+        table.add_row(thin.index[0], "-", "not enough data", "too little history to score (never a low score)")
+    console.print(table)
+    console.print(f"model {run.bundle.version} and its report are in {models}/")

@@ -176,14 +176,140 @@ def serve(
 @app.command()
 def demo(
     db: Annotated[Path, typer.Option(help="SQLite file to create (replaced if it exists).")] = Path("credo-demo.db"),
-    consumers: Annotated[int, typer.Option(min=10)] = 500,
-    months: Annotated[int, typer.Option(min=1)] = 18,
+    consumers: Annotated[int, typer.Option(min=10)] = 1000,
+    months: Annotated[int, typer.Option(min=20, help="At least 20: 7 of history and 12 of outcomes.")] = 24,
     seed: int = 0,
 ) -> None:
     """Simulate a small population into a fresh SQLite store and summarise it."""
     from credo.cli.demo import run_demo
 
     run_demo(db, consumers=consumers, months=months, seed=seed)
+
+
+def _date(text: str | None):  # noqa: ANN202
+    from datetime import date
+
+    return date.fromisoformat(text) if text else None
+
+
+def _instant(text: str | None):  # noqa: ANN202
+    from datetime import datetime, timezone
+
+    if not text:
+        return datetime.now(timezone.utc)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+ModelsOption = Annotated[Path | None, typer.Option("--models", help="Model bundle directory (default: $CREDO_MODEL_DIR or models).")]
+
+
+@app.command()
+def train(
+    db: DbOption = None,
+    models: ModelsOption = None,
+    first: Annotated[str | None, typer.Option(help="First observation date (default: 6 months into the data).")] = None,
+    last: Annotated[str | None, typer.Option(help="Last observation date (default: 12 months before the data ends).")] = None,
+    horizon: Annotated[int, typer.Option(help="Months after an observation in which 90+ DPD or charge-off = bad.")] = 12,
+    data: Annotated[Path | None, typer.Option(help="Train on your own CSV/Parquet table instead of the store.")] = None,
+    target: Annotated[str | None, typer.Option(help="With --data: the 0/1 column (1 = bad).")] = None,
+    special_values: Annotated[str | None, typer.Option(help="With --data: comma-separated special values, e.g. -9,-8,-7.")] = None,
+    exclude: Annotated[str | None, typer.Option(help="With --data: comma-separated columns that must not be inputs.")] = None,
+    labels: Annotated[Path | None, typer.Option(help="Parquet of consumer_id, bad: external labels for store events.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="With --labels: the as-of date of the features.")] = None,
+    challenger: Annotated[bool, typer.Option(help="Also train the monotone LightGBM challenger.")] = True,
+) -> None:
+    """Train the champion scorecard (and the challenger), save them as JSON, write the report."""
+    import pandas as pd
+
+    from credo.scoring import ModelBundle, train_from_labels, train_from_store, train_from_table
+    from credo.scoring.reports import report_html, save_validation
+
+    directory = models or Path(get_settings().model_dir)
+    with console.status("training"):
+        if data is not None:
+            if not target:
+                raise typer.BadParameter("--data needs --target")
+            frame = pd.read_parquet(data) if data.suffix == ".parquet" else pd.read_csv(data)
+            specials = [float(v) for v in special_values.split(",")] if special_values else None
+            run = train_from_table(frame, target, special_values=specials,
+                                   exclude=[c for c in (exclude or "").split(",") if c], with_challenger=challenger)
+        elif labels is not None:
+            run = train_from_labels(_engine(db), pd.read_parquet(labels), _instant(as_of), with_challenger=challenger)
+        else:
+            from credo.scoring.training import default_observation_window
+
+            engine = _engine(db)
+            start, end = default_observation_window(engine)
+            run = train_from_store(engine, first=_date(first) or start, last=_date(last) or end,
+                                   horizon_months=horizon, with_challenger=challenger)
+    run.bundle.save(directory)
+    save_validation(run, directory)
+    (directory / "report.html").write_text(report_html(ModelBundle.load(directory), directory))
+    _print_validation(run.bundle.manifest, run.description)
+    console.print(f"model {run.bundle.version} saved to {directory}/ (report: {directory / 'report.html'})")
+
+
+def _print_validation(manifest: dict, description: str) -> None:
+    table = Table("model", "AUC", "Gini", "KS", title=f"Validation — {description}")
+    for name in ("champion", "challenger"):
+        metrics = manifest.get("validation", {}).get(name)
+        if metrics:
+            table.add_row(name, f"{metrics['auc']:.4f}", f"{metrics['gini']:.4f}", f"{metrics['ks']:.4f}")
+    console.print(table)
+
+
+@app.command()
+def report(
+    models: ModelsOption = None,
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("credo-report.html"),
+    title: str = "Credo score",
+) -> None:
+    """Write the HTML model report (metrics, ROC, calibration by band, PSI, points, model card)."""
+    from credo.scoring import ModelBundle
+    from credo.scoring.reports import report_html
+
+    directory = models or Path(get_settings().model_dir)
+    out.write_text(report_html(ModelBundle.load(directory), directory, title=title))
+    console.print(f"report written to {out}")
+
+
+@app.command()
+def score(
+    db: DbOption = None,
+    models: ModelsOption = None,
+    as_of: Annotated[str | None, typer.Option(help="Score as of this date/instant (default: now).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the scores to this Parquet file.")] = None,
+) -> None:
+    """Score the whole population as of a date: to the store's score history and optionally Parquet."""
+    from credo.scoring import ModelBundle, score_population
+
+    settings = get_settings()
+    bundle = ModelBundle.load(models or Path(settings.model_dir))
+    engine = _engine(db)
+    moment = _instant(as_of)
+    with progress_bar("score and record", None) as advance:
+        run_id, result = score_population(engine, bundle.model(settings.serving_model), bundle.version, moment,
+                                          on_rows=advance)
+    if out is not None:
+        frame = result.reset_index()
+        frame["reasons"] = frame["reasons"].map(list)
+        frame.to_parquet(out)
+    _print_score_distribution(result)
+    console.print(f"run {run_id}: {len(result):,} consumers scored as of {moment:%Y-%m-%d} with {bundle.version}")
+
+
+def _print_score_distribution(result) -> None:  # noqa: ANN001
+    from credo.policy.bands import BANDS
+
+    table = Table("band", "range", "consumers", "share", title="Score distribution")
+    total = len(result)
+    for band in BANDS:
+        n = int((result["band"] == band.name).sum())
+        table.add_row(band.name, f"{band.lower}-{band.upper}", f"{n:,}", f"{n / max(total, 1):.1%}")
+    n = int((result["status"] == "not_enough_data").sum())
+    table.add_row("not enough data", "-", f"{n:,}", f"{n / max(total, 1):.1%}")
+    console.print(table)
 
 
 import_app = typer.Typer(help="Bring an external dataset in as ordinary events.", no_args_is_help=True)

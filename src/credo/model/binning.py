@@ -73,13 +73,25 @@ def _bf16_up(v: float) -> float:
     return -_bf16_down(-v)
 
 
+def _aligned(v: float) -> float:
+    """Map a bfloat16 value b to the cut aligned with a float32 upper-16-bit
+    bucket boundary: b itself if b >= 0, else the next float32 above b (for
+    negative numbers a bucket's top value is its bfloat16 value)."""
+    if v >= 0:
+        return v
+    return float(np.nextafter(np.float32(v), np.float32(np.inf)))
+
+
 def snap_split(s: float, below: float, above: float) -> float:
-    """A bfloat16-representable cut in (below, above] close to s, else s rounded."""
-    cands = [_bf16_down(s), _bf16_up(s)]
+    """A cut in (below, above] close to s such that "x >= cut" never splits a
+    float32 upper-16-bit bucket; s rounded to such a value if none fits."""
+    cands = [_aligned(_bf16_down(s)), _aligned(_bf16_up(s))]
+    if s < 0:  # for negatives the aligned cuts sit just above bfloat16 values
+        cands += [_aligned(_bf16_down(_bf16_down(s) - abs(s) * 2**-9))]
     ok = [c for c in cands if below < c <= above]
     if ok:
         return min(ok, key=lambda c: abs(c - s))
-    c = _bf16_up(float(np.nextafter(below, np.inf)))
+    c = _aligned(_bf16_up(float(np.nextafter(below, np.inf))))
     if below < c <= above:
         return c
     return min(cands, key=lambda c: abs(c - s))

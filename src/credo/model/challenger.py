@@ -14,6 +14,8 @@
   are the features with the largest positive contribution to the bad margin.
 * Score: ``clamp(round(OFFSET - FACTOR * margin), 350, 950)``, the scaling of
   :mod:`credo.policy.bands`, the same as the scorecard's.
+* LightGBM's ``monotone_constraints_method="advanced"`` was measured to break
+  monotonicity (LightGBM 4.7); "intermediate" is used and tested.
 * Artifact: JSON with LightGBM's text model inside (no pickle).
 """
 
@@ -38,16 +40,44 @@ FORMAT = "credo.challenger"
 FORMAT_VERSION = 1
 
 
-def _spearman_sign(x: np.ndarray, y: np.ndarray) -> int:
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ar = pd.Series(a).rank().to_numpy()
+    br = pd.Series(b).rank().to_numpy()
+    if ar.std() == 0 or br.std() == 0:
+        return 0.0
+    r = np.corrcoef(ar, br)[0, 1]
+    return float(r) if np.isfinite(r) else 0.0
+
+
+def infer_direction(x: np.ndarray, y: np.ndarray, rule: str = "spearman", n_bins: int = 10,
+                    min_rho: float = 0.8) -> int:
+    """Monotone direction of a feature from training data.
+
+    ``"spearman"``: the sign of the Spearman correlation of x with y.
+    ``"spearman_checked"``: the same sign, but 0 (unconstrained) when the
+    event rate over the quantile bins of x is not itself monotone in that
+    direction (Spearman of bin event rate against bin order below ``min_rho``),
+    e.g. U-shaped features.
+    """
     ok = ~np.isnan(x)
     if ok.sum() < 3:
         return 0
-    xr = pd.Series(x[ok]).rank().to_numpy()
-    yr = pd.Series(y[ok].astype(float)).rank().to_numpy()
-    if xr.std() == 0 or yr.std() == 0:
-        return 0
-    r = np.corrcoef(xr, yr)[0, 1]
-    return 0 if not np.isfinite(r) or r == 0 else int(np.sign(r))
+    xs, ys = x[ok], y[ok].astype(float)
+    r = _spearman(xs, ys)
+    d = 0 if r == 0 else int(np.sign(r))
+    if rule == "spearman" or d == 0:
+        return d
+    if rule != "spearman_checked":
+        raise ValueError(f"unknown direction rule {rule!r}")
+    edges = np.unique(np.quantile(xs, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    idx = np.searchsorted(edges, xs, side="right")
+    cnt = np.bincount(idx)
+    keep = cnt > 0
+    if keep.sum() < 3:
+        return d
+    rate = np.bincount(idx, weights=ys)[keep] / cnt[keep]
+    rb = _spearman(np.arange(keep.sum(), dtype=float), rate)
+    return d if rb * d >= min_rho else 0
 
 
 class MonotoneChallenger(ClassifierMixin, BaseEstimator):
@@ -56,7 +86,9 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
     Parameters mirror :class:`credo.model.Scorecard` where they overlap
     (``features``, ``categorical_features``, ``special_values``,
     ``monotone_constraints``, ``reason_codes``, ``inquiry_feature``,
-    ``min_observed_features``). Boosting: ``n_estimators`` is the maximum;
+    ``min_observed_features``). ``direction_rule`` ("spearman" or
+    "spearman_checked", see :func:`infer_direction`) sets the direction of
+    numerical features not in ``monotone_constraints``. Boosting: ``n_estimators`` is the maximum;
     with ``early_stopping_rounds`` a stratified ``validation_fraction`` of the
     training set chooses the number of trees, then (``refit_full``) the model
     is refitted on all training rows with that many trees.
@@ -69,6 +101,7 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
         categorical_features: Sequence[str] = (),
         special_values: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
         monotone_constraints: Mapping[str, int] | None = None,
+        direction_rule: str = "spearman",
         n_estimators: int = 2000,
         learning_rate: float = 0.03,
         num_leaves: int = 15,
@@ -90,6 +123,7 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
         self.categorical_features = categorical_features
         self.special_values = special_values
         self.monotone_constraints = monotone_constraints
+        self.direction_rule = direction_rule
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -122,7 +156,8 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
         for f in self.features_:
             if f in self.categories_:
                 v = X[f].astype(object).where(X[f].notna(), None)
-                v = v.map(lambda t: None if t is None else str(t))
+                known = set(self.categories_[f])
+                v = v.map(lambda t: None if t is None or str(t) not in known else str(t))
                 cols[f] = pd.Categorical(v, categories=self.categories_[f])
             else:
                 v = X[f].to_numpy(dtype=np.float64)
@@ -155,7 +190,7 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
             "bagging_freq": 1 if self.subsample < 1 else 0, "feature_fraction": self.colsample_bytree,
             "lambda_l2": self.reg_lambda, "seed": self.random_state, "num_threads": self.n_jobs,
             "verbosity": -1, "monotone_constraints": constraints,
-            "monotone_constraints_method": "advanced", "deterministic": True, "force_row_wise": True,
+            "monotone_constraints_method": "intermediate", "deterministic": True, "force_row_wise": True,
         }
         p.update(dict(self.lgbm_params or {}))
         return p
@@ -190,7 +225,7 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
             else:
                 v = X[f].to_numpy(dtype=np.float64)
                 v = np.where(np.isin(v, self.specials_[f]), np.nan, v)
-                d = _spearman_sign(v, y)
+                d = infer_direction(v, y, self.direction_rule)
             self.directions_[f] = d
             cons.append(d)
             for s in self.specials_[f]:
@@ -242,10 +277,13 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
         m = self.decision_function(X)
         return pd.Series((m.to_numpy() > 0).astype(int), index=m.index, name="bad")
 
-    def score(self, X: Any, y: Any = None):
-        """Credit scores (int Series 350..950); with ``y``, the ROC AUC instead."""
+    def score(self, X: Any, y: Any = None, clamp: bool = True):
+        """Credit scores (int Series 350..950); with ``y``, the ROC AUC instead.
+        ``clamp=False`` gives the rounded score before clamping."""
         m = self.decision_function(X)
-        s = pd.Series(clamp_round(bands.OFFSET - bands.FACTOR * m.to_numpy()), index=m.index, name="score")
+        raw = bands.OFFSET - bands.FACTOR * m.to_numpy()
+        vals = clamp_round(raw) if clamp else np.rint(raw).astype(np.int64)
+        s = pd.Series(vals, index=m.index, name="score")
         if y is not None:
             return float(roc_auc_score(np.asarray(y), -s.to_numpy()))
         return s

@@ -18,12 +18,13 @@ Conventions
 
 Fast batch scoring
 ------------------
-``score_matrix`` scores a float32 (n, p) matrix with one 65,536-entry int16
+``score_matrix`` scores a float32 (n, p) matrix with one 65,536-entry
 lookup table per feature, indexed by the upper 16 bits of each float32 value
 (sign, exponent and 7 mantissa bits). Cut points are snapped to such values at
-fit time, so a table entry is exact unless its bucket holds a special value or
-±inf; those entries hold a negative sentinel and the few rows that hit one are
-re-scored exactly. Chunks run on a thread pool (numpy releases the GIL).
+fit time, so a table entry is exact unless its bucket straddles a cut point
+(only if snapping was off or impossible) or holds ±inf; those entries hold a
+negative sentinel and the few rows that hit one are re-scored exactly. Special
+values are corrected with one vectorised equality test per special value. Chunks run on a thread pool (numpy releases the GIL).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping, Sequence
 
@@ -42,7 +42,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from credo.model._common import (
-    NOT_ENOUGH_DATA, as_frame, as_target, check_columns, clamp_round, reason_code_for,
+    NOT_ENOUGH_DATA, as_frame, as_target, check_columns, reason_code_for,
     select_reasons,
 )
 from credo.model.binning import FeatureBinning
@@ -50,7 +50,46 @@ from credo.policy import bands
 
 FORMAT = "credo.scorecard"
 FORMAT_VERSION = 1
-_SENTINEL = np.int16(-32768)
+_SENTINEL = np.float32(-32768.0)
+
+
+def _sign_constrained_lr(W, y, C, sample_weight=None, max_iter=1000, class_weight=None):
+    """L2 logistic regression (sklearn's objective: C * sum(log-loss) + ||b||^2 / 2,
+    intercept unpenalised) with every coefficient constrained to be <= 0.
+
+    On WoE inputs ("higher = safer") a positive coefficient for P(bad) would
+    reverse the order of a feature's bins; the constraint keeps every feature's
+    points in the order of its WoE. Features that want the wrong sign end at 0.
+    """
+    from scipy.optimize import minimize
+
+    n, p = W.shape
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
+    if class_weight == "balanced":
+        cnt = np.bincount(y, minlength=2).astype(float)
+        w = w * (n / (2 * cnt))[y]
+    elif isinstance(class_weight, Mapping):
+        w = w * np.array([class_weight.get(0, 1.0), class_weight.get(1, 1.0)])[y]
+    sgn = 2.0 * y - 1.0
+
+    def f(theta):
+        b, c = theta[:p], theta[p]
+        m = W @ b + c
+        z = -sgn * m
+        loss = np.logaddexp(0.0, z)
+        g = -sgn * w * (1.0 / (1.0 + np.exp(-z)))  # d loss / d m
+        val = C * np.dot(w, loss) + 0.5 * np.dot(b, b)
+        grad_b = C * (W.T @ g) + b
+        return val, np.append(grad_b, C * g.sum())
+
+    pbar = float(np.average(y, weights=w))
+    x0 = np.zeros(p + 1)
+    x0[p] = math.log(pbar / (1 - pbar))
+    bounds = [(None, 0.0)] * p + [(None, None)]
+    res = minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": max_iter, "gtol": 1e-8, "ftol": 1e-12})
+    b = np.minimum(res.x[:p], 0.0)
+    return b, float(res.x[p])
 
 
 class Scorecard(ClassifierMixin, BaseEstimator):
@@ -74,8 +113,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         Pseudo-observations added to every bin when computing WoE.
     C, max_iter, class_weight : logistic-regression parameters (L2).
     drop_wrong_sign : bool
-        Refit without features whose coefficient has the wrong sign (which
-        would reverse their bins' order); their points are all 0.
+        Constrain every coefficient to the sign that keeps a feature's points
+        in the order of its WoE (a feature that wants the wrong sign gets
+        coefficient 0, i.e. all its points are 0). False = plain sklearn LR.
     reason_codes : dict feature -> reason code, optional
         Codes from :mod:`credo.policy.reasons`; unmapped features get ``RX:<feature>``.
     inquiry_feature : str, optional
@@ -153,28 +193,20 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 binning_params=dict(self.binning_params or {}),
             )
         W = np.column_stack([self.binnings_[f].transform(X[f].to_numpy()) for f in feats])
-        active = np.ones(len(feats), bool)
-        # constant-WoE features carry no information
-        active &= W.std(axis=0) > 0
+        active = W.std(axis=0) > 0  # constant-WoE features carry no information
         coef = np.zeros(len(feats))
-        intercept = 0.0
-        for _ in range(len(feats) + 1):
-            if not active.any():
-                p = y.mean()
-                intercept = math.log(p / (1 - p))
-                coef[:] = 0.0
-                break
+        if not active.any():
+            p = float(np.average(y, weights=sample_weight))
+            intercept = math.log(p / (1 - p))
+        elif self.drop_wrong_sign:
+            b, intercept = _sign_constrained_lr(W[:, active], y, self.C, sample_weight, self.max_iter,
+                                                self.class_weight)
+            coef[active] = b
+        else:
             lr = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
             lr.fit(W[:, active], y, sample_weight=sample_weight)
-            coef[:] = 0.0
             coef[active] = lr.coef_[0]
             intercept = float(lr.intercept_[0])
-            # WoE is "higher = safer", so a bad-probability coefficient must be negative
-            wrong = active & (coef >= 0)
-            if not self.drop_wrong_sign or not wrong.any():
-                break
-            worst = np.flatnonzero(wrong)[np.argmax(coef[wrong])]
-            active[worst] = False
         self.coef_ = coef
         self.intercept_ = intercept
         self.features_ = feats
@@ -236,15 +268,18 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             index=X.index,
         )
 
-    def score(self, X: Any, y: Any = None):
+    def score(self, X: Any, y: Any = None, clamp: bool = True):
         """Credit scores (int Series, 350..950, index kept).
 
         With ``y`` given, returns the ROC AUC of the scores instead, so that
         scikit-learn model selection (which calls ``score(X, y)``) works.
+        ``clamp=False`` gives the integer points total before clamping.
         """
         P = self.points(X)
-        s = pd.Series(np.clip(self.base_points_ + P.to_numpy().sum(axis=1), bands.SCORE_MIN,
-                              bands.SCORE_MAX).astype(np.int64), index=P.index, name="score")
+        tot = self.base_points_ + P.to_numpy().sum(axis=1)
+        if clamp:
+            tot = np.clip(tot, bands.SCORE_MIN, bands.SCORE_MAX)
+        s = pd.Series(tot.astype(np.int64), index=P.index, name="score")
         if y is not None:
             return float(roc_auc_score(np.asarray(y), -s.to_numpy()))
         return s
@@ -305,33 +340,44 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             return self._fast
         p = len(self.features_)
         if any(self.binnings_[f].dtype != "numerical" for f in self.features_):
-            self._fast = ("none", None)
+            self._fast = ("none", None, [])
             return self._fast
         total_max = sum(int(self.points_[f].max()) for f in self.features_)
         if total_max >= 32767 or any(int(self.points_[f].min()) < 0 for f in self.features_):
-            self._fast = ("none", None)
+            self._fast = ("none", None, [])
             return self._fast
         u = np.arange(65536, dtype=np.uint32) << np.uint32(16)
-        lo = u.view(np.float32).astype(np.float64)
-        hi = (u | np.uint32(0xFFFF)).view(np.float32).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            lo = u.view(np.float32).astype(np.float64)
+            hi = (u | np.uint32(0xFFFF)).view(np.float32).astype(np.float64)
         nonfinite = (u >> np.uint32(23) & np.uint32(0xFF)) == 0xFF
         all_nan = nonfinite & ((u >> np.uint32(16) & np.uint32(0x7F)) != 0)
         ambiguous_nf = nonfinite & ~all_nan  # bucket holding ±inf and some NaNs
-        lut = np.empty((p, 65536), dtype=np.int16)
+        lut = np.empty((p, 65536), dtype=np.float32)
+        fixes: list[tuple[int, np.float32, int]] = []
         for j, f in enumerate(self.features_):
             b = self.binnings_[f]
-            pts = self.points_[f].astype(np.int16)
-            ilo = b.bin_index(np.where(nonfinite, 0.0, lo))
-            ihi = b.bin_index(np.where(nonfinite, 0.0, hi))
-            t = np.where(ilo == ihi, pts[ilo], _SENTINEL).astype(np.int16)
+            pts = self.points_[f].astype(np.float32)
+            # regular bins only (specials are corrected separately)
+            sp = np.asarray(b.splits, dtype=np.float64)
+            ilo = np.searchsorted(sp, np.where(nonfinite, 0.0, lo), side="right")
+            ihi = np.searchsorted(sp, np.where(nonfinite, 0.0, hi), side="right")
+            t = np.where(ilo == ihi, pts[ilo], _SENTINEL).astype(np.float32)
             mn, mx = np.minimum(lo, hi), np.maximum(lo, hi)
-            for sv in b.specials:
-                if float(np.float32(sv)) == sv:  # a float32 input can only equal a representable value
-                    t[(mn <= sv) & (sv <= mx) & ~nonfinite] = _SENTINEL
+            for k, sv in enumerate(b.specials):
+                if float(np.float32(sv)) != sv:
+                    continue  # a float32 input can never equal it
+                hit = np.flatnonzero((mn <= sv) & (sv <= mx) & ~nonfinite)
+                for h in hit:
+                    if ilo[h] == ihi[h]:
+                        # the bucket scores as its regular bin; rows equal to sv get a correction
+                        fixes.append((j, np.float32(sv), int(pts[b.special_bin(k)]) - int(pts[ilo[h]])))
+                    else:
+                        t[h] = _SENTINEL
             t[all_nan] = pts[b.missing_bin]
             t[ambiguous_nf] = _SENTINEL
             lut[j] = t
-        self._fast = ("lut", lut.ravel())
+        self._fast = ("lut", lut.ravel(), fixes)
         return self._fast
 
     def _exact_rows(self, M: np.ndarray) -> np.ndarray:
@@ -340,7 +386,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             tot += self.points_[f][self.binnings_[f].bin_index(M[:, j])]
         return tot
 
-    def score_matrix(self, M: np.ndarray, chunk_rows: int = 32768) -> np.ndarray:
+    def score_matrix(self, M: np.ndarray, chunk_rows: int = 8192) -> np.ndarray:
         """Vectorised batch scoring of an (n, p) float matrix, columns in ``features_`` order.
 
         Returns an int16 array of scores, identical to :meth:`score`. float32
@@ -351,7 +397,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         M = np.asarray(M)
         if M.ndim != 2 or M.shape[1] != len(self.features_):
             raise ValueError(f"expected shape (n, {len(self.features_)})")
-        kind, lut = self._compile()
+        kind, lut, fixes = self._compile()
         n = M.shape[0]
         out = np.empty(n, dtype=np.int16)
         if kind != "lut" or M.dtype != np.float32 or not M.flags.c_contiguous:
@@ -359,30 +405,37 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             out[:] = np.clip(tot, bands.SCORE_MIN, bands.SCORE_MAX)
             return out
         p = M.shape[1]
-        U = M.view(np.uint16)[:, (1 if sys.byteorder == "little" else 0)::2]
+        V = M.view(np.uint32)
         offs = (np.arange(p, dtype=np.int32) * 65536)[None, :]
+        ones = np.ones(p, dtype=np.float32)
         base = self.base_points_
 
         def run(a: int) -> None:
             b = min(a + chunk_rows, n)
-            idx = U[a:b].astype(np.int32)
+            idx = np.right_shift(V[a:b], 16).view(np.int32)  # upper 16 bits of each float32
             idx += offs
-            s = np.take(lut, idx).sum(axis=1, dtype=np.int32)
+            # points are small integers: float32 sums are exact (< 2**24)
+            s = (np.take(lut, idx) @ ones).astype(np.int32)
             bad = np.flatnonzero(s < 0)
+            for j, sv, delta in fixes:
+                s += (M[a:b, j] == sv) * np.int32(delta)
             if bad.size:
                 s[bad] = self._exact_rows(M[a + bad].astype(np.float64))
             s += base
             np.clip(s, bands.SCORE_MIN, bands.SCORE_MAX, out=s)
             out[a:b] = s
 
+        from threadpoolctl import threadpool_limits
+
         threads = self.n_jobs or os.cpu_count() or 1
         starts = range(0, n, chunk_rows)
-        if threads <= 1 or n <= chunk_rows:
-            for a in starts:
-                run(a)
-        else:
-            with ThreadPoolExecutor(threads) as ex:
-                list(ex.map(run, starts))
+        with threadpool_limits(1, user_api="blas"):  # our threads, not BLAS's
+            if threads <= 1 or n <= chunk_rows:
+                for a in starts:
+                    run(a)
+            else:
+                with ThreadPoolExecutor(threads) as ex:
+                    list(ex.map(run, starts))
         return out
 
     # ------------------------------------------------------------ artifacts

@@ -1,0 +1,10 @@
+"""Scoring service: train the models, keep their artifacts, score populations."""
+
+from credo.scoring.artifacts import ModelBundle
+from credo.scoring.batch import score_frame, score_population
+from credo.scoring.training import TrainingRun, train_from_labels, train_from_store, train_from_table
+
+__all__ = [
+    "ModelBundle", "TrainingRun", "score_frame", "score_population",
+    "train_from_labels", "train_from_store", "train_from_table",
+]
