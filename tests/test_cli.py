@@ -82,9 +82,12 @@ def test_malformed_jsonl_line_is_reported_not_fatal(tmp_path: Path) -> None:
 
 def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["demo", "--consumers", "40", "--months", "6"])
+    result = runner.invoke(app, ["demo", "--consumers", "300", "--months", "20"])
     assert result.exit_code == 0, result.output
-    assert "consumers 41" in result.output  # 40 simulated + the demo's consumer without consent
+    assert "consumers 301" in result.output  # 300 simulated + the demo's consumer without consent
     assert "POLICY_FORBIDDEN_CATEGORY:FC03" in result.output
     assert "CONSENT_NOT_GIVEN" in result.output
+    assert "Score distribution" in result.output and "not enough data" in result.output
     assert (tmp_path / "credo-demo.db").exists()
+    assert (tmp_path / "credo-demo.models" / "champion.json").exists()
+    assert (tmp_path / "credo-demo.models" / "report.html").read_text().count("<img") == 3

@@ -126,7 +126,7 @@ def test_events_table_holds_no_non_scorable_payload_field():
 
 
 def test_feature_catalogue():
-    assert 15 <= len(FEATURES) <= 22
+    assert 15 <= len(FEATURES) <= 30
     assert {f.group for f in FEATURES} == set(GROUPS)
     for f in FEATURES:
         assert reason(f.reason_code).group == f.group

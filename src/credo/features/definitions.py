@@ -174,6 +174,18 @@ FEATURES: tuple[Feature, ...] = (
                 "MAX", "occurred_date",
                 all_of(any_of(LATE, missed(d), is_type("credit.charged_off")), _win(d, None, negative=True)))),
             empty="null"),
+    Feature("days_past_due_now", "payment_history",
+            "Days past due now: the latest credit status of each account reported in the last 3 "
+            "months, worst across accounts (0 when none).",
+            "increasing", "R02",
+            lambda d: f"COALESCE({agg_if('MAX', 'days_past_due', all_of(is_type('credit.status'), 'recency_rank = 1', _win(d, 3, negative=True)))}, 0)"),
+    Feature("worst_days_past_due_3m", "payment_history",
+            "Worst days past due in the last 3 months across credit status, bureau tradelines, "
+            "late or missed order instalments and late bills (0 when none).",
+            "increasing", "R02", lambda d: _worst_dpd(d, 3)),
+    Feature("late_payments_3m", "payment_history",
+            "Payments made after their due date in the last 3 months (as late_payments_12m).",
+            "increasing", "R01", lambda d: count_if(all_of(LATE, _win(d, 3, negative=True)))),
     Feature("derogatory_records", "payment_history",
             "Charge-offs reported by partners plus bureau tradelines currently charged off or in "
             "collection, within the retention period.",
@@ -199,6 +211,45 @@ FEATURES: tuple[Feature, ...] = (
                 f"COALESCE({agg_if('SUM', 'account_limit_minor', OPEN_STATEMENT)}, 0) + "
                 f"COALESCE({agg_if('SUM', 'credit_limit_minor', OPEN_TRADELINE)}, 0)",
             ),
+            empty="null"),
+    Feature("payment_to_balance_3m", "credit_usage",
+            "Credit-account payments in the last 3 months over the statement balances of the last 3 "
+            "months, in minor units; NULL without a statement balance.",
+            "decreasing", "R05",
+            lambda d: ratio(
+                agg_if("SUM", "amount_minor", all_of(is_type("credit.payment"), _win(d, 3))),
+                agg_if("SUM", "balance_minor", all_of(is_type("credit.statement"), _win(d, 3))),
+            ),
+            empty="null"),
+    Feature("average_utilisation_6m", "credit_usage",
+            "Statement balances over the accounts' limits across every statement of the last 6 "
+            "months, in minor units; NULL without a statement on an account with a limit.",
+            "increasing", "R04",
+            lambda d: ratio(
+                agg_if("SUM", "balance_minor", all_of(is_type("credit.statement"), _win(d, 6))),
+                agg_if("SUM", "account_limit_minor", all_of(is_type("credit.statement"), _win(d, 6))),
+            ),
+            empty="null"),
+    Feature("payment_to_balance_6m", "credit_usage",
+            "Credit-account payments in the last 6 months over the statement balances of the last 6 "
+            "months, in minor units; NULL without a statement balance.",
+            "decreasing", "R05",
+            lambda d: ratio(
+                agg_if("SUM", "amount_minor", all_of(is_type("credit.payment"), _win(d, 6))),
+                agg_if("SUM", "balance_minor", all_of(is_type("credit.statement"), _win(d, 6))),
+            ),
+            empty="null"),
+    Feature("credit_payments_3m", "credit_usage",
+            "Total paid on credit accounts in the last 3 months, in minor units: repayment "
+            "capacity shown (0 when none).",
+            "decreasing", "R05",
+            lambda d: f"COALESCE({agg_if('SUM', 'amount_minor', all_of(is_type('credit.payment'), _win(d, 3)))}, 0)"),
+    Feature("total_credit_limit", "credit_usage",
+            "Total limits of open accounts (partner accounts and open bureau tradelines), in minor "
+            "units: capacity, not debt; NULL without an open account with a limit.",
+            "decreasing", "R05",
+            lambda d: f"CAST(NULLIF(COALESCE({agg_if('SUM', 'account_limit_minor', OPEN_STATEMENT)}, 0) + "
+                      f"COALESCE({agg_if('SUM', 'credit_limit_minor', OPEN_TRADELINE)}, 0), 0) AS DOUBLE)",
             empty="null"),
     Feature("income_band", "credit_usage",
             "Latest verified monthly income band as an ordinal (1 = " + INCOME_BANDS[0] + " … "

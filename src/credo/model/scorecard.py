@@ -53,7 +53,7 @@ FORMAT_VERSION = 1
 _SENTINEL = np.float32(-32768.0)
 
 
-def _sign_constrained_lr(W, y, C, sample_weight=None, max_iter=1000, class_weight=None):
+def _sign_constrained_lr(W, y, C, sample_weight=None, max_iter=1000, class_weight=None, constrained=None):
     """L2 logistic regression (sklearn's objective: C * sum(log-loss) + ||b||^2 / 2,
     intercept unpenalised) with every coefficient constrained to be <= 0.
 
@@ -85,10 +85,11 @@ def _sign_constrained_lr(W, y, C, sample_weight=None, max_iter=1000, class_weigh
     pbar = float(np.average(y, weights=w))
     x0 = np.zeros(p + 1)
     x0[p] = math.log(pbar / (1 - pbar))
-    bounds = [(None, 0.0)] * p + [(None, None)]
+    mask = np.ones(p, bool) if constrained is None else np.asarray(constrained, bool)
+    bounds = [(None, 0.0) if c else (None, None) for c in mask] + [(None, None)]
     res = minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": max_iter, "gtol": 1e-8, "ftol": 1e-12})
-    b = np.minimum(res.x[:p], 0.0)
+    b = np.where(mask, np.minimum(res.x[:p], 0.0), res.x[:p])
     return b, float(res.x[p])
 
 
@@ -112,10 +113,15 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     smoothing : float
         Pseudo-observations added to every bin when computing WoE.
     C, max_iter, class_weight : logistic-regression parameters (L2).
-    drop_wrong_sign : bool
-        Constrain every coefficient to the sign that keeps a feature's points
-        in the order of its WoE (a feature that wants the wrong sign gets
-        coefficient 0, i.e. all its points are 0). False = plain sklearn LR.
+    drop_wrong_sign : "declared", True or False
+        Constrain coefficients to the sign that keeps a feature's points in
+        the order of its WoE, so its points follow its declared risk
+        direction (a feature that wants the wrong sign gets coefficient 0).
+        ``"declared"`` (default) constrains the features whose direction is
+        declared in ``monotone_constraints`` (+1/-1) and lets the fit choose
+        the sign of the others (their bins are monotone either way, so their
+        points stay monotone); ``True`` constrains every feature; ``False`` is
+        plain sklearn LR.
     reason_codes : dict feature -> reason code, optional
         Codes from :mod:`credo.policy.reasons`; unmapped features get ``RX:<feature>``.
     inquiry_feature : str, optional
@@ -141,7 +147,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         C: float = 1.0,
         max_iter: int = 1000,
         class_weight: Any = None,
-        drop_wrong_sign: bool = True,
+        drop_wrong_sign: bool | str = "declared",
         reason_codes: Mapping[str, str] | None = None,
         inquiry_feature: str | None = None,
         min_observed_features: int | Callable | None = None,
@@ -199,8 +205,10 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             p = float(np.average(y, weights=sample_weight))
             intercept = math.log(p / (1 - p))
         elif self.drop_wrong_sign:
+            declared = np.array([mono.get(f) in (1, -1) for f in feats])
+            constrained = declared[active] if self.drop_wrong_sign == "declared" else None
             b, intercept = _sign_constrained_lr(W[:, active], y, self.C, sample_weight, self.max_iter,
-                                                self.class_weight)
+                                                self.class_weight, constrained)
             coef[active] = b
         else:
             lr = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)

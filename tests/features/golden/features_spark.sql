@@ -11,6 +11,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -57,6 +58,7 @@ WITH visible_events AS (
     v.revised,
     v.ref,
     v.occurred_date,
+    v.amount_minor,
     v.due_date,
     v.paid_date,
     v.bill_kind,
@@ -103,6 +105,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -130,6 +133,7 @@ WITH visible_events AS (
       revised,
       ref,
       occurred_date,
+      amount_minor,
       due_date,
       paid_date,
       bill_kind,
@@ -167,6 +171,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -199,6 +204,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -229,6 +235,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -259,6 +266,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -296,6 +304,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -343,6 +352,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -383,6 +393,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -423,6 +434,7 @@ WITH visible_events AS (
     revised,
     ref,
     occurred_date,
+    amount_minor,
     due_date,
     paid_date,
     bill_kind,
@@ -730,6 +742,112 @@ WITH visible_events AS (
           ))
       )
     ) AS months_since_last_delinquency,
+    COALESCE(
+      MAX(days_past_due) FILTER(WHERE
+        (
+          type = 'credit.status'
+        )
+        AND (
+          recency_rank = 1
+        )
+        AND (
+          occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+        )),
+      0
+    ) AS days_past_due_now,
+    GREATEST(
+      COALESCE(
+        MAX(days_past_due) FILTER(WHERE
+          (
+            type = 'credit.status'
+          )
+          AND (
+            occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+          )),
+        0
+      ),
+      COALESCE(
+        MAX(worst_days_past_due_24m) FILTER(WHERE
+          (
+            type = 'bureau.tradeline'
+          )
+          AND (
+            recency_rank = 1
+          )
+          AND (
+            occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+          )),
+        0
+      ),
+      COALESCE(
+        MAX(DATEDIFF(DAY, due_date, paid_date)) FILTER(WHERE
+          (
+            type = 'order.payment'
+          )
+          AND (
+            paid_date > due_date
+          )
+          AND (
+            occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+          )),
+        0
+      ),
+      COALESCE(
+        MAX(DATEDIFF(DAY, due_date, CAST('2024-06-01' AS DATE))) FILTER(WHERE
+          (
+            type = 'order.payment'
+          )
+          AND (
+            paid_date IS NULL
+          )
+          AND (
+            occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+          )),
+        0
+      ),
+      COALESCE(
+        MAX(DATEDIFF(DAY, bill_due_date, paid_date)) FILTER(WHERE
+          (
+            type = 'bill.paid'
+          )
+          AND (
+            paid_date > bill_due_date
+          )
+          AND (
+            occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+          )),
+        0
+      )
+    ) AS worst_days_past_due_3m,
+    COUNT(*) FILTER(WHERE
+      (
+        (
+          (
+            (
+              type = 'order.payment'
+            ) AND (
+              paid_date > due_date
+            )
+          )
+          OR (
+            (
+              type = 'bill.paid'
+            ) AND (
+              paid_date > bill_due_date
+            )
+          )
+          OR (
+            (
+              type = 'credit.status'
+            ) AND (
+              days_past_due >= 30
+            )
+          )
+        )
+      )
+      AND (
+        occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+      )) AS late_payments_3m,
     COUNT(*) FILTER(WHERE
       (
         (
@@ -836,6 +954,92 @@ WITH visible_events AS (
       ) AS DOUBLE),
       0
     ) AS balance_to_limit,
+    CAST(SUM(amount_minor) FILTER(WHERE
+      (
+        type = 'credit.payment'
+      )
+      AND (
+        occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+      )) AS DOUBLE) / NULLIF(
+      CAST(SUM(balance_minor) FILTER(WHERE
+        (
+          type = 'credit.statement'
+        )
+        AND (
+          occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+        )) AS DOUBLE),
+      0
+    ) AS payment_to_balance_3m,
+    CAST(SUM(balance_minor) FILTER(WHERE
+      (
+        type = 'credit.statement'
+      )
+      AND (
+        occurred_at >= CAST('2023-12-01 00:00:00+00:00' AS TIMESTAMP)
+      )) AS DOUBLE) / NULLIF(
+      CAST(SUM(account_limit_minor) FILTER(WHERE
+        (
+          type = 'credit.statement'
+        )
+        AND (
+          occurred_at >= CAST('2023-12-01 00:00:00+00:00' AS TIMESTAMP)
+        )) AS DOUBLE),
+      0
+    ) AS average_utilisation_6m,
+    CAST(SUM(amount_minor) FILTER(WHERE
+      (
+        type = 'credit.payment'
+      )
+      AND (
+        occurred_at >= CAST('2023-12-01 00:00:00+00:00' AS TIMESTAMP)
+      )) AS DOUBLE) / NULLIF(
+      CAST(SUM(balance_minor) FILTER(WHERE
+        (
+          type = 'credit.statement'
+        )
+        AND (
+          occurred_at >= CAST('2023-12-01 00:00:00+00:00' AS TIMESTAMP)
+        )) AS DOUBLE),
+      0
+    ) AS payment_to_balance_6m,
+    COALESCE(
+      SUM(amount_minor) FILTER(WHERE
+        (
+          type = 'credit.payment'
+        )
+        AND (
+          occurred_at >= CAST('2024-03-01 00:00:00+00:00' AS TIMESTAMP)
+        )),
+      0
+    ) AS credit_payments_3m,
+    CAST(NULLIF(
+      COALESCE(
+        SUM(account_limit_minor) FILTER(WHERE
+          (
+            type = 'credit.statement'
+          )
+          AND (
+            recency_rank = 1
+          )
+          AND (
+            NOT account_ended
+          )),
+        0
+      ) + COALESCE(
+        SUM(credit_limit_minor) FILTER(WHERE
+          (
+            type = 'bureau.tradeline'
+          )
+          AND (
+            recency_rank = 1
+          )
+          AND (
+            status = 'open'
+          )),
+        0
+      ),
+      0
+    ) AS DOUBLE) AS total_credit_limit,
     MAX(
       CASE band
         WHEN 'under_2k'
@@ -1110,9 +1314,17 @@ SELECT
   CAST(COALESCE(a.missed_payments_12m, 0) AS BIGINT) AS missed_payments_12m,
   CAST(COALESCE(a.worst_days_past_due_24m, 0) AS BIGINT) AS worst_days_past_due_24m,
   CAST(a.months_since_last_delinquency AS DOUBLE) AS months_since_last_delinquency,
+  CAST(COALESCE(a.days_past_due_now, 0) AS BIGINT) AS days_past_due_now,
+  CAST(COALESCE(a.worst_days_past_due_3m, 0) AS BIGINT) AS worst_days_past_due_3m,
+  CAST(COALESCE(a.late_payments_3m, 0) AS BIGINT) AS late_payments_3m,
   CAST(COALESCE(a.derogatory_records, 0) AS BIGINT) AS derogatory_records,
   CAST(a.revolving_utilisation AS DOUBLE) AS revolving_utilisation,
   CAST(a.balance_to_limit AS DOUBLE) AS balance_to_limit,
+  CAST(a.payment_to_balance_3m AS DOUBLE) AS payment_to_balance_3m,
+  CAST(a.average_utilisation_6m AS DOUBLE) AS average_utilisation_6m,
+  CAST(a.payment_to_balance_6m AS DOUBLE) AS payment_to_balance_6m,
+  CAST(COALESCE(a.credit_payments_3m, 0) AS BIGINT) AS credit_payments_3m,
+  CAST(a.total_credit_limit AS DOUBLE) AS total_credit_limit,
   CAST(a.income_band AS DOUBLE) AS income_band,
   CAST(a.months_since_oldest_account AS DOUBLE) AS months_since_oldest_account,
   CAST(a.average_account_age_months AS DOUBLE) AS average_account_age_months,

@@ -1,0 +1,75 @@
+"""Train, score and report from the command line: store, flat table, external labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from credo.cli.main import app
+from credo.policy.bands import SCORE_MAX, SCORE_MIN
+from credo.registry import enrol_consumer
+from credo.scoring import ModelBundle
+from credo.store import create_store_engine, scores
+
+runner = CliRunner()
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def simulated_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    directory = tmp_path_factory.mktemp("sim")
+    db = f"sqlite:///{directory / 's.db'}"
+    result = runner.invoke(app, ["simulate", "--consumers", "400", "--months", "20", "--seed", "3",
+                                 "--into-store", "--db", db])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def test_train_score_report_from_the_store(simulated_store: str, tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    trained = runner.invoke(app, ["train", "--db", simulated_store, "--models", str(models)])
+    assert trained.exit_code == 0, trained.output
+    bundle = ModelBundle.load(models)
+    assert bundle.challenger is not None
+    assert bundle.manifest["validation"]["champion"]["auc"] > 0.7
+
+    engine = create_store_engine(simulated_store)
+    with engine.begin() as conn:
+        enrol_consumer(conn, "newcomer")
+    out = tmp_path / "scores.parquet"
+    scored = runner.invoke(app, ["score", "--db", simulated_store, "--models", str(models),
+                                 "--as-of", "2024-09-01", "--out", str(out)])
+    assert scored.exit_code == 0, scored.output
+    frame = pd.read_parquet(out).set_index("consumer_id")
+    assert frame.loc["newcomer", "status"] == "not_enough_data" and pd.isna(frame.loc["newcomer", "score"])
+    ok = frame[frame["status"] == "scored"]
+    assert len(ok) > 300 and ok["score"].between(SCORE_MIN, SCORE_MAX).all()
+    assert ok["reasons"].map(len).le(5).all()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == len(frame)
+
+    html = tmp_path / "report.html"
+    reported = runner.invoke(app, ["report", "--models", str(models), "--out", str(html)])
+    assert reported.exit_code == 0, reported.output
+    text = html.read_text()
+    for heading in ("AUC", "Gini", "KS", "PSI", "Calibration", "Points table", "Model card", "Limitations"):
+        assert heading in text
+
+
+def test_train_on_a_users_own_table(tmp_path: Path) -> None:
+    frame = pd.read_csv(DATA / "german.data", sep=r"\s+", header=None)
+    frame.columns = [f"a{i}" for i in range(1, 21)] + ["target"]
+    frame["target"] = (frame["target"] == 2).astype(int)
+    path = tmp_path / "german.csv"
+    frame.to_csv(path, index=False)
+    models = tmp_path / "m"
+    result = runner.invoke(app, ["train", "--data", str(path), "--target", "target", "--exclude", "a9,a13,a20",
+                                 "--models", str(models), "--no-challenger"])
+    assert result.exit_code == 0, result.output
+    bundle = ModelBundle.load(models)
+    assert not {"a9", "a13", "a20", "target"} & set(bundle.champion.features_)
+    assert bundle.manifest["validation"]["champion"]["auc"] > 0.65
