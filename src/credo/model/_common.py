@@ -92,3 +92,32 @@ def select_reasons(
             chosen.append(inq_code)
         out[r, : len(chosen)] = chosen
     return pd.DataFrame(out, index=index, columns=cols, dtype=object)
+
+
+class ScoreOutputsMixin:
+    """Outputs both estimators share: minimum scoring criteria and reason-code lookup.
+
+    Expects ``_frame``, ``score``, ``features_``, ``min_observed_features`` and
+    ``reason_codes`` on the estimator.
+    """
+
+    def reason_code_of(self, feature: str) -> str:
+        return reason_code_for(feature, self.reason_codes)
+
+    def eligible(self, X: Any) -> pd.Series:
+        """True where the minimum scoring criteria are met."""
+        X = self._frame(X)
+        rule = self.min_observed_features
+        if rule is None:
+            ok = np.ones(len(X), bool)
+        elif callable(rule):
+            ok = np.asarray(rule(X), bool)
+        else:
+            ok = X[self.features_].notna().sum(axis=1).to_numpy() >= int(rule)
+        return pd.Series(ok, index=X.index, name="eligible")
+
+    def score_or_not_enough_data(self, X: Any) -> pd.Series:
+        """Scores, with NOT_ENOUGH_DATA where the minimum scoring criteria are not met."""
+        s = self.score(X).astype(object)
+        s[~self.eligible(X).to_numpy()] = NOT_ENOUGH_DATA
+        return s

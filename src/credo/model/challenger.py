@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from credo.model._common import (
-    NOT_ENOUGH_DATA, as_frame, as_target, check_columns, clamp_round, reason_code_for,
+    ScoreOutputsMixin, as_frame, as_target, check_columns, clamp_round,
     select_reasons,
 )
 from credo.policy import bands
@@ -80,7 +80,7 @@ def infer_direction(x: np.ndarray, y: np.ndarray, rule: str = "spearman", n_bins
     return d if rb * d >= min_rho else 0
 
 
-class MonotoneChallenger(ClassifierMixin, BaseEstimator):
+class MonotoneChallenger(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
     """Monotone LightGBM challenger (scikit-learn conventions).
 
     Parameters mirror :class:`credo.model.Scorecard` where they overlap
@@ -305,30 +305,11 @@ class MonotoneChallenger(ClassifierMixin, BaseEstimator):
         C = self.contributions(X)
         return -bands.FACTOR * C[self.features_]
 
-    def reason_code_of(self, feature: str) -> str:
-        return reason_code_for(feature, self.reason_codes)
-
     def reasons(self, X: Any, k: int = 4) -> pd.DataFrame:
         """Principal reasons: features with the largest contributions towards bad."""
         C = self.contributions(X)[self.features_]
         codes = [self.reason_code_of(f) for f in self.features_]
         return select_reasons(C.to_numpy(), self.features_, codes, k, self.inquiry_feature, C.index)
-
-    def eligible(self, X: Any) -> pd.Series:
-        X = self._frame(X)
-        rule = self.min_observed_features
-        if rule is None:
-            ok = np.ones(len(X), bool)
-        elif callable(rule):
-            ok = np.asarray(rule(X), bool)
-        else:
-            ok = X[self.features_].notna().sum(axis=1).to_numpy() >= int(rule)
-        return pd.Series(ok, index=X.index, name="eligible")
-
-    def score_or_not_enough_data(self, X: Any) -> pd.Series:
-        s = self.score(X).astype(object)
-        s[~self.eligible(X).to_numpy()] = NOT_ENOUGH_DATA
-        return s
 
     # ------------------------------------------------------------ artifacts
     def to_dict(self) -> dict:

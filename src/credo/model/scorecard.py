@@ -41,10 +41,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from credo.model._common import (
-    NOT_ENOUGH_DATA, as_frame, as_target, check_columns, reason_code_for,
-    select_reasons,
-)
+from credo.model._common import ScoreOutputsMixin, as_frame, as_target, check_columns, select_reasons
 from credo.model.binning import FeatureBinning
 from credo.policy import bands
 
@@ -93,7 +90,7 @@ def _sign_constrained_lr(W, y, C, sample_weight=None, max_iter=1000, class_weigh
     return b, float(res.x[p])
 
 
-class Scorecard(ClassifierMixin, BaseEstimator):
+class Scorecard(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
     """Points scorecard estimator (scikit-learn conventions).
 
     Parameters
@@ -292,29 +289,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             return float(roc_auc_score(np.asarray(y), -s.to_numpy()))
         return s
 
-    # ------------------------------------------------------------ thin file
-    def eligible(self, X: Any) -> pd.Series:
-        """True where the minimum scoring criteria are met."""
-        X = self._frame(X)
-        rule = self.min_observed_features
-        if rule is None:
-            ok = np.ones(len(X), bool)
-        elif callable(rule):
-            ok = np.asarray(rule(X), bool)
-        else:
-            ok = X[self.features_].notna().sum(axis=1).to_numpy() >= int(rule)
-        return pd.Series(ok, index=X.index, name="eligible")
-
-    def score_or_not_enough_data(self, X: Any) -> pd.Series:
-        """Scores, with NOT_ENOUGH_DATA where the minimum scoring criteria are not met."""
-        s = self.score(X).astype(object)
-        s[~self.eligible(X).to_numpy()] = NOT_ENOUGH_DATA
-        return s
-
     # ------------------------------------------------------------ reasons
-    def reason_code_of(self, feature: str) -> str:
-        return reason_code_for(feature, self.reason_codes)
-
     def shortfall(self, X: Any) -> pd.DataFrame:
         """Points below each feature's maximum, per row (0 = already at the best bin)."""
         P = self.points(X)
@@ -543,4 +518,4 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         )
 
 
-__all__ = ["Scorecard", "NOT_ENOUGH_DATA"]
+__all__ = ["Scorecard"]
