@@ -106,10 +106,10 @@ def run_plain_insert(engine, file: Path) -> float:  # noqa: ANN001
     for batch in pq.ParquetFile(file).iter_batches(batch_size=CHUNK):
         rows = []
         for r in decode_chunk(RawChunk("parquet", 0, batch)):
-            occurred, received = r["occurred_at"], r["received_at"]
+            occurred, received = r["occurred_at"], r["received_at"]  # ISO 8601 text, UTC
             if sqlite:
-                occurred, received = occurred.isoformat(" "), received.isoformat(" ")
-            payload = orjson.dumps(r, option=orjson.OPT_PASSTHROUGH_DATETIME, default=str).decode()
+                occurred, received = occurred[:19].replace("T", " "), received[:19].replace("T", " ")
+            payload = orjson.dumps(r).decode()
             rows.append((r["partner_id"], r["event_id"], r["consumer_id"], r["type"], occurred, received,
                          r.get("corrects_event_id") or r.get("retracts_event_id"), "-", payload))
         cursor.executemany(sql, rows)

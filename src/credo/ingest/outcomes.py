@@ -30,7 +30,7 @@ class Problem:
         return {"code": self.code.value, "field": self.field, "rule": self.rule, "message": self.message}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     index: int
     event_id: str | None

@@ -8,9 +8,8 @@ run it in worker processes while the parent handles the store.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -21,9 +20,12 @@ from credo.ingest.validation import validate_record
 RETRACTION = "event.retraction"
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A valid event, reduced to what the store phase needs (picklable)."""
+class Prepared(NamedTuple):
+    """A valid event, reduced to what the store phase needs.
+
+    A named tuple rather than a dataclass: bulk loads send these between
+    processes, and tuples pickle several times faster.
+    """
 
     index: int
     partner_id: str
@@ -42,10 +44,7 @@ class Prepared:
 
     def row(self) -> tuple[Any, ...]:
         """The event's row in ``credo.store.tables.EVENT_COLUMNS`` order."""
-        return (
-            self.partner_id, self.event_id, self.consumer_id, self.type, self.occurred_at,
-            self.received_at, self.target_event_id, self.content_hash, self.payload,
-        )
+        return self[1:]
 
 
 def prepare_records(

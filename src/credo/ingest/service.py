@@ -145,8 +145,14 @@ def store_prepared(
         wanted = {c.event_id for c in candidates}
         wanted.update(c.target_event_id for c in candidates if c.target_event_id)
         known = _existing(conn, pid, sorted(wanted))
+        allowed_types = set(allowed or ())
         for ev in candidates:
-            verdict = _check(ev, allowed, consent, known)
+            states = consent.get(ev.consumer_id)
+            common_case = (  # permitted, new, not a correction, consented: no further checks
+                ev.type in allowed_types and ev.target_event_id is None and ev.event_id not in known
+                and states is not None and states.get(ev.type) is ConsentState.GIVEN
+            )
+            verdict = None if common_case else _check(ev, allowed, consent, known)
             if verdict == "duplicate":
                 outcomes[ev.index] = Outcome(ev.index, ev.event_id, "duplicate")
             elif verdict:
