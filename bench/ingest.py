@@ -104,6 +104,8 @@ def run_plain_insert(engine, file: Path) -> float:  # noqa: ANN001
     raw = engine.raw_connection()
     cursor = raw.cursor()
     for batch in pq.ParquetFile(file).iter_batches(batch_size=CHUNK):
+        if sqlite:  # the engine's connections run in autocommit; one transaction per chunk
+            cursor.execute("BEGIN")
         rows = []
         for r in decode_chunk(RawChunk("parquet", 0, batch)):
             occurred, received = r["occurred_at"], r["received_at"]  # ISO 8601 text, UTC

@@ -316,11 +316,22 @@ def event_to_record(event: EventBase) -> dict[str, Any]:
     return event.model_dump(mode="json", exclude_none=True)
 
 
-def payload_hash(record: dict[str, Any]) -> str:
-    """Stable digest of an event's content, for idempotency conflicts.
+#: Fields that describe delivery, not content: a replay delivered later by the
+#: same partner is still the same event.
+DELIVERY_FIELDS = frozenset({"received_at", "partner_id"})
 
-    ``received_at`` and ``partner_id`` are excluded: they describe delivery, not
-    content, so a replay delivered later is still the same event.
+
+def content_digest(event: EventBase) -> str:
+    """Stable digest of an event's content (delivery fields excluded), for idempotency.
+
+    Computed over pydantic's canonical JSON of the validated event (field order
+    fixed by the schema, amounts already canonical), so "12.3" and "12.30" are
+    the same content.
     """
-    content = {k: v for k, v in record.items() if k not in ("received_at", "partner_id")}
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+    content = event.model_dump_json(exclude=DELIVERY_FIELDS, exclude_none=True)
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+def event_json(event: EventBase) -> str:
+    """The stored form of an event: its canonical flat JSON, unset fields omitted."""
+    return event.model_dump_json(exclude_none=True)

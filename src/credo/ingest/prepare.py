@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import orjson
-
-from credo.events.schemas import event_to_record, payload_hash
+from credo.events.schemas import content_digest, event_json
 from credo.ingest.outcomes import Outcome
 from credo.ingest.validation import validate_record
 
@@ -32,8 +30,8 @@ class Prepared(NamedTuple):
     event_id: str
     consumer_id: str
     type: str
-    occurred_at: datetime
-    received_at: datetime
+    occurred_at: str  # UTC instant as SQL text (see utc_text)
+    received_at: str
     target_event_id: str | None
     content_hash: str
     payload: str
@@ -45,6 +43,15 @@ class Prepared(NamedTuple):
     def row(self) -> tuple[Any, ...]:
         """The event's row in ``credo.store.tables.EVENT_COLUMNS`` order."""
         return self[1:]
+
+
+def utc_text(moment: datetime) -> str:
+    """``YYYY-MM-DD HH:MM:SS.ffffff+00:00``: a UTC instant every store reads exactly.
+
+    Formatted here, in the validation workers of a bulk load, because doing it
+    in the single store process cost a sixth of its time.
+    """
+    return moment.isoformat(" ", "microseconds")
 
 
 def prepare_records(
@@ -66,20 +73,20 @@ def prepare_records(
             event_id = record.get("event_id") if isinstance(record, dict) else None
             prepared.append(Outcome(index, event_id if isinstance(event_id, str) else None, "rejected", tuple(result)))
             continue
-        flat = event_to_record(result)
-        target = result.retracts_event_id if flat["type"] == RETRACTION else result.corrects_event_id  # type: ignore[attr-defined]
+        etype: str = result.type  # type: ignore[attr-defined]
+        target = result.retracts_event_id if etype == RETRACTION else result.corrects_event_id  # type: ignore[attr-defined]
         prepared.append(
             Prepared(
                 index=index,
-                partner_id=flat["partner_id"],
+                partner_id=result.partner_id,  # type: ignore[arg-type]
                 event_id=result.event_id,
                 consumer_id=result.consumer_id,
-                type=flat["type"],
-                occurred_at=result.occurred_at,
-                received_at=result.received_at,  # type: ignore[arg-type]
+                type=etype,
+                occurred_at=utc_text(result.occurred_at),
+                received_at=utc_text(result.received_at),  # type: ignore[arg-type]
                 target_event_id=target,
-                content_hash=payload_hash(flat),
-                payload=orjson.dumps(flat).decode(),
+                content_hash=content_digest(result),
+                payload=event_json(result),
             )
         )
     return prepared
