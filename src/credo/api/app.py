@@ -8,14 +8,20 @@ from sqlalchemy import Engine
 
 import credo
 from credo.api.problems import credo_error_handler, validation_error_handler
-from credo.api.routers import events
+from credo.api.routers import consumers, events, partners, sharing
 from credo.errors import CredoError
+from credo.service import Service, ServiceConfig
 from credo.settings import Settings, get_settings
 from credo.store import create_store_engine, upgrade_schema
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Build the API over ``engine`` (or the store named by the settings)."""
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, service: Service | None = None
+) -> FastAPI:
+    """Build the API over ``engine`` (or the store named by the settings).
+
+    ``service`` (model bundle, issuer keys, clock) defaults to one built from the settings.
+    """
     settings = settings or get_settings()
     if engine is None:
         engine = create_store_engine(settings.database_url)
@@ -27,7 +33,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.engine = engine
     app.state.settings = settings
+    app.state.service = service or Service(engine, settings, ServiceConfig())
     app.add_exception_handler(CredoError, credo_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     app.include_router(events.router)
+    app.include_router(consumers.router)
+    app.include_router(partners.router)
+    app.include_router(sharing.router)
     return app

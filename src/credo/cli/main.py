@@ -46,7 +46,7 @@ def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines, CSV or Parquet file of events.")],
     db: DbOption = None,
     fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet (default: from the suffix).")] = None,
-    chunk_size: Annotated[int, typer.Option(help="Events per committed transaction.")] = 5000,
+    chunk_size: Annotated[int, typer.Option(help="Events per committed transaction.")] = 20000,
     ack_log: Annotated[
         Path | None, typer.Option(help="Append 'acknowledged N' after each committed chunk (for resumable loads).")
     ] = None,
@@ -346,3 +346,10 @@ from credo.cli import admin  # noqa: E402  (registers sub-commands)
 app.add_typer(admin.partner_app, name="partner")
 app.add_typer(admin.consumer_app, name="consumer")
 app.add_typer(admin.db_app, name="db")
+
+from credo.cli import service_cmds  # noqa: E402  (score-service commands)
+
+app.command("verify")(service_cmds.verify)
+app.add_typer(service_cmds.ledger_app, name="ledger")
+app.add_typer(service_cmds.retention_app, name="retention")
+app.add_typer(service_cmds.disputes_app, name="disputes")

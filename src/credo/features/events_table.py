@@ -53,13 +53,13 @@ import pyarrow.compute as pc
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 from pydantic import AwareDatetime
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, exists, or_, select
 
 from credo.events.columns import _base_type
 from credo.events.schemas import EVENT_MODELS
 from credo.events.types import currency_exponent, to_minor_units
 from credo.policy.protection import ALLOWED_DATA_CATEGORIES
-from credo.store.tables import consumers, events
+from credo.store.tables import consumers, events, suppressions
 
 TS = pa.timestamp("us", tz="UTC")
 RETRACTION = "event.retraction"
@@ -447,6 +447,7 @@ def events_from_store(
                events.c.occurred_at, events.c.received_at, events.c.target_event_id, events.c.payload)
         .join(consumers, consumers.c.id == events.c.consumer_id)
         .where(consumers.c.status == "active")
+        .where(~_suppressed())
         .order_by(events.c.seq)
     )
     if consumer_id is not None:
@@ -459,6 +460,17 @@ def events_from_store(
     if not parts:
         return empty_events()
     return derive_keys(pa.concat_tables(parts).combine_chunks())
+
+
+def _suppressed():  # noqa: ANN202 - SQL expression
+    """Suppressed records (unverified disputes, retractions, retention) and the corrections or
+    retractions that target them: never features, never disclosed (credo.service.disputes)."""
+    s = suppressions.c
+    return exists().where(
+        s.partner_id == events.c.partner_id,
+        or_(s.event_id == events.c.event_id, and_(events.c.target_event_id.is_not(None),
+                                                  s.event_id == events.c.target_event_id)),
+    )
 
 
 def _utc(values: list[datetime]) -> pa.Array:

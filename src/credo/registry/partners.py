@@ -19,7 +19,13 @@ from credo.events import EVENT_TYPES
 from credo.registry.clock import utcnow
 from credo.store.tables import api_keys, partners
 
-PARTNER_KINDS = ("credit", "commerce", "utility", "telecom", "landlord", "rental", "bureau", "identity", "income")
+PARTNER_KINDS = (
+    "credit", "commerce", "utility", "telecom", "landlord", "rental", "bureau", "identity", "income",
+    "matchmaking", "social",
+)
+#: Kinds outside credit and deposit contexts: they may never query a consumer, only verify
+#: credentials a consumer chose to present (PRODUCT.md §3; EU AI Act Art. 5(1)(c)).
+NON_CREDIT_KINDS = ("matchmaking", "social")
 _KEY_PREFIX = "credo"
 
 

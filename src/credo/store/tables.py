@@ -131,13 +131,12 @@ _SQLITE_INSERT = (
 )
 
 
-def _sqlite_datetime(value: Any) -> str:
-    # The text SQLAlchemy's SQLite DateTime type writes and reads back: UTC, no offset.
-    return value.isoformat(" ", "microseconds")[:26]
-
-
 def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Insert event rows, given as tuples in :data:`EVENT_COLUMNS` order (UTC datetimes).
+    """Insert event rows, given as tuples in :data:`EVENT_COLUMNS` order, with the two
+    times as ``YYYY-MM-DD HH:MM:SS.ffffff+00:00`` text (UTC).
+
+    SQLite stores the first 26 characters, the naive-UTC text SQLAlchemy's
+    DateTime type writes and reads back; PostgreSQL parses the offset.
 
     On SQLite the rows go straight to the driver's ``executemany``: the
     per-row bind processing of the SQL layer costs more than the insert.
@@ -148,7 +147,7 @@ def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         return
     conn.exec_driver_sql(
         _SQLITE_INSERT,
-        [(p, e, c, t, _sqlite_datetime(o), _sqlite_datetime(r), g, h, d) for p, e, c, t, o, r, g, h, d in rows],
+        [(p, e, c, t, o[:26], r[:26], g, h, d) for p, e, c, t, o, r, g, h, d in rows],
     )
 
 
@@ -178,4 +177,118 @@ access_ledger = Table(
     UniqueConstraint("prev_hash", name="uq_access_ledger_prev_hash"),
     UniqueConstraint("hash", name="uq_access_ledger_hash"),
     Index("ix_access_ledger_consumer_ref", "consumer_ref", "seq"),
+)
+
+
+# ---------------------------------------------------------------- the score service (issue 4)
+
+#: Consumer accounts: a login (argon2 password hash) linked to one consumer id.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    UniqueConstraint("username", name="uq_accounts_username"),
+    UniqueConstraint("consumer_id", name="uq_accounts_consumer_id"),
+)
+
+#: Bearer session tokens (random, stored as SHA-256), expiring and revocable.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("account_id", String(32), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+#: Consent to access: which partner may see what of the score, for which purpose, until when.
+access_consents = Table(
+    "access_consents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("scope", String(32), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_access_consents_consumer_partner", "consumer_id", "partner_id"),
+)
+
+#: Perk programmes: a partner's threshold from the fixed ladder, registered in advance.
+perk_programmes = Table(
+    "perk_programmes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Every eligibility check (for probing detection and the check id).
+eligibility_checks = Table(
+    "eligibility_checks",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False),
+    Column("consumer_id", String(128), nullable=False),
+    Column("programme_id", String(64), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("result", String(24), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Index("ix_eligibility_checks_partner_consumer", "partner_id", "consumer_id", "checked_at"),
+)
+
+#: Disputes a consumer opens on a record (an event), and how the reporting partner resolved them.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False, index=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False, index=True),
+    Column("event_id", String(128), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolution_note", Text),
+)
+
+#: Records excluded from features and disclosure (unverified disputes, retracted, retention).
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("partner_id", String(64), primary_key=True),
+    Column("event_id", String(128), primary_key=True),
+    Column("consumer_id", String(128)),
+    Column("reason", String(16), nullable=False),
+    Column("suppressed_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Band credentials issued (the status-list index survives account closure, revoked).
+issued_credentials = Table(
+    "issued_credentials",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("consumer_id", String(128)),
+    Column("status_idx", Integer, nullable=False),
+    Column("band", String(16)),
+    Column("kid", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoke_reason", String(32)),
+    UniqueConstraint("status_idx", name="uq_issued_credentials_status_idx"),
+    Index("ix_issued_credentials_consumer", "consumer_id"),
 )

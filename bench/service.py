@@ -1,0 +1,197 @@
+"""Score-service latency and throughput on a real uvicorn server (loopback), beside a trivial endpoint.
+
+    .venv/bin/python bench/service.py [--consumers 300] [--seconds 4] [--clients 1,8,32]
+
+Builds a store (simulated population whose 20 months end last month, so the
+real clock scores it), trains a scorecard, registers a credit partner with a
+perk programme at 600 and access consents, then starts ``credo serve`` and,
+in the same run, a trivial FastAPI app (``async def`` returning a constant: the
+framework's ceiling). Each endpoint is driven by N concurrent keep-alive
+clients (``httpx.AsyncClient``, one event loop) for a fixed time after a
+warm-up that fills the score cache:
+
+* ``POST /v1/eligibility``            — signed yes/no/not_enough_data, ledger append;
+* ``GET /v1/partners/consumers/{id}/score`` — consented score-with-reasons read, ledger append;
+* ``GET /v1/me/score``                — the consumer's own score, computed online each time.
+
+Probing limits are lifted for the run (``CREDO_PROBE_MAX_CHECKS``), since the
+load generator re-checks the same consumers on purpose.
+Targets (issue 4): p99 eligibility < 20 ms at 8 clients; eligibility throughput
+≥ 50 % of the trivial endpoint's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+TRIVIAL = '''
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.get("/ping")
+async def ping():
+    return {"ok": True}
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def build_store(work: Path, consumers: int) -> tuple[str, dict]:
+    from credo.cli.main import _load_world
+    from credo.credentials import KeyRing
+    from credo.registry import issue_api_key, register_partner
+    from credo.registry.clock import utcnow
+    from credo.service import Service, ServiceConfig, access, accounts
+    from credo.service.perks import register_programme
+    from credo.settings import Settings
+    from credo.simulate import SimulationConfig, simulate_to_directory
+    from credo.store import create_store_engine, upgrade_schema
+
+    today = date.today()
+    index = today.year * 12 + today.month - 1 - 20
+    start = date(index // 12, index % 12 + 1, 1)
+    simulate_to_directory(SimulationConfig(consumers=consumers, months=20, seed=0, start=start), work / "world")
+    url = f"sqlite:///{work / 'bench.db'}"
+    engine = create_store_engine(url)
+    upgrade_schema(engine)
+    _load_world(engine, work / "world")
+    subprocess.run([sys.executable, "-m", "credo", "train", "--db", url, "--models", str(work / "models"),
+                    "--no-challenger"], check=True, capture_output=True)
+    KeyRing.generate(utcnow()).save(work / "keys")
+    svc = Service(engine, Settings(database_url=url, model_dir=str(work / "models")),
+                  ServiceConfig(key_dir=str(work / "keys")))
+    now = utcnow()
+    with engine.begin() as conn:
+        register_partner(conn, "bench-lender", "Bench Lender", "credit", [])
+        key = issue_api_key(conn, "bench-lender")
+        register_programme(conn, "bench-lender", "perk-600", "Perk", "credit_application", 600, now)
+        ids = [r[0] for r in conn.execute(__import__("sqlalchemy").text(
+            "SELECT id FROM consumers WHERE status = 'active' ORDER BY id LIMIT 64"))]
+        for cid in ids:
+            access.grant(conn, cid, "bench-lender", "credit_application", "score_with_reasons",
+                         now + timedelta(days=30), now)
+    tokens = []
+    for cid in ids[:16]:
+        accounts.register(svc, f"u-{cid}", "bench password 123", consumer_id=cid)
+        tokens.append(accounts.login(svc, f"u-{cid}", "bench password 123")[0])
+    engine.dispose()
+    return url, {"key": key, "ids": ids, "tokens": tokens}
+
+
+async def drive(base: str, make_request, clients: int, seconds: float) -> tuple[int, list[float], int, float]:  # noqa: ANN001, E501
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(w: int) -> None:
+        nonlocal errors
+        i = w
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            while time.perf_counter() < stop:
+                method, path, kwargs = make_request(i)
+                t0 = time.perf_counter()
+                r = await client.request(method, path, **kwargs)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors += 1
+                i += clients
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(w) for w in range(clients)))
+    elapsed = time.perf_counter() - t0
+    return len(latencies), latencies, errors, elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--consumers", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--clients", default="1,8,32")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.clients.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="credo-bench-service-"))
+    console.print(f"building store in {work} …")
+    url, ctx = build_store(work, args.consumers)
+    env = {**os.environ, "CREDO_DATABASE_URL": url, "CREDO_MODEL_DIR": str(work / "models"),
+           "CREDO_KEY_DIR": str(work / "keys"), "CREDO_PROBE_MAX_CHECKS": "100000000",
+           "CREDO_PROBE_MAX_THRESHOLDS": "10"}
+    port, tport = free_port(), free_port()
+    (work / "trivial_app.py").write_text(TRIVIAL)
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "credo", "serve", "--port", str(port), "--db", url], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([sys.executable, "-m", "uvicorn", "trivial_app:app", "--port", str(tport), "--log-level",
+                          "warning"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
+    try:
+        base, tbase = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tport}"
+        wait_up(f"{base}/v1/ledger/verify")
+        wait_up(f"{tbase}/ping")
+        ids, key, tokens = ctx["ids"], {"X-API-Key": ctx["key"]}, ctx["tokens"]
+        with httpx.Client(base_url=base, timeout=60) as c:  # warm-up: fills the score cache
+            for cid in ids:
+                c.post("/v1/eligibility", headers=key, json={"consumer_id": cid, "programme_id": "perk-600"})
+        cases = {
+            "trivial GET /ping (ceiling)": (tbase, lambda i: ("GET", "/ping", {})),
+            "POST /v1/eligibility": (base, lambda i: ("POST", "/v1/eligibility", {
+                "headers": key, "json": {"consumer_id": ids[i % len(ids)], "programme_id": "perk-600"}})),
+            "GET partner score read": (base, lambda i: ("GET", f"/v1/partners/consumers/{ids[i % len(ids)]}/score", {
+                "headers": key, "params": {"purpose": "credit_application"}})),
+            "GET /v1/me/score (online)": (base, lambda i: ("GET", "/v1/me/score", {
+                "headers": {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}})),
+        }
+        table = Table(title=f"score service on loopback ({platform.machine()}, {os.cpu_count()} cores, "
+                            f"{args.consumers} consumers, SQLite)")
+        for col in ("endpoint", "clients", "requests/s", "p50 ms", "p99 ms", "non-200", "% of trivial"):
+            table.add_column(col, justify="right" if col != "endpoint" else "left")
+        ceiling: dict[int, float] = {}
+        for name, (b, make) in cases.items():
+            for n in levels:
+                count, lat, errors, elapsed = asyncio.run(drive(b, make, n, args.seconds))
+                rps = count / elapsed
+                if name.startswith("trivial"):
+                    ceiling[n] = rps
+                ms = np.array(lat) * 1000
+                table.add_row(name, str(n), f"{rps:,.0f}", f"{np.percentile(ms, 50):.1f}",
+                              f"{np.percentile(ms, 99):.1f}", str(errors), f"{100 * rps / ceiling[n]:.0f} %")
+        console.print(table)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

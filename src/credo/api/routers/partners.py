@@ -1,0 +1,201 @@
+"""Partner side: perk programmes, signed eligibility checks, consented band/score reads, dispute queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field, model_validator
+
+from credo.api.deps import NowDep, OptionalConsumerDep, OptionalPartnerDep, PartnerDep, ServiceDep
+from credo.api.routers.consumers import DisputeOut, ReasonOut, errors
+from credo.errors import CredoError
+from credo.ledger import ActorKind
+from credo.service import access, disputes, perks
+from credo.service.accounts import Principal
+
+router = APIRouter(prefix="/v1", tags=["partners"])
+READ_ERRORS = errors(401, 403, 422, 429, 503)
+
+
+class ProgrammeIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    purpose: access.Purpose
+    threshold: int = Field(ge=0, le=10_000, description="From the fixed ladder 500, 550, … 750.")
+
+
+class ProgrammeOut(BaseModel):
+    id: str
+    name: str
+    purpose: str
+    threshold: int
+    created_at: datetime
+
+
+class EligibilityIn(BaseModel):
+    consumer_id: str = Field(min_length=1, max_length=128)
+    programme_id: str | None = Field(None, min_length=1, max_length=64)
+    threshold: int | None = Field(None, ge=0, le=10_000)
+
+    @model_validator(mode="after")
+    def _one(self) -> EligibilityIn:
+        if self.programme_id is None and self.threshold is None:
+            raise ValueError("give programme_id or threshold (of a registered programme)")
+        return self
+
+
+class DisputeFlag(BaseModel):
+    dispute_id: int
+    record_type: str
+    status: Literal["disputed"]
+    opened_at: datetime
+
+
+class SignedDisputeFlag(BaseModel):
+    dispute_id: int
+    record_type: str
+    status: Literal["disputed"]
+    opened_at: str
+
+
+class CRA(BaseModel):
+    name: str
+    address: str
+    phone: str
+
+
+class AdverseAction(BaseModel):
+    score_used: int
+    score_range: dict[str, int]
+    key_factors: list[ReasonOut] = Field(max_length=5)
+    inquiries_were_a_key_factor: bool
+    score_date: str
+    score_source: dict[str, str]
+    cra: CRA
+    cra_did_not_decide: str
+    free_report: dict[str, Any]
+    right_to_dispute: str
+
+
+class EligibilityOut(BaseModel):
+    check_id: str
+    consumer_id: str
+    partner_id: str
+    programme_id: str
+    threshold: int
+    purpose: str
+    result: Literal["yes", "no", "not_enough_data"]
+    as_of: str
+    checked_at: str
+    consent_id: int
+    disputed: bool
+    disputed_records: list[SignedDisputeFlag]
+    reasons: list[ReasonOut] = Field(max_length=5)
+    adverse_action: AdverseAction | None
+    scoring_criteria: str | None
+    signature: str = Field(description="EdDSA JWS (typ credo-eligibility+jwt) over every other field; keys at "
+                                       "/v1/.well-known/jwks.json.")
+
+
+class ConsumerRead(BaseModel):
+    consumer_id: str
+    status: Literal["scored", "not_enough_data"]
+    band: str | None
+    as_of: datetime
+    model_version: str
+    consent_id: int
+    disputed: bool
+    disputed_records: list[DisputeFlag]
+    score: int | None = None
+    score_range: list[int] | None = None
+    reasons: list[ReasonOut] | None = Field(None, max_length=5)
+    scoring_criteria: str | None = None
+
+
+class Resolution(BaseModel):
+    action: disputes.Resolution
+    note: str | None = Field(None, max_length=2000)
+
+
+class PartnerDispute(DisputeOut):
+    consumer_id: str
+
+
+def _caller(partner: str | CredoError, consumer: Principal | CredoError) -> tuple[str, access.Actor]:
+    """The partner id, or the 401 to raise; unauthenticated attempts are still recorded."""
+    if isinstance(partner, str):
+        return partner, access.Actor(ActorKind.PARTNER, partner)
+    actor = access.Actor(ActorKind.CONSUMER, consumer.consumer_id) if isinstance(consumer, Principal) \
+        else access.UNAUTHENTICATED
+    return "", actor
+
+
+def _denied_unauthenticated(svc, consumer_id: str, actor: access.Actor, purpose: str, disclosed: str,  # noqa: ANN001
+                            now: datetime, error: CredoError) -> None:
+    access.record_denial(svc.engine, consumer_id, actor, purpose, disclosed, now, error)
+    raise error
+
+
+@router.post("/partners/programmes", response_model=ProgrammeOut, status_code=201,
+             responses=errors(401, 403, 409, 422), summary="Register a perk programme on a ladder threshold")
+def register_programme(body: ProgrammeIn, partner_id: PartnerDep, svc: ServiceDep, now: NowDep) -> Any:
+    with svc.engine.begin() as conn:
+        return perks.register_programme(conn, partner_id, body.id, body.name, body.purpose, body.threshold, now)
+
+
+@router.get("/partners/programmes", response_model=list[ProgrammeOut], responses=errors(401),
+            summary="My perk programmes")
+def list_programmes(partner_id: PartnerDep, svc: ServiceDep) -> Any:
+    with svc.engine.connect() as conn:
+        return perks.list_programmes(conn, partner_id)
+
+
+@router.post("/eligibility", response_model=EligibilityOut, responses=READ_ERRORS,
+             summary="Does a consenting consumer qualify for a perk? yes / no / not_enough_data, signed")
+def eligibility(body: EligibilityIn, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
+                now: NowDep) -> Any:
+    partner_id, actor = _caller(partner, consumer)
+    if not partner_id:
+        _denied_unauthenticated(svc, body.consumer_id, actor, "eligibility",
+                                f"eligibility:{body.threshold or body.programme_id}", now, partner)  # type: ignore[arg-type]
+    return perks.check(svc, partner_id, body.consumer_id, body.programme_id, body.threshold, now)
+
+
+def _read(scope: str, consumer_id: str, purpose: str, partner, consumer, svc, now):  # noqa: ANN001, ANN202
+    partner_id, actor = _caller(partner, consumer)
+    if not partner_id:
+        _denied_unauthenticated(svc, consumer_id, actor, purpose, "band" if scope == "band" else "score+reasons",
+                                now, partner)
+    return perks.partner_read(svc, partner_id, consumer_id, purpose, scope, now)
+
+
+@router.get("/partners/consumers/{consumer_id}/band", response_model=ConsumerRead, response_model_exclude_none=True,
+            responses=READ_ERRORS, summary="A consenting consumer's band")
+def read_band(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
+              now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
+    return _read("band", consumer_id, purpose, partner, consumer, svc, now)
+
+
+@router.get("/partners/consumers/{consumer_id}/score", response_model=ConsumerRead, response_model_exclude_none=True,
+            responses=READ_ERRORS, summary="A consenting consumer's score with reasons")
+def read_score(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
+               now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
+    return _read("score_with_reasons", consumer_id, purpose, partner, consumer, svc, now)
+
+
+@router.get("/partners/disputes", response_model=list[PartnerDispute], responses=errors(401, 422),
+            summary="Disputes on records I reported")
+def dispute_queue(partner_id: PartnerDep, svc: ServiceDep, now: NowDep,
+                  status: Literal["open", "verified", "corrected", "retracted", "suppressed"] | None = "open") -> Any:
+    disputes.sweep(svc, now)
+    with svc.engine.connect() as conn:
+        return disputes.partner_queue(conn, partner_id, status)
+
+
+@router.post("/partners/disputes/{dispute_id}/resolution", response_model=DisputeOut,
+             responses=errors(401, 404, 409, 422), summary="Verify, correct or retract a disputed record")
+def resolve_dispute(dispute_id: Annotated[int, Path(ge=1, le=2**53)], body: Resolution, partner_id: PartnerDep, svc: ServiceDep, now: NowDep) -> Any:
+    """``correct``: send the correction event through /v1/events first; ``retract`` suppresses the record."""
+    return disputes.resolve(svc, partner_id, dispute_id, body.action, body.note, now)

@@ -1,0 +1,81 @@
+"""Issuer keys (JWKS), the credential status list, online verification, and the ledger check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from credo.api.deps import NowDep, OptionalPartnerDep, ServiceDep
+from credo.api.routers.consumers import errors
+from credo.ledger import ActorKind, verify_chain
+from credo.service import access, sharing
+
+router = APIRouter(prefix="/v1", tags=["credentials"])
+
+
+class JWK(BaseModel):
+    kty: str
+    crv: str
+    x: str
+    kid: str
+    alg: str | None = None
+    use: str | None = None
+
+
+class JWKS(BaseModel):
+    keys: list[JWK]
+
+
+class VerifyIn(BaseModel):
+    token: str = Field(min_length=1, max_length=20000, description="SD-JWT+KB presentation.")
+    audience: str = Field(min_length=1, max_length=500)
+    nonce: str = Field(min_length=1, max_length=500)
+
+
+class VerifyOut(BaseModel):
+    valid: bool
+    reason: str | None
+    detail: str
+    disclosed: dict[str, Any]
+    kid: str | None
+
+
+class LedgerReport(BaseModel):
+    ok: bool
+    entries_checked: int
+    first_bad_seq: int | None
+    problem: str | None
+    detail: str
+    head_seq: int
+    head_hash: str
+
+
+@router.get("/.well-known/jwks.json", response_model=JWKS, response_model_exclude_none=True,
+            summary="Issuer public keys (current and recently rotated)")
+def jwks(svc: ServiceDep, now: NowDep) -> Any:
+    return svc.keys().jwks(now)
+
+
+@router.get("/credentials/status/1", summary="Token Status List (statuslist+jwt)",
+            responses={200: {"content": {"application/statuslist+jwt": {"schema": {"type": "string"}}}}})
+def status_list(svc: ServiceDep, now: NowDep) -> Response:
+    return Response(sharing.status_token(svc, now), media_type="application/statuslist+jwt")
+
+
+@router.post("/credentials/verify", response_model=VerifyOut, responses=errors(401, 422),
+             summary="Verify a presented band credential online (recorded in the holder's ledger)")
+def verify(body: VerifyIn, partner: OptionalPartnerDep, svc: ServiceDep, now: NowDep) -> Any:
+    actor = access.Actor(ActorKind.PARTNER, partner) if isinstance(partner, str) else \
+        access.Actor(ActorKind.SYSTEM, "anonymous-verifier")
+    return sharing.verify_online(svc, body.token, body.audience, body.nonce, actor, now)
+
+
+@router.get("/ledger/verify", response_model=LedgerReport, summary="Check the access ledger's hash chain")
+def ledger_verify(svc: ServiceDep) -> Any:
+    with svc.engine.connect() as conn:
+        report = verify_chain(conn)
+    return {"ok": report.ok, "entries_checked": report.entries_checked, "first_bad_seq": report.first_bad_seq,
+            "problem": report.problem.value if report.problem else None, "detail": report.detail,
+            "head_seq": report.head_seq, "head_hash": report.head_hash}

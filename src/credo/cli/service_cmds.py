@@ -1,0 +1,96 @@
+"""Score-service commands: offline credential verification, the ledger check, retention, dispute sweep."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from credo.cli.progress import console
+
+ledger_app = typer.Typer(help="The hash-chained access ledger.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of negative records (5 years by default).", no_args_is_help=True)
+disputes_app = typer.Typer(help="Consumer disputes.", no_args_is_help=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store.")]
+AtOption = Annotated[str | None, typer.Option("--at", help="Instant to act at (ISO 8601, UTC); default now.")]
+
+
+def _now(at: str | None) -> datetime:
+    from datetime import timezone
+
+    from credo.registry.clock import utcnow
+
+    if not at:
+        return utcnow()
+    value = datetime.fromisoformat(at)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def verify(
+    token: Annotated[str, typer.Argument(help="The SD-JWT+KB presentation (or @file).")],
+    jwks: Annotated[Path, typer.Option("--jwks", exists=True, dir_okay=False, help="Saved issuer JWKS (JSON).")],
+    audience: Annotated[str, typer.Option("--audience", help="Your verifier identifier (the KB-JWT aud).")],
+    nonce: Annotated[str, typer.Option("--nonce", help="The nonce you gave the holder.")],
+    status_list: Annotated[Path | None, typer.Option("--status-list", exists=True, dir_okay=False,
+                                                     help="A saved Status List Token, to check revocation.")] = None,
+    issuer: Annotated[str | None, typer.Option("--issuer", help="Required iss.")] = None,
+    at: AtOption = None,
+) -> None:
+    """Verify a presented band credential offline, with a saved key set. Exit 1 if refused."""
+    from credo.credentials import load_jwks, verify_presentation
+
+    text = Path(token[1:]).read_text().strip() if token.startswith("@") else token.strip()
+    status = status_list.read_text().strip() if status_list else None
+    result = verify_presentation(text, jwks=load_jwks(jwks), audience=audience, nonce=nonce, now=_now(at),
+                                 status_list=status, issuer=issuer)
+    if result.ok:
+        console.print(f"valid (key {result.kid}); disclosed: {result.disclosed}")
+        return
+    console.print(f"refused: {result.reason.value if result.reason else '?'} {result.detail}")
+    raise typer.Exit(1)
+
+
+@ledger_app.command("verify")
+def ledger_verify(db: DbOption = None) -> None:
+    """Walk the chain; exit 1 at the first edited, missing, reordered or unbound entry."""
+    from credo.cli.main import _engine
+    from credo.ledger import verify_chain
+
+    with _engine(db).connect() as conn:
+        report = verify_chain(conn)
+    if report.ok:
+        console.print(f"ledger ok: {report.entries_checked} entries, head {report.head_seq} {report.head_hash}")
+        return
+    console.print(f"ledger TAMPERED at entry {report.first_bad_seq}: {report.problem.value if report.problem else ''} "
+                  f"{report.detail}")
+    raise typer.Exit(1)
+
+
+@retention_app.command("run")
+def retention_run(db: DbOption = None, at: AtOption = None) -> None:
+    """Exclude, then purge, negative records older than the retention period."""
+    from credo.cli.main import _engine
+    from credo.service import Service, ServiceConfig
+    from credo.service.retention import run
+    from credo.settings import get_settings
+
+    now = _now(at)
+    svc = Service(_engine(db), get_settings(), ServiceConfig(), clock=lambda: now)
+    counts = run(svc, now)
+    console.print(f"retention: {counts['excluded']} excluded, {counts['purged']} purged")
+
+
+@disputes_app.command("sweep")
+def disputes_sweep(db: DbOption = None, at: AtOption = None) -> None:
+    """Suppress records whose dispute was not verified in time, and rescore those consumers."""
+    from credo.cli.main import _engine
+    from credo.service import Service, ServiceConfig
+    from credo.service.disputes import sweep
+    from credo.settings import get_settings
+
+    now = _now(at)
+    svc = Service(_engine(db), get_settings(), ServiceConfig(), clock=lambda: now)
+    console.print(f"disputes: {sweep(svc, now)} records suppressed")

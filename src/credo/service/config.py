@@ -1,0 +1,29 @@
+"""Knobs of the score service (environment prefix ``CREDO_``), beside :class:`credo.settings.Settings`."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDO_", extra="ignore")
+
+    key_dir: str = Field("keys", description="Issuer key ring directory (created on first use).")
+    issuer: str = Field("https://credo.example", description="Credential issuer URL (iss) and status-list base.")
+    ledger_secret: str = Field(
+        "change-me-ledger-pseudonym-secret", min_length=16,
+        description="Secret for the keyed pseudonyms of closed accounts in the access ledger.")
+    session_ttl_minutes: int = Field(720, ge=1)
+    dispute_days: int = Field(30, ge=1, description="Days a partner has to verify a disputed record.")
+    retention_years: int = Field(5, ge=1, description="Negative records older than this are excluded, then purged.")
+    probe_window_minutes: int = Field(1440, ge=1)
+    probe_max_thresholds: int = Field(3, ge=1, description="Distinct thresholds per partner and consumer per window.")
+    probe_max_checks: int = Field(20, ge=1, description="Eligibility checks per partner and consumer per window.")
+    online_as_of_seconds: int = Field(60, ge=1, le=3600, description=(
+        "Online scores are as of the start of the current period of this many seconds (the feature query "
+        "is built once per as-of instant)."))
+    credential_ttl_minutes: int = Field(15, ge=1, le=1440)
+    cra_name: str = "Credo Scores Ltd"
+    cra_address: str = "1 Example Street, Example City"
+    cra_phone: str = "+1-555-0100"

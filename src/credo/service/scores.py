@@ -1,0 +1,237 @@
+"""Score now (online), score history, the what-if simulator, and the dispute rule.
+
+Online scoring runs the production feature SQL (:func:`credo.features.compute_features`)
+on one consumer's events and the serving model. While a dispute is open the
+consumer gets ``max(score with the record, score without it)``: opening a
+dispute never lowers a score. Every computed score is a score-history row.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Connection, func, insert, select
+
+from credo.errors import CredoError, ErrorCode
+from credo.features import compute_features, events_from_store
+from credo.features.definitions import FEATURES_BY_NAME, SCORING_CRITERIA, feature_groups
+from credo.features.events_table import derive_keys
+from credo.policy.bands import SCORE_MAX, SCORE_MIN
+from credo.policy.reasons import FACTOR_GROUPS, reason
+from credo.scoring import score_frame
+from credo.service.runtime import Service, utc
+from credo.store.tables import disputes, events, scores, suppressions
+
+SCORED, NOT_ENOUGH_DATA = "scored", "not_enough_data"
+#: Features whose increase means taking on debt or applying for credit: the what-if refuses them.
+DEBT_FEATURES: frozenset[str] = frozenset({
+    "revolving_utilisation", "balance_to_limit", "open_credit_lines", "new_accounts_6m", "inquiries_6m",
+    "inquiries_12m", "total_credit_limit",
+})
+_WITHOUT = "\x1fwithout-disputed"
+
+
+@dataclass
+class ScoreResult:
+    consumer_id: str
+    as_of: datetime
+    model_version: str
+    status: str
+    score: int | None
+    band: str | None
+    reasons: list[str]
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    features: dict[str, Any] = field(default_factory=dict)
+    dispute_adjusted: bool = False
+
+    def reason_details(self) -> list[dict[str, str]]:
+        return [{"code": c, "text": reason(c).text, "action": reason(c).action, "group": reason(c).group}
+                for c in self.reasons]
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status, "score": self.score, "band": self.band, "score_range": [SCORE_MIN, SCORE_MAX],
+            "as_of": self.as_of, "model_version": self.model_version, "factor_groups": self.groups,
+            "reasons": self.reason_details(), "dispute_adjusted": self.dispute_adjusted,
+        }
+        if self.status == NOT_ENOUGH_DATA:
+            out["how_to_become_scorable"] = SCORING_CRITERIA.describe()
+        return out
+
+
+def _grade(share: float) -> str:
+    for cut, grade in ((0.9, "A"), (0.75, "B"), (0.5, "C"), (0.25, "D")):
+        if share >= cut:
+            return grade
+    return "E"
+
+
+def factor_groups(svc: Service, features: pd.DataFrame) -> list[dict[str, Any]]:
+    """Points and grade of the five groups, from the scorecard's points per feature."""
+    card = svc.model_bundle().champion
+    pts = card.points(features[list(card.features_)]).iloc[0]
+    groups = feature_groups()
+    out = []
+    for g in FACTOR_GROUPS:
+        names = [f for f in card.features_ if groups.get(f) == g.code]
+        got = int(sum(int(pts[f]) for f in names))
+        best = int(sum(int(card.points_[f].max()) for f in names))
+        out.append({"group": g.code, "name": g.name, "weight": g.weight, "points": got, "max_points": best,
+                    "grade": _grade(got / best) if best > 0 else "A"})
+    return out
+
+
+def _exclude(table: pa.Table, keys: Iterable[tuple[str, str]]) -> pa.Table:
+    keys = list(keys)
+    if not keys or table.num_rows == 0:
+        return table
+    sep = "\x1f"
+    wanted = pa.array([f"{p}{sep}{e}" for p, e in keys])
+    own = pc.binary_join_element_wise(table["partner_id"], table["event_id"], sep)
+    target = pc.binary_join_element_wise(table["partner_id"], table["target_event_id"], sep)
+    drop = pc.or_(pc.is_in(own, wanted), pc.fill_null(pc.is_in(target, wanted), False))
+    return derive_keys(table.filter(pc.invert(drop)))
+
+
+def _result(svc: Service, cid: str, as_of: datetime, feats: pd.DataFrame, with_groups: bool) -> ScoreResult:
+    bundle = svc.model_bundle()
+    row = score_frame(bundle.model(svc.settings.serving_model), feats).iloc[0]
+    scored = row["status"] == SCORED
+    values = {k: (None if isinstance(v, float) and math.isnan(v) else (v.item() if hasattr(v, "item") else v))
+              for k, v in feats.iloc[0].items()}
+    return ScoreResult(
+        consumer_id=cid, as_of=as_of, model_version=bundle.version, status=str(row["status"]),
+        score=int(row["score"]) if scored else None, band=row["band"] if scored else None,
+        reasons=list(row["reasons"]), groups=factor_groups(svc, feats) if (with_groups and scored) else [],
+        features=values,
+    )
+
+
+def open_disputed_records(conn: Connection, consumer_id: str) -> list[tuple[str, str]]:
+    return [(p, e) for p, e in conn.execute(
+        select(disputes.c.partner_id, disputes.c.event_id).where(disputes.c.consumer_id == consumer_id,
+                                                                 disputes.c.status == "open"))]
+
+
+def compute(svc: Service, consumer_id: str, as_of: datetime, *, with_groups: bool = True) -> ScoreResult:
+    """The consumer's score as of ``as_of``; with open disputes, the higher of with/without the records.
+
+    ``as_of`` is truncated to ``online_as_of_seconds`` (a minute by default): the feature query is
+    built once per instant (about 0.4 s), so online scores within one minute share it."""
+    step = svc.config.online_as_of_seconds
+    if step > 1:
+        epoch = int(as_of.timestamp())
+        as_of = datetime.fromtimestamp(epoch - epoch % step, as_of.tzinfo)
+    with svc.engine.connect() as conn:
+        disputed = open_disputed_records(conn, consumer_id)
+    table = events_from_store(svc.engine, consumer_id)
+    population = [consumer_id]
+    if disputed:
+        without = _exclude(table, disputed)
+        renamed = without.set_column(without.schema.get_field_index("consumer_id"), "consumer_id",
+                                     pa.array([consumer_id + _WITHOUT] * without.num_rows, pa.string()))
+        table = pa.concat_tables([table, renamed])
+        population.append(consumer_id + _WITHOUT)
+    feats = compute_features(table, as_of, consumers=population)
+    base = _result(svc, consumer_id, as_of, feats.loc[[consumer_id]], with_groups)
+    if disputed:
+        alt_feats = feats.loc[[consumer_id + _WITHOUT]].rename(index={consumer_id + _WITHOUT: consumer_id})
+        alt = _result(svc, consumer_id, as_of, alt_feats, with_groups)
+        if base.status == SCORED and alt.status == SCORED and (alt.score or 0) > (base.score or 0):
+            alt.dispute_adjusted = True
+            return alt
+    return base
+
+
+def persist(conn: Connection, result: ScoreResult, now: datetime) -> None:
+    """One score-history row (run id ``online-…``)."""
+    conn.execute(insert(scores).values(
+        run_id=f"online-{uuid.uuid4().hex}", consumer_id=result.consumer_id, as_of=result.as_of,
+        model_version=result.model_version, score=result.score, band=result.band, status=result.status,
+        reasons=result.reasons, scored_at=now))
+
+
+def _last_change(conn: Connection, consumer_id: str, now: datetime) -> datetime | None:
+    """Latest change (≤ now) that can move the consumer's score: an event received, a dispute
+    opened or resolved, a record suppressed."""
+    one = disputes.c.consumer_id == consumer_id
+    stamps = list(conn.execute(select(
+        select(func.max(events.c.received_at)).where(events.c.consumer_id == consumer_id).scalar_subquery(),
+        select(func.max(disputes.c.opened_at)).where(one).scalar_subquery(),
+        select(func.max(disputes.c.resolved_at)).where(one).scalar_subquery(),
+        select(func.max(suppressions.c.suppressed_at)).where(suppressions.c.consumer_id == consumer_id)
+        .scalar_subquery(),
+    )).one())
+    found = [t for t in (utc(s) for s in stamps if s is not None) if t <= now]
+    return max(found) if found else None
+
+
+def current(svc: Service, consumer_id: str, now: datetime) -> tuple[ScoreResult, bool]:
+    """The score a partner answer uses: the latest history row if nothing changed since it was
+    computed today with the serving model, else a fresh one. Returns (result, fresh)."""
+    with svc.engine.connect() as conn:
+        hit = cached(svc, conn, consumer_id, now)
+    if hit is not None:
+        return hit, False
+    return compute(svc, consumer_id, now, with_groups=False), True
+
+
+def cached(svc: Service, conn: Connection, consumer_id: str, now: datetime) -> ScoreResult | None:
+    """The latest history row, if computed today with the serving model and nothing changed since."""
+    version = svc.model_bundle().version
+    row = conn.execute(select(scores).where(scores.c.consumer_id == consumer_id)
+                       .order_by(scores.c.scored_at.desc(), scores.c.id.desc()).limit(1)).mappings().first()
+    if row is not None and row["model_version"] == version and row["run_id"].startswith("online-"):
+        scored_at, as_of = utc(row["scored_at"]), utc(row["as_of"])
+        changed = _last_change(conn, consumer_id, now)
+        if as_of.date() == now.date() and scored_at <= now and (changed is None or changed <= scored_at):
+            return ScoreResult(consumer_id, as_of, version, row["status"], row["score"], row["band"],
+                               list(row["reasons"]))
+    return None
+
+
+def history(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(scores).where(scores.c.consumer_id == consumer_id)
+                        .order_by(scores.c.scored_at, scores.c.id)).mappings()
+    return [{"as_of": utc(r["as_of"]), "scored_at": utc(r["scored_at"]), "score": r["score"], "band": r["band"],
+             "status": r["status"], "model_version": r["model_version"],
+             "kind": "online" if r["run_id"].startswith("online-") else "batch"} for r in rows]
+
+
+def what_if(svc: Service, consumer_id: str, now: datetime, changes: Mapping[str, float | None]) -> dict[str, Any]:
+    """Apply hypothetical feature values to a copy and run the production model (an estimate)."""
+    if not changes:
+        raise CredoError(ErrorCode.WHAT_IF_INVALID, "give at least one change", "changes")
+    base = compute(svc, consumer_id, now, with_groups=False)
+    row = dict(base.features)
+    for name, value in changes.items():
+        feature = FEATURES_BY_NAME.get(name)
+        if feature is None:
+            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"unknown feature {name!r}", f"changes.{name}")
+        if value is None:
+            if feature.empty != "null":
+                raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name} cannot be empty", f"changes.{name}")
+        elif not math.isfinite(value) or value < 0 or (name.endswith("_share_12m") and value > 1):
+            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: value out of range", f"changes.{name}")
+        old = row.get(name)
+        if name in DEBT_FEATURES and value is not None and (old is None or value > old):
+            raise CredoError(ErrorCode.WHAT_IF_ADDS_DEBT, f"{name}: the simulator never suggests taking on more "
+                             "debt, credit or applications", f"changes.{name}", "no added debt")
+        row[name] = value if value is not None else np.nan
+    frame = pd.DataFrame([row], index=pd.Index([consumer_id], name="consumer_id"))
+    for name in FEATURES_BY_NAME:
+        frame[name] = frame[name].astype(float)
+    frame["is_scorable"] = bool(row.get("is_scorable", False))
+    est = _result(svc, consumer_id, now, frame, with_groups=True)
+    return {"estimate": True, "label": "Estimate only: a simulation on the production model, not your score.",
+            "current": {"status": base.status, "score": base.score, "band": base.band},
+            "estimated": est.public(), "changes": dict(changes)}

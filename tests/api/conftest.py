@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.service.support import World, make_world
+
+
+@pytest.fixture
+def world(tmp_path, tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
+    w = make_world(tmp_path, tmp_path_factory.getbasetemp() / "service-world")
+    yield w
+    w.engine.dispose()
