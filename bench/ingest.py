@@ -133,9 +133,6 @@ def http_bodies(file: Path, n_events: int, batch: int = 500) -> dict[str, list[b
     for r in decode_chunk(RawChunk("parquet", 0, table.combine_chunks().to_batches()[0])):
         partner = r.pop("partner_id")
         r.pop("received_at", None)
-        for key, value in list(r.items()):
-            if hasattr(value, "isoformat"):
-                r[key] = value.isoformat()
         per_partner.setdefault(partner, []).append(r)
     return {p: [orjson.dumps({"events": rs[i:i + batch]}) for i in range(0, len(rs), batch)]
             for p, rs in per_partner.items()}

@@ -3,7 +3,6 @@ probing, not-enough-data, ledger tampering, erasure and retention."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import orjson

@@ -21,7 +21,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 

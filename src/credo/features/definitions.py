@@ -141,6 +141,13 @@ def _worst_dpd(d: AsOf, months: int) -> str:
     return "GREATEST(" + ", ".join(f"COALESCE({p}, 0)" for p in parts) + ")"
 
 
+def _payment_to_balance(d: AsOf, months: int) -> str:
+    return ratio(
+        agg_if("SUM", "amount_minor", all_of(is_type("credit.payment"), _win(d, months))),
+        agg_if("SUM", "balance_minor", all_of(is_type("credit.statement"), _win(d, months))),
+    )
+
+
 def _bills_on_time(d: AsOf, kinds: tuple[str, ...]) -> str:
     due = all_of(is_type("bill.issued"), in_list("bill_kind", kinds), f"due_date < {d.today}",
                  _win(d, 12, negative=True))
@@ -215,12 +222,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("payment_to_balance_3m", "credit_usage",
             "Credit-account payments in the last 3 months over the statement balances of the last 3 "
             "months, in minor units; NULL without a statement balance.",
-            "decreasing", "R05",
-            lambda d: ratio(
-                agg_if("SUM", "amount_minor", all_of(is_type("credit.payment"), _win(d, 3))),
-                agg_if("SUM", "balance_minor", all_of(is_type("credit.statement"), _win(d, 3))),
-            ),
-            empty="null"),
+            "decreasing", "R05", lambda d: _payment_to_balance(d, 3), empty="null"),
     Feature("average_utilisation_6m", "credit_usage",
             "Statement balances over the accounts' limits across every statement of the last 6 "
             "months, in minor units; NULL without a statement on an account with a limit.",
@@ -233,12 +235,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("payment_to_balance_6m", "credit_usage",
             "Credit-account payments in the last 6 months over the statement balances of the last 6 "
             "months, in minor units; NULL without a statement balance.",
-            "decreasing", "R05",
-            lambda d: ratio(
-                agg_if("SUM", "amount_minor", all_of(is_type("credit.payment"), _win(d, 6))),
-                agg_if("SUM", "balance_minor", all_of(is_type("credit.statement"), _win(d, 6))),
-            ),
-            empty="null"),
+            "decreasing", "R05", lambda d: _payment_to_balance(d, 6), empty="null"),
     Feature("credit_payments_3m", "credit_usage",
             "Total paid on credit accounts in the last 3 months, in minor units: repayment "
             "capacity shown (0 when none).",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -121,3 +122,36 @@ class ScoreOutputsMixin:
         s = self.score(X).astype(object)
         s[~self.eligible(X).to_numpy()] = NOT_ENOUGH_DATA
         return s
+
+
+def scaling_record() -> dict[str, float]:
+    """The published scaling an artifact was built with (kept in every artifact)."""
+    return {"base_score": bands.BASE_SCORE, "base_odds_good_bad": bands.BASE_ODDS,
+            "pdo": bands.PDO, "score_min": bands.SCORE_MIN, "score_max": bands.SCORE_MAX}
+
+
+def check_artifact(d: Mapping[str, Any], fmt: str, version: int) -> None:
+    """Refuse an artifact of another kind or of a newer format version."""
+    if d.get("format") != fmt:
+        raise ValueError(f"not a {fmt} artifact")
+    if int(d.get("version", 0)) > version:
+        raise ValueError(f"artifact version {d['version']} is newer than supported {version}")
+
+
+class JsonArtifactMixin:
+    """``to_json`` / ``from_json`` over the estimator's ``to_dict`` / ``from_dict``: versioned,
+    human-readable artifacts, no pickle."""
+
+    def artifact_params(self) -> dict[str, Any]:
+        """Constructor parameters as plain JSON values (a callable thin-file rule is not kept)."""
+        params = self.get_params()
+        if callable(params.get("min_observed_features")):
+            params["min_observed_features"] = None
+        return json.loads(json.dumps(params, default=lambda o: list(o) if isinstance(o, (tuple, set)) else str(o)))
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, s: str) -> Any:
+        return cls.from_dict(json.loads(s))

@@ -21,7 +21,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -31,8 +30,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from credo.model._common import (
-    ScoreOutputsMixin, as_frame, as_target, check_columns, clamp_round,
-    select_reasons,
+    JsonArtifactMixin, ScoreOutputsMixin, as_frame, as_target, check_artifact, check_columns, clamp_round,
+    scaling_record, select_reasons,
 )
 from credo.policy import bands
 
@@ -80,7 +79,7 @@ def infer_direction(x: np.ndarray, y: np.ndarray, rule: str = "spearman", n_bins
     return d if rb * d >= min_rho else 0
 
 
-class MonotoneChallenger(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
+class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstimator):
     """Monotone LightGBM challenger (scikit-learn conventions).
 
     Parameters mirror :class:`credo.model.Scorecard` where they overlap
@@ -314,14 +313,10 @@ class MonotoneChallenger(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------ artifacts
     def to_dict(self) -> dict:
         self._check_fitted()
-        params = self.get_params()
-        if callable(params.get("min_observed_features")):
-            params["min_observed_features"] = None
-        params = json.loads(json.dumps(params, default=lambda o: list(o) if isinstance(o, (tuple, set)) else str(o)))
+        params = self.artifact_params()
         return {
             "format": FORMAT, "version": FORMAT_VERSION,
-            "scaling": {"base_score": bands.BASE_SCORE, "base_odds_good_bad": bands.BASE_ODDS,
-                        "pdo": bands.PDO, "score_min": bands.SCORE_MIN, "score_max": bands.SCORE_MAX},
+            "scaling": scaling_record(),
             "params": params,
             "features": self.features_,
             "categories": self.categories_,
@@ -333,17 +328,12 @@ class MonotoneChallenger(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
             "lightgbm_model": self.booster_.model_to_string(num_iteration=self._num_iteration()),
         }
 
-    def to_json(self, indent: int | None = 1) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_dict(cls, d: dict) -> "MonotoneChallenger":
         import lightgbm as lgb
 
-        if d.get("format") != FORMAT:
-            raise ValueError(f"not a {FORMAT} artifact")
-        if int(d.get("version", 0)) > FORMAT_VERSION:
-            raise ValueError("artifact version is newer than supported")
+        check_artifact(d, FORMAT, FORMAT_VERSION)
         m = cls(**d["params"])
         m.features_ = list(d["features"])
         m.feature_names_in_ = np.asarray(m.features_, dtype=object)
@@ -358,9 +348,6 @@ class MonotoneChallenger(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
         m.best_iteration_ = m.booster_.num_trees()
         return m
 
-    @classmethod
-    def from_json(cls, s: str) -> "MonotoneChallenger":
-        return cls.from_dict(json.loads(s))
 
 
 __all__ = ["MonotoneChallenger"]

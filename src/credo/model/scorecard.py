@@ -29,7 +29,6 @@ values are corrected with one vectorised equality test per special value. Chunks
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +40,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from credo.model._common import ScoreOutputsMixin, as_frame, as_target, check_columns, select_reasons
+from credo.model._common import (
+    JsonArtifactMixin, ScoreOutputsMixin, as_frame, as_target, check_artifact, check_columns, scaling_record,
+    select_reasons,
+)
 from credo.model.binning import FeatureBinning
 from credo.policy import bands
 
@@ -90,7 +92,7 @@ def _sign_constrained_lr(W, y, C, sample_weight=None, max_iter=1000, class_weigh
     return b, float(res.x[p])
 
 
-class Scorecard(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
+class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstimator):
     """Points scorecard estimator (scikit-learn conventions).
 
     Parameters
@@ -424,15 +426,11 @@ class Scorecard(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------ artifacts
     def to_dict(self) -> dict:
         self._check_fitted()
-        params = self.get_params()
-        if callable(params.get("min_observed_features")):
-            params["min_observed_features"] = None  # callables are not serialisable
-        params = json.loads(json.dumps(params, default=lambda o: list(o) if isinstance(o, (tuple, set)) else str(o)))
+        params = self.artifact_params()
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
-            "scaling": {"base_score": bands.BASE_SCORE, "base_odds_good_bad": bands.BASE_ODDS,
-                        "pdo": bands.PDO, "score_min": bands.SCORE_MIN, "score_max": bands.SCORE_MAX},
+            "scaling": scaling_record(),
             "params": params,
             "intercept": float(self.intercept_),
             "base_points": int(self.base_points_),
@@ -444,16 +442,10 @@ class Scorecard(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
             ],
         }
 
-    def to_json(self, indent: int | None = 1) -> str:
-        """Versioned, human-readable JSON artifact (no pickle)."""
-        return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Scorecard":
-        if d.get("format") != FORMAT:
-            raise ValueError(f"not a {FORMAT} artifact")
-        if int(d.get("version", 0)) > FORMAT_VERSION:
-            raise ValueError(f"artifact version {d['version']} is newer than supported {FORMAT_VERSION}")
+        check_artifact(d, FORMAT, FORMAT_VERSION)
         sc = cls(**d["params"])
         feats = [e["name"] for e in d["features"]]
         sc.features_ = feats
@@ -469,9 +461,6 @@ class Scorecard(ScoreOutputsMixin, ClassifierMixin, BaseEstimator):
         sc._fast = None
         return sc
 
-    @classmethod
-    def from_json(cls, s: str) -> "Scorecard":
-        return cls.from_dict(json.loads(s))
 
     # ------------------------------------------------------------ SQL
     def to_sql(self, table: str = "features", key: Sequence[str] | None = None,

@@ -11,7 +11,6 @@ import pandas as pd
 from sqlalchemy import Engine, insert, select
 
 from credo.features import compute_features, events_from_store
-from credo.features.definitions import FEATURE_NAMES
 from credo.model import MonotoneChallenger, Scorecard
 from credo.policy.bands import BANDS, band_index
 from credo.registry.clock import utcnow
@@ -74,4 +73,4 @@ def score_population(
     return run_id, result
 
 
-__all__ = ["FEATURE_NAMES", "NOT_ENOUGH_DATA", "SCORED", "score_frame", "score_population"]
+__all__ = ["NOT_ENOUGH_DATA", "SCORED", "score_frame", "score_population"]

@@ -249,7 +249,7 @@ def assemble(parts: list[Part], chunk_index: int, consumer_ids: pa.Array, curren
                 out[pos[off:off + len(p)]] = v
         return out
 
-    def ids(rows: np.ndarray) -> pa.Array:
+    def ids(rows: np.ndarray, partner: np.ndarray = partner) -> pa.Array:
         valid = rows >= 0
         pref = pc.take(prefixes, pa.array(partner[valid]))
         compact = pc.binary_join_element_wise(pref, _str(pa.array(rows[valid])), "-")

@@ -440,7 +440,7 @@ class _Chunk:
 
     # ------------------------------------------------------------------ rentals and rides
     def rentals(self) -> None:
-        rng, n, cal = self.rng, self.n, self.cal
+        rng, n = self.rng, self.n
         started, returned, unpaid = [], [], []
         next_ref = 0
         for partner, share, rate in ((P_BIKE, 0.35, 1.0), (P_RIDE, 0.45, 1.2)):
@@ -565,7 +565,6 @@ class _Chunk:
         offsets = np.cumsum([0] + sizes)
         fixes: list[Part] = []
         dups: list[Part] = []
-        dup_targets: list[np.ndarray] = []
         for bi, part in enumerate(base):
             m = len(part)
             u = rng.random(m)
