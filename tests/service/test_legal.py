@@ -164,6 +164,172 @@ def test_filing_a_dispute_never_lowers_the_score(world: World) -> None:
     assert world.client.get("/v1/me/score", headers=me).json()["score"] >= before
 
 
+def _open(world: World, me: dict, rec) -> dict:  # noqa: ANN001
+    r = world.client.post("/v1/me/disputes", headers=me, json={"partner_id": rec.partner_id,
+                                                                "event_id": rec.event_id, "reason": "not right"})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _info(world: World, me: dict, dispute_id: int, text_: str = "bank statement shows it was paid on time"):  # noqa: ANN202
+    return world.client.post(f"/v1/me/disputes/{dispute_id}/information", headers=me, json={"information": text_})
+
+
+def _status(world: World, dispute_id: int) -> str:
+    with world.engine.connect() as conn:
+        return conn.execute(select(disputes.c.status).where(disputes.c.id == dispute_id)).scalar_one()
+
+
+def scored_with_negative(world: World):  # noqa: ANN201
+    """A consumer scored above the floor (so a lower score would show) with a negative record."""
+    mid = world.scored[(world.scored["score"] > 450) & (world.scored["score"] < 700)]
+    for cid in mid.index[:80]:
+        rec = negative_record(world, str(cid))
+        if rec is not None:
+            return str(cid), rec
+    pytest.skip("no mid-scored consumer with a negative record")
+
+
+def test_extension_only_if_consumer_supplied_info_and_max_45_days(world: World) -> None:
+    cid, neg = scored_with_negative(world)
+    others = [r for r in world.events_of(cid) if r.event_id != neg.event_id][:1]
+    me = world.consumer_token(cid)
+    plain = _open(world, me, others[0])  # no information → suppressed at day 30
+    extended = _open(world, me, neg)  # information on day 20 → suppressed only at day 45
+    assert plain["due_at"] == extended["due_at"] == (NOW + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+
+    world.at(NOW + timedelta(days=20))
+    r = _info(world, me, extended["id"], "   ")
+    assert r.status_code == 422 and r.json()["error"]["field"] == "information"
+    assert _status(world, extended["id"]) == "open"
+    r = _info(world, me, extended["id"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["extended"] is True and body["information_at"].startswith("2024-09-21")
+    assert body["due_at"].startswith((NOW + timedelta(days=45)).date().isoformat())
+    # a second extension is refused, and writes nothing
+    r = _info(world, me, extended["id"], "and more")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "DISPUTE_ALREADY_EXTENDED"
+    with world.engine.connect() as conn:
+        info = conn.execute(select(disputes.c.information).where(disputes.c.id == extended["id"])).scalar_one()
+    assert info == "bank statement shows it was paid on time"
+    # another consumer cannot add to it
+    them = world.consumer_token(world.high())
+    r = _info(world, them, extended["id"])
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
+
+    # day 30: information is too late for the plain dispute (even before any sweep ran) ...
+    world.at(NOW + timedelta(days=30, hours=1))
+    r = _info(world, me, plain["id"])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "DISPUTE_INFORMATION_TOO_LATE"
+    # ... and the sweep job suppresses it, but not the extended one
+    result = runner.invoke(cli, ["disputes", "sweep", "--db", world.svc.settings.database_url,
+                                 "--at", world.clock[0].isoformat()])
+    assert result.exit_code == 0 and "1 records suppressed" in result.output, result.output
+    assert (_status(world, plain["id"]), _status(world, extended["id"])) == ("suppressed", "open")
+    r = _info(world, me, plain["id"])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "DISPUTE_CLOSED"
+
+    world.at(NOW + timedelta(days=31))
+    mine = {d["id"]: d for d in world.client.get("/v1/me/disputes", headers=me).json()}
+    assert mine[extended["id"]]["status"] == "open"
+    world.at(NOW + timedelta(days=44, hours=23))
+    mine = {d["id"]: d for d in world.client.get("/v1/me/disputes", headers=me).json()}
+    assert mine[extended["id"]]["status"] == "open"
+    with world.engine.connect() as conn:
+        assert not conn.execute(select(suppressions).where(suppressions.c.event_id == neg.event_id)).first()
+
+    # after day 45: suppressed and rescored, never below the score while disputed
+    world.at(NOW + timedelta(days=45, minutes=1))
+    during = scoring.compute(world.svc, cid, world.clock[0], with_groups=False)
+    with world.engine.connect() as conn:
+        n_scores = len(conn.execute(select(scores.c.id).where(scores.c.consumer_id == cid)).all())
+    mine = {d["id"]: d for d in world.client.get("/v1/me/disputes", headers=me).json()}  # sweeps first
+    assert mine[extended["id"]]["status"] == "suppressed"
+    assert mine[extended["id"]]["resolution_note"].startswith("not verified within 45 days")
+    with world.engine.connect() as conn:
+        rescored = conn.execute(select(scores.c.score).where(scores.c.consumer_id == cid)
+                                .order_by(scores.c.id)).scalars().all()
+    assert len(rescored) == n_scores + 1 and rescored[-1] >= during.score > 350
+
+
+def test_furnisher_notified_within_5_business_days(world: World) -> None:
+    from credo.service.disputes import add_business_days
+
+    # Mon..Sun 2-8 Sep 2024: +5 business days
+    for day, due in ((2, 9), (4, 11), (6, 13), (7, 13), (8, 13)):
+        start = NOW.replace(day=day, hour=17)
+        assert add_business_days(start, 5) == NOW.replace(day=due, hour=17), day
+    cid, rec = low_with_negative(world)
+    me = world.consumer_token(cid)
+    friday = NOW.replace(day=6, hour=16, minute=30)
+    assert friday.weekday() == 4
+    world.at(friday)
+    d = _open(world, me, rec)
+    key = {"X-API-Key": _partner_key(world, rec.partner_id)}
+    notices = world.client.get("/v1/partners/dispute-notices", headers=key)
+    assert notices.status_code == 200, notices.text
+    [n] = [x for x in notices.json() if x["dispute_id"] == d["id"]]
+    assert n["recipient"] == "furnisher" and n["kind"] == "opened"
+    assert n["notified_at"] == d["opened_at"]  # notified as the dispute opened, in the same transaction
+    assert n["due_by"] == "2024-09-13T16:30:00Z"  # the next Friday
+    assert n["body"]["consumer_id"] == cid and n["body"]["event_id"] == rec.event_id
+    assert n["body"]["consumer_reason"] == "not right" and n["body"]["respond_by"].startswith("2024-10-06")
+    # the queue carries the same notice; another partner sees none of it
+    [q] = [x for x in world.client.get("/v1/partners/disputes", headers=key).json() if x["id"] == d["id"]]
+    assert q["notices"] == [n] and q["consumer_id"] == cid
+    assert world.client.get("/v1/partners/dispute-notices", headers=world.partner("dating")).json() == []
+    # the consumer's added information is forwarded in a second notice
+    world.at(friday + timedelta(days=3))
+    assert _info(world, me, d["id"], "receipt attached").status_code == 200
+    latest = world.client.get("/v1/partners/dispute-notices", headers=key,
+                              params={"dispute_id": d["id"]}).json()
+    assert [x["kind"] for x in latest] == ["information", "opened"]
+    assert latest[0]["body"]["consumer_information"] == "receipt attached"
+    assert latest[0]["body"]["respond_by"].startswith("2024-10-21")
+    assert latest[0]["due_by"] == "2024-09-16T16:30:00Z"
+    # the consumer sees that (and when) the partner was notified
+    mine = world.client.get("/v1/me/disputes", headers=me).json()[0]
+    assert [x["kind"] for x in mine["notices"]] == ["opened", "information"] and mine["result"] is None
+
+
+def test_consumer_gets_results_of_every_resolution_in_list_and_export(world: World) -> None:
+    cid, neg = low_with_negative(world)
+    recs = [neg] + [r for r in world.events_of(cid) if r.event_id != neg.event_id and r.partner_id == neg.partner_id][:3]
+    assert len(recs) == 4
+    me = world.consumer_token(cid)
+    opened = [_open(world, me, r) for r in recs]
+    key = {"X-API-Key": _partner_key(world, neg.partner_id)}
+    world.at(NOW + timedelta(days=3))
+    for d, action in zip(opened, ("verify", "correct", "retract")):
+        r = world.client.post(f"/v1/partners/disputes/{d['id']}/resolution", headers=key,
+                              json={"action": action, "note": f"{action} done"})
+        assert r.status_code == 200, r.text
+    mine = {d["id"]: d for d in world.client.get("/v1/me/disputes", headers=me).json()}
+    assert mine[opened[3]["id"]]["result"] is None  # still open: no results yet
+    world.at(NOW + timedelta(days=30))
+    mine = {d["id"]: d for d in world.client.get("/v1/me/disputes", headers=me).json()}  # sweeps first
+    expected = ("verified", "corrected", "retracted", "suppressed")
+    for d, outcome in zip(opened, expected):
+        got = mine[d["id"]]
+        assert got["status"] == outcome
+        res = got["result"]
+        assert res["recipient"] == "consumer" and res["kind"] == "result" and res["body"]["outcome"] == outcome
+        assert res["notified_at"] == got["resolved_at"] and res["body"]["event_id"] == d["event_id"]
+        assert res["body"]["record"] and res["body"]["your_rights"]
+    assert mine[opened[0]["id"]]["result"]["body"]["note"] == "verify done"
+    # results go out at once: well within 5 business days of completion
+    res = mine[opened[3]["id"]]["result"]
+    assert res["due_by"] == "2024-10-08T12:00:00Z"  # Tue 1 Oct + 5 business days
+    export = world.client.get("/v1/me/export", headers=me).json()
+    assert {d["id"]: d["result"]["body"]["outcome"] for d in export["disputes"]} == \
+        {d["id"]: o for d, o in zip(opened, expected)}
+    # the suppression is also reported to the furnisher
+    kinds = [(n["dispute_id"], n["kind"], n["body"].get("outcome"))
+             for n in world.client.get("/v1/partners/dispute-notices", headers=key).json()]
+    assert (opened[3]["id"], "result", "suppressed") in kinds
+
+
 # ---------------------------------------------------------------- eligibility and adverse action
 
 

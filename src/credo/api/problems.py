@@ -32,6 +32,8 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.PROBING_DETECTED: 429,
     ErrorCode.DISPUTE_ALREADY_OPEN: 409,
     ErrorCode.DISPUTE_CLOSED: 409,
+    ErrorCode.DISPUTE_INFORMATION_TOO_LATE: 409,
+    ErrorCode.DISPUTE_ALREADY_EXTENDED: 409,
     ErrorCode.MODEL_UNAVAILABLE: 503,
 }
 

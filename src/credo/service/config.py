@@ -16,6 +16,12 @@ class ServiceConfig(BaseSettings):
         description="Secret for the keyed pseudonyms of closed accounts in the access ledger.")
     session_ttl_minutes: int = Field(720, ge=1)
     dispute_days: int = Field(30, ge=1, description="Days a partner has to verify a disputed record.")
+    dispute_extension_days: int = Field(15, ge=0, le=15, description=(
+        "Days the deadline moves, once, when the consumer adds information within dispute_days (FCRA allows "
+        "at most 15)."))
+    notice_business_days: int = Field(5, ge=1, le=5, description=(
+        "Business days (Mon-Fri) within which the furnisher is notified of a dispute and the consumer of "
+        "its results."))
     retention_years: int = Field(5, ge=1, description="Negative records older than this are excluded, then purged.")
     probe_window_minutes: int = Field(1440, ge=1)
     probe_max_thresholds: int = Field(3, ge=1, description="Distinct thresholds per partner and consumer per window.")

@@ -19,6 +19,7 @@ from credo.store.tables import (
     access_consents,
     accounts,
     consumers,
+    dispute_notices,
     eligibility_checks,
     events,
     partners,
@@ -88,8 +89,8 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
 
 
 def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str, Any]:
-    """Erase: events, features (derived, never stored), scores, consents, disputes, checks, sessions, the
-    account and the consumer row deleted; credentials revoked (their status-list rows kept without the
+    """Erase: events, features (derived, never stored), scores, consents, disputes and their notices, checks,
+    sessions, the account and the consumer row deleted; credentials revoked (their status-list rows kept without the
     consumer id, so they stay revoked); the ledger pseudonymised (entries kept, hash chain intact)."""
     cid = principal.consumer_id
     with svc.engine.begin() as conn:
@@ -99,6 +100,7 @@ def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str
         deleted = conn.execute(delete(events).where(events.c.consumer_id == cid)).rowcount
         conn.execute(delete(scores).where(scores.c.consumer_id == cid))
         conn.execute(delete(suppressions).where(suppressions.c.consumer_id == cid))
+        conn.execute(delete(dispute_notices).where(dispute_notices.c.consumer_id == cid))
         conn.execute(delete(disputes.disputes).where(disputes.disputes.c.consumer_id == cid))
         conn.execute(delete(access_consents).where(access_consents.c.consumer_id == cid))
         conn.execute(delete(report_consents).where(report_consents.c.consumer_id == cid))

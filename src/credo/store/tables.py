@@ -263,6 +263,27 @@ disputes = Table(
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolution_note", Text),
+    # FCRA §611(a)(1)(B): information the consumer added within the first 30 days, which extends
+    # ``due_at`` once by up to 15 days (``due_at`` is always the deadline in force).
+    Column("information", Text),
+    Column("information_at", DateTime(timezone=True)),
+)
+
+#: Notices about a dispute: to the reporting partner (furnisher: opened, consumer's added information,
+#: record suppressed) and to the consumer (the results), each with when it was sent and its deadline.
+dispute_notices = Table(
+    "dispute_notices",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("dispute_id", BigId, ForeignKey("disputes.id"), nullable=False, index=True),
+    Column("consumer_id", String(128), nullable=False, index=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False),
+    Column("recipient", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("notified_at", DateTime(timezone=True), nullable=False),
+    Column("due_by", DateTime(timezone=True), nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_dispute_notices_partner_recipient", "partner_id", "recipient", "id"),
 )
 
 #: Records excluded from features and disclosure (unverified disputes, retracted, retention).

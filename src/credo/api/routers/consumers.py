@@ -164,17 +164,42 @@ class DisputeIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DisputeOut(BaseModel):
+class DisputeInformationIn(BaseModel):
+    information: str = Field(min_length=1, max_length=5000, description=(
+        "Relevant information you add to your open dispute (once, within its first 30 days): forwarded to "
+        "the reporting partner, and the deadline is extended by 15 days."))
+
+
+class DisputeNoticeOut(BaseModel):
+    id: int
+    dispute_id: int
+    partner_id: str
+    recipient: Literal["furnisher", "consumer"]
+    kind: Literal["opened", "information", "result"]
+    notified_at: datetime
+    due_by: datetime = Field(description="Latest time the notice was due: 5 business days (Mon-Fri).")
+    body: dict[str, Any]
+
+
+class DisputeBase(BaseModel):
     id: int
     partner_id: str
     event_id: str
     event_type: str
     reason: str
-    status: str
+    status: Literal["open", "verified", "corrected", "retracted", "suppressed"]
     opened_at: datetime
-    due_at: datetime
+    due_at: datetime = Field(description="Deadline in force: 30 days from opening, 45 if extended.")
     resolved_at: datetime | None
     resolution_note: str | None
+    information: str | None
+    information_at: datetime | None
+    extended: bool
+
+
+class DisputeOut(DisputeBase):
+    notices: list[DisputeNoticeOut]
+    result: DisputeNoticeOut | None = Field(description="The results notice sent when the dispute was resolved.")
 
 
 class CredentialIn(BaseModel):
@@ -365,6 +390,16 @@ def open_dispute(body: DisputeIn, me: ConsumerDep, svc: ServiceDep, now: NowDep)
     """Flagged disputed in every partner answer at once; never lowers the score; suppressed if the
     reporting partner has not verified it within 30 days."""
     return disputes.open_dispute(svc, me.consumer_id, body.partner_id, body.event_id, body.reason, now)
+
+
+@router.post("/me/disputes/{dispute_id}/information", response_model=DisputeOut,
+             responses=errors(401, 404, 409, 422), summary="Add information to my open dispute")
+def add_dispute_information(dispute_id: Annotated[int, Path(ge=1, le=2**53)], body: DisputeInformationIn,
+                            me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
+    """Once, within the first 30 days: the reporting partner is sent it and has 15 more days (45 in all).
+    NOT_FOUND if not your dispute, DISPUTE_CLOSED once resolved, DISPUTE_INFORMATION_TOO_LATE after day 30,
+    DISPUTE_ALREADY_EXTENDED the second time."""
+    return disputes.add_information(svc, me.consumer_id, dispute_id, body.information, now)
 
 
 @router.post("/me/credentials", response_model=CredentialOut, status_code=201, responses=errors(401, 422, 503),

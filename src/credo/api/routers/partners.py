@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
 from credo.api.deps import NowDep, OptionalConsumerDep, OptionalPartnerDep, PartnerDep, ServiceDep
-from credo.api.routers.consumers import DisputeOut, ReasonOut, errors
+from credo.api.routers.consumers import DisputeBase, DisputeNoticeOut, ReasonOut, errors
 from credo.errors import CredoError
 from credo.ledger import ActorKind
 from credo.service import access, disputes, perks
@@ -119,8 +119,9 @@ class Resolution(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-class PartnerDispute(DisputeOut):
+class PartnerDispute(DisputeBase):
     consumer_id: str
+    notices: list[DisputeNoticeOut] = Field(description="Notices sent to you about this dispute.")
 
 
 def _caller(partner: str | CredoError, consumer: Principal | CredoError) -> tuple[str, access.Actor]:
@@ -194,7 +195,16 @@ def dispute_queue(partner_id: PartnerDep, svc: ServiceDep, now: NowDep,
         return disputes.partner_queue(conn, partner_id, status)
 
 
-@router.post("/partners/disputes/{dispute_id}/resolution", response_model=DisputeOut,
+@router.get("/partners/dispute-notices", response_model=list[DisputeNoticeOut], responses=errors(401, 422),
+            summary="Notices sent to me as the reporting partner (dispute opened, information added, suppressed)")
+def dispute_notices(partner_id: PartnerDep, svc: ServiceDep, now: NowDep,
+                    dispute_id: Annotated[int | None, Query(ge=1, le=2**53)] = None) -> Any:
+    disputes.sweep(svc, now)
+    with svc.engine.connect() as conn:
+        return disputes.partner_notices(conn, partner_id, dispute_id)
+
+
+@router.post("/partners/disputes/{dispute_id}/resolution", response_model=PartnerDispute,
              responses=errors(401, 404, 409, 422), summary="Verify, correct or retract a disputed record")
 def resolve_dispute(dispute_id: Annotated[int, Path(ge=1, le=2**53)], body: Resolution, partner_id: PartnerDep, svc: ServiceDep, now: NowDep) -> Any:
     """``correct``: send the correction event through /v1/events first; ``retract`` suppresses the record."""
