@@ -205,10 +205,12 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 
 
+_TAIL = select(access_ledger.c.seq, access_ledger.c.hash).order_by(access_ledger.c.seq.desc()).limit(1)
+_INSERT = insert(access_ledger)
+
+
 def _tail(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(
-        select(access_ledger.c.seq, access_ledger.c.hash).order_by(access_ledger.c.seq.desc()).limit(1)
-    ).first()
+    row = conn.execute(_TAIL).first()
     return (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
 
 
@@ -230,7 +232,7 @@ def _insert(conn: Connection, values: dict[str, Any]) -> LedgerEntry:
     seq, prev = _tail(conn)
     row = {**values, "seq": seq + 1, "prev_hash": prev}
     row["hash"] = entry_hash(row)
-    conn.execute(insert(access_ledger), [row])
+    conn.execute(_INSERT, [row])
     return _entry(row)
 
 

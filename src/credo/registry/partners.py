@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.events import EVENT_TYPES
@@ -64,17 +64,17 @@ def revoke_api_key(conn: Connection, key_id: str) -> None:
     conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=utcnow()))
 
 
+_KEY_BY_ID = select(api_keys.c.partner_id, api_keys.c.secret_sha256, api_keys.c.revoked_at).where(
+    api_keys.c.key_id == bindparam("key_id"))
+
+
 def authenticate_api_key(conn: Connection, api_key: str) -> str:
     """The partner id an API key belongs to; ``CredoError`` if unknown or revoked."""
     prefix, _, rest = api_key.partition("_")
     key_id, _, secret = rest.partition("_")
     if prefix != _KEY_PREFIX or not key_id or not secret:
         raise CredoError(ErrorCode.AUTH_INVALID, "malformed API key", "X-API-Key")
-    row = conn.execute(
-        select(api_keys.c.partner_id, api_keys.c.secret_sha256, api_keys.c.revoked_at).where(
-            api_keys.c.key_id == key_id
-        )
-    ).first()
+    row = conn.execute(_KEY_BY_ID, {"key_id": key_id}).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
         raise CredoError(ErrorCode.AUTH_INVALID, "unknown or revoked API key", "X-API-Key")
     return row.partner_id

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.ledger import ActorKind, Outcome, append_entry
 from credo.registry.partners import NON_CREDIT_KINDS
 from credo.service.runtime import is_active, utc
-from credo.store.tables import access_consents, partners
+from credo.store.tables import access_consents, consumers, partners
 
 #: The closed list of purposes a partner may read for (a permissible purpose each).
 Purpose = Literal["credit_application", "deposit_waiver", "rental", "account_review"]
@@ -56,12 +56,20 @@ def record_denial(engine, consumer_id: str, actor: Actor, purpose: str, disclose
                    denied=error.code)
 
 
+_PARTNER_KIND = select(partners.c.kind).where(partners.c.id == bindparam("partner_id"))
+
+
 def partner_kind(conn: Connection, partner_id: str) -> str:
-    return conn.execute(select(partners.c.kind).where(partners.c.id == partner_id)).scalar_one()
+    return conn.execute(_PARTNER_KIND, {"partner_id": partner_id}).scalar_one()
 
 
 def require_credit_partner(conn: Connection, partner_id: str) -> None:
-    if partner_kind(conn, partner_id) in NON_CREDIT_KINDS:
+    require_credit_kind(partner_kind(conn, partner_id))
+
+
+def require_credit_kind(kind: str) -> None:
+    """Partners outside credit and deposit contexts never query consumers."""
+    if kind in NON_CREDIT_KINDS:
         raise CredoError(ErrorCode.PARTNER_NON_CREDIT, "partners outside credit and deposit contexts cannot "
                          "query consumers; they may only verify credentials consumers present", "kind")
 
@@ -114,24 +122,32 @@ def revoke(conn: Connection, consumer_id: str, consent_id: int, now: datetime) -
     return consent_row(conn, consent_id)
 
 
+#: The consumer's status and their access consents to one partner, in one statement built once
+#: (it is on every partner read); no row means no such consumer.
+_STATUS_AND_CONSENTS = select(
+    consumers.c.status, access_consents.c.id, access_consents.c.purpose, access_consents.c.scope,
+    access_consents.c.granted_at, access_consents.c.expires_at, access_consents.c.revoked_at,
+).select_from(consumers.outerjoin(access_consents, and_(
+    access_consents.c.consumer_id == consumers.c.id, access_consents.c.partner_id == bindparam("partner_id"),
+))).where(consumers.c.id == bindparam("consumer_id"))
+
+
 def check(conn: Connection, consumer_id: str, partner_id: str, purpose: str, needed: str, now: datetime) -> int:
     """The id of a valid consent covering (partner, purpose, scope) now; else the most specific refusal."""
-    if not is_active(conn, consumer_id):
-        raise CredoError(ErrorCode.ACCESS_CONSENT_MISSING, "no access consent from this consumer", "consumer_id")
-    rows = conn.execute(select(access_consents).where(access_consents.c.consumer_id == consumer_id,
-                                                      access_consents.c.partner_id == partner_id)).mappings().all()
+    found = conn.execute(_STATUS_AND_CONSENTS, {"consumer_id": consumer_id, "partner_id": partner_id}).all()
+    rows = [r for r in found if r.id is not None and r.status == "active"]
     if not rows:
         raise CredoError(ErrorCode.ACCESS_CONSENT_MISSING, "no access consent from this consumer", "consumer_id")
-    same_purpose = [r for r in rows if r["purpose"] == purpose]
+    same_purpose = [r for r in rows if r.purpose == purpose]
     if not same_purpose:
         raise CredoError(ErrorCode.ACCESS_CONSENT_WRONG_PURPOSE, f"no consent for purpose {purpose!r}", "purpose")
-    wide = [r for r in same_purpose if covers(r["scope"], needed)]
+    wide = [r for r in same_purpose if covers(r.scope, needed)]
     if not wide:
         raise CredoError(ErrorCode.ACCESS_CONSENT_WRONG_SCOPE, f"consent does not cover {needed!r}", "scope")
-    live = [r for r in wide if r["revoked_at"] is None]
+    live = [r for r in wide if r.revoked_at is None]
     if not live:
         raise CredoError(ErrorCode.ACCESS_CONSENT_REVOKED, "the consumer revoked this consent", "consent")
-    valid = [r for r in live if utc(r["expires_at"]) > now and utc(r["granted_at"]) <= now]
+    valid = [r for r in live if utc(r.expires_at) > now and utc(r.granted_at) <= now]
     if not valid:
         raise CredoError(ErrorCode.ACCESS_CONSENT_EXPIRED, "the consent has expired", "consent")
-    return int(max(valid, key=lambda r: r["id"])["id"])
+    return int(max(r.id for r in valid))

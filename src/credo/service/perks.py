@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from credo.credentials import THRESHOLD_LADDER
 from credo.errors import CredoError, ErrorCode
@@ -27,7 +28,7 @@ from credo.policy.reasons import INQUIRY_REASON
 from credo.service import access, disputes
 from credo.service import scores as scoring
 from credo.service.runtime import Service, is_active, utc
-from credo.store.tables import eligibility_checks, perk_programmes
+from credo.store.tables import eligibility_checks, partners, perk_programmes
 
 ELIGIBILITY_JWS_TYP = "credo-eligibility+jwt"
 
@@ -59,18 +60,26 @@ def list_programmes(conn: Connection, partner_id: str) -> list[dict[str, Any]]:
     return [_programme(r) for r in rows]
 
 
+#: The partner's kind and its programmes (a partner has a handful), in one statement built once.
+_PARTNER_PROGRAMMES = select(
+    partners.c.kind, perk_programmes.c.id, perk_programmes.c.purpose, perk_programmes.c.threshold,
+).select_from(partners.outerjoin(perk_programmes, perk_programmes.c.partner_id == partners.c.id)).where(
+    partners.c.id == bindparam("partner_id")).order_by(perk_programmes.c.id)
+
+
 def _resolve_programme(conn: Connection, partner_id: str, programme_id: str | None,
-                       threshold: int | None) -> Any:
-    q = select(perk_programmes).where(perk_programmes.c.partner_id == partner_id)
-    if programme_id is not None:
-        q = q.where(perk_programmes.c.id == programme_id)
-    if threshold is not None:
-        q = q.where(perk_programmes.c.threshold == threshold)
-    rows = conn.execute(q.order_by(perk_programmes.c.id)).mappings().all()
-    if programme_id is None and threshold is None or not rows:
+                       threshold: int | None) -> dict[str, Any]:
+    """The programme a check is against, after refusing non-credit partners."""
+    rows = conn.execute(_PARTNER_PROGRAMMES, {"partner_id": partner_id}).all()
+    if rows:
+        access.require_credit_kind(rows[0].kind)
+    matching = [r for r in rows if r.id is not None and (programme_id is None or r.id == programme_id)
+                and (threshold is None or r.threshold == threshold)]
+    if programme_id is None and threshold is None or not matching:
         raise CredoError(ErrorCode.THRESHOLD_NOT_REGISTERED, "check only thresholds of your registered perk "
                          "programmes", "threshold" if programme_id is None else "programme_id", "registered")
-    return rows[0]
+    r = matching[0]
+    return {"id": r.id, "purpose": r.purpose, "threshold": r.threshold}
 
 
 def adverse_action(svc: Service, result: scoring.ScoreResult, now: datetime) -> dict[str, Any]:
@@ -93,67 +102,107 @@ def adverse_action(svc: Service, result: scoring.ScoreResult, now: datetime) -> 
     }
 
 
+_PROBES = select(eligibility_checks.c.threshold, func.count()).where(
+    eligibility_checks.c.partner_id == bindparam("partner_id"),
+    eligibility_checks.c.consumer_id == bindparam("consumer_id"),
+    eligibility_checks.c.checked_at > bindparam("since"),
+).group_by(eligibility_checks.c.threshold)
+_INSERT_CHECK = insert(eligibility_checks)
+
+
 def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id: str, threshold: int,
                    now: datetime) -> None:
     since = now - timedelta(minutes=svc.config.probe_window_minutes)
-    where = (eligibility_checks.c.partner_id == partner_id, eligibility_checks.c.consumer_id == consumer_id,
-             eligibility_checks.c.checked_at > since)
-    per_threshold = dict(conn.execute(select(eligibility_checks.c.threshold, func.count()).where(*where)
-                                      .group_by(eligibility_checks.c.threshold)).all())
+    per_threshold = dict(conn.execute(_PROBES, {"partner_id": partner_id, "consumer_id": consumer_id,
+                                                "since": since}).all())
     count, seen = sum(per_threshold.values()), set(per_threshold)
     if count + 1 > svc.config.probe_max_checks or len(seen | {threshold}) > svc.config.probe_max_thresholds:
         raise CredoError(ErrorCode.PROBING_DETECTED, "too many checks or distinct thresholds for this consumer; "
                          "the pattern is flagged in the consumer's access ledger", "threshold", "probing")
 
 
-def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | None, threshold: int | None,
-          now: datetime) -> dict[str, Any]:
-    """One eligibility check. On the hot path (score cached) validation, probing check, answer, history
-    and ledger entry are one transaction; a stale score is recomputed outside it, then re-validated."""
-    actor = access.Actor(ActorKind.PARTNER, partner_id)
-    purpose, disclosed = "eligibility", f"eligibility:{threshold or programme_id}"
+class _Answer(NamedTuple):
+    result: scoring.ScoreResult
+    consent_id: int
+    flags: list[dict[str, Any]]
+    extra: Any
+
+
+def _answer_from_score(svc: Service, consumer_id: str, now: datetime,
+                       authorise: Callable[[Connection], int],
+                       respond: Callable[[Connection, scoring.ScoreResult, int], Any],
+                       record_denial: Callable[[Connection, CredoError], None]) -> _Answer:
+    """The shared shape of a partner's read: in ONE transaction, ``authorise`` (consent, programme…;
+    returns the consent id), take the day's cached score and ``respond`` (history, check row, ledger
+    entry); a refusal is recorded by ``record_denial`` in that transaction and raised. A stale score
+    is computed, or an overdue dispute swept, outside the transaction, then everything is re-validated,
+    so an answer never rests on a consent or record that changed meanwhile."""
     result: scoring.ScoreResult | None = None
-    fresh, answered, check_id = False, None, secrets.token_hex(16)
+    fresh = False
     for _attempt in range(4):
         denied: CredoError | None = None
+        answer: _Answer | None = None
         sweep_first = False
         with svc.serial(), svc.engine.begin() as conn:
             try:
-                access.require_credit_partner(conn, partner_id)
-                programme = _resolve_programme(conn, partner_id, programme_id, threshold)
-                purpose, disclosed = programme["purpose"], f"eligibility:{programme['threshold']}"
-                consent_id = access.check(conn, consumer_id, partner_id, programme["purpose"], "eligibility", now)
+                consent_id = authorise(conn)
                 sweep_first = disputes.due(conn, consumer_id, now)
                 if result is None and not sweep_first:
                     result = scoring.cached(svc, conn, consumer_id, now)
                 if result is not None and not sweep_first:
-                    _check_probing(svc, conn, partner_id, consumer_id, programme["threshold"], now)
-                    answered = _record_answer(conn, result, fresh, check_id, partner_id, consumer_id, programme,
-                                              actor, now, consent_id)
+                    if fresh:
+                        scoring.persist(conn, result, now)
+                    extra = respond(conn, result, consent_id)
+                    answer = _Answer(result, consent_id, disputes.flags(conn, consumer_id), extra)
             except CredoError as error:
                 denied = error
-                if error.code is ErrorCode.PROBING_DETECTED:
-                    conn.execute(insert(eligibility_checks).values(
-                        id=check_id, partner_id=partner_id, consumer_id=consumer_id, programme_id=programme["id"],
-                        threshold=programme["threshold"], result="refused_probing", checked_at=now))
-                    disclosed = f"probing_flagged:{programme['threshold']}"
                 if is_active(conn, consumer_id):
-                    access.record(conn, consumer_id=consumer_id, actor=actor, purpose=purpose, disclosed=disclosed,
-                                  now=now, denied=error.code)
+                    record_denial(conn, error)
         if denied is not None:
             raise denied
-        if answered is not None:
-            break
+        if answer is not None:
+            return answer
         if sweep_first:
             disputes.sweep(svc, now, consumer_id)
             result = None
         else:
             result, fresh = scoring.compute(svc, consumer_id, now, with_groups=False), True
-    else:  # pragma: no cover - only if the record keeps changing under us
-        raise RuntimeError("eligibility check did not settle")
-    assert result is not None
-    answer, consent_id, flags = answered
-    body = _body(check_id, consumer_id, partner_id, programme, answer, result, now, consent_id, flags)
+    raise RuntimeError("the consumer's record kept changing during the read")  # pragma: no cover
+
+
+def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | None, threshold: int | None,
+          now: datetime) -> dict[str, Any]:
+    """One eligibility check: programme, consent, probing, answer, check row and ledger entry in one
+    transaction (see :func:`_answer_from_score`), then the signed body."""
+    actor = access.Actor(ActorKind.PARTNER, partner_id)
+    check_id = secrets.token_hex(16)
+    asked: dict[str, Any] = {"id": programme_id, "purpose": "eligibility", "threshold": threshold or programme_id}
+
+    def authorise(conn: Connection) -> int:
+        asked.update(_resolve_programme(conn, partner_id, programme_id, threshold))
+        return access.check(conn, consumer_id, partner_id, asked["purpose"], "eligibility", now)
+
+    def respond(conn: Connection, result: scoring.ScoreResult, consent_id: int) -> str:
+        _check_probing(svc, conn, partner_id, consumer_id, asked["threshold"], now)
+        if result.status != scoring.SCORED:
+            answer = "not_enough_data"
+        else:
+            answer = "yes" if result.score >= asked["threshold"] else "no"
+        _insert_check(conn, check_id, partner_id, consumer_id, asked, answer, now)
+        access.record(conn, consumer_id=consumer_id, actor=actor, purpose=asked["purpose"],
+                      disclosed=f"eligibility:{asked['threshold']}:{answer}", now=now, consent_id=consent_id)
+        return answer
+
+    def record_denial(conn: Connection, error: CredoError) -> None:
+        disclosed = f"eligibility:{asked['threshold']}"
+        if error.code is ErrorCode.PROBING_DETECTED:
+            _insert_check(conn, check_id, partner_id, consumer_id, asked, "refused_probing", now)
+            disclosed = f"probing_flagged:{asked['threshold']}"
+        access.record(conn, consumer_id=consumer_id, actor=actor, purpose=asked["purpose"], disclosed=disclosed,
+                      now=now, denied=error.code)
+
+    result, consent_id, flags, answer = _answer_from_score(svc, consumer_id, now, authorise, respond, record_denial)
+    body = _body(check_id, consumer_id, partner_id, asked, answer, result, now, consent_id, flags)
     if answer == "no":
         body["reasons"] = result.reason_details()
         body["adverse_action"] = adverse_action(svc, result, now)
@@ -163,21 +212,11 @@ def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | N
     return body
 
 
-def _record_answer(conn, result, fresh, check_id, partner_id, consumer_id, programme, actor, now,  # noqa: ANN001, ANN202
-                   consent_id):
-    """In the transaction that re-checked consent: the answer, its check row, history row and ledger entry."""
-    if result.status != scoring.SCORED:
-        answer = "not_enough_data"
-    else:
-        answer = "yes" if result.score >= programme["threshold"] else "no"
-    if fresh:
-        scoring.persist(conn, result, now)
-    conn.execute(insert(eligibility_checks).values(
-        id=check_id, partner_id=partner_id, consumer_id=consumer_id, programme_id=programme["id"],
-        threshold=programme["threshold"], result=answer, checked_at=now))
-    access.record(conn, consumer_id=consumer_id, actor=actor, purpose=programme["purpose"],
-                  disclosed=f"eligibility:{programme['threshold']}:{answer}", now=now, consent_id=consent_id)
-    return answer, consent_id, disputes.flags(conn, consumer_id)
+def _insert_check(conn: Connection, check_id: str, partner_id: str, consumer_id: str, programme: dict[str, Any],
+                  result: str, now: datetime) -> None:
+    conn.execute(_INSERT_CHECK, {"id": check_id, "partner_id": partner_id, "consumer_id": consumer_id,
+                                 "programme_id": programme["id"], "threshold": programme["threshold"],
+                                 "result": result, "checked_at": now})
 
 
 def _body(check_id, consumer_id, partner_id, programme, answer, result, now, consent_id, flags):  # noqa: ANN001, ANN202
@@ -195,42 +234,20 @@ def partner_read(svc: Service, partner_id: str, consumer_id: str, purpose: str, 
     """Band (scope ``band``) or score with reasons (``score_with_reasons``) under a covering consent."""
     actor = access.Actor(ActorKind.PARTNER, partner_id)
     disclosed = "band" if scope == "band" else "score+reasons"
-    result: scoring.ScoreResult | None = None
-    fresh, done = False, False
-    for _attempt in range(4):
-        denied: CredoError | None = None
-        sweep_first = False
-        with svc.serial(), svc.engine.begin() as conn:
-            try:
-                access.require_credit_partner(conn, partner_id)
-                consent_id = access.check(conn, consumer_id, partner_id, purpose, scope, now)
-                sweep_first = disputes.due(conn, consumer_id, now)
-                if result is None and not sweep_first:
-                    result = scoring.cached(svc, conn, consumer_id, now)
-                if result is not None and not sweep_first:
-                    if fresh:
-                        scoring.persist(conn, result, now)
-                    access.record(conn, consumer_id=consumer_id, actor=actor, purpose=purpose, disclosed=disclosed,
-                                  now=now, consent_id=consent_id)
-                    flags = disputes.flags(conn, consumer_id)
-                    done = True
-            except CredoError as error:
-                denied = error
-                if is_active(conn, consumer_id):
-                    access.record(conn, consumer_id=consumer_id, actor=actor, purpose=purpose, disclosed=disclosed,
-                                  now=now, denied=error.code)
-        if denied is not None:
-            raise denied
-        if done:
-            break
-        if sweep_first:
-            disputes.sweep(svc, now, consumer_id)
-            result = None
-        else:
-            result, fresh = scoring.compute(svc, consumer_id, now, with_groups=False), True
-    else:  # pragma: no cover
-        raise RuntimeError("read did not settle")
-    assert result is not None
+
+    def authorise(conn: Connection) -> int:
+        access.require_credit_partner(conn, partner_id)
+        return access.check(conn, consumer_id, partner_id, purpose, scope, now)
+
+    def respond(conn: Connection, result: scoring.ScoreResult, consent_id: int) -> None:
+        access.record(conn, consumer_id=consumer_id, actor=actor, purpose=purpose, disclosed=disclosed, now=now,
+                      consent_id=consent_id)
+
+    def record_denial(conn: Connection, error: CredoError) -> None:
+        access.record(conn, consumer_id=consumer_id, actor=actor, purpose=purpose, disclosed=disclosed, now=now,
+                      denied=error.code)
+
+    result, consent_id, flags, _ = _answer_from_score(svc, consumer_id, now, authorise, respond, record_denial)
     out: dict[str, Any] = {"consumer_id": consumer_id, "status": result.status, "band": result.band,
                            "as_of": result.as_of, "model_version": result.model_version, "consent_id": consent_id,
                            "disputed": bool(flags), "disputed_records": flags}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Select, bindparam, func, insert, select
 
 from credo.errors import CredoError, ErrorCode
 from credo.features import compute_features, events_from_store
@@ -160,19 +160,27 @@ def persist(conn: Connection, result: ScoreResult, now: datetime) -> None:
         reasons=result.reasons, scored_at=now))
 
 
-def _last_change(conn: Connection, consumer_id: str, now: datetime) -> datetime | None:
-    """Latest change (≤ now) that can move the consumer's score: an event received, a dispute
-    opened or resolved, a record suppressed."""
-    one = disputes.c.consumer_id == consumer_id
-    stamps = list(conn.execute(select(
-        select(func.max(events.c.received_at)).where(events.c.consumer_id == consumer_id).scalar_subquery(),
-        select(func.max(disputes.c.opened_at)).where(one).scalar_subquery(),
-        select(func.max(disputes.c.resolved_at)).where(one).scalar_subquery(),
-        select(func.max(suppressions.c.suppressed_at)).where(suppressions.c.consumer_id == consumer_id)
-        .scalar_subquery(),
-    )).one())
-    found = [t for t in (utc(s) for s in stamps if s is not None) if t <= now]
-    return max(found) if found else None
+def _latest_with_changes() -> Select:
+    """The consumer's latest score-history row and, beside it, the latest change that can move
+    the score: an event received, a dispute opened or resolved, a record suppressed. One
+    statement, built once (it is on every partner read)."""
+    cid = bindparam("consumer_id")
+    one = disputes.c.consumer_id == cid
+    latest = (select(scores.c.id).where(scores.c.consumer_id == cid)
+              .order_by(scores.c.scored_at.desc(), scores.c.id.desc()).limit(1).scalar_subquery())
+    return select(
+        scores.c.run_id, scores.c.as_of, scores.c.model_version, scores.c.score, scores.c.band, scores.c.status,
+        scores.c.reasons, scores.c.scored_at,
+        select(func.max(events.c.received_at)).where(events.c.consumer_id == cid).scalar_subquery()
+        .label("event_at"),
+        select(func.max(disputes.c.opened_at)).where(one).scalar_subquery().label("opened_at"),
+        select(func.max(disputes.c.resolved_at)).where(one).scalar_subquery().label("resolved_at"),
+        select(func.max(suppressions.c.suppressed_at)).where(suppressions.c.consumer_id == cid)
+        .scalar_subquery().label("suppressed_at"),
+    ).where(scores.c.id == latest)
+
+
+_LATEST_WITH_CHANGES = _latest_with_changes()
 
 
 def current(svc: Service, consumer_id: str, now: datetime) -> tuple[ScoreResult, bool]:
@@ -186,16 +194,17 @@ def current(svc: Service, consumer_id: str, now: datetime) -> tuple[ScoreResult,
 
 
 def cached(svc: Service, conn: Connection, consumer_id: str, now: datetime) -> ScoreResult | None:
-    """The latest history row, if computed today with the serving model and nothing changed since."""
+    """The latest history row, if computed online today with the serving model and nothing that
+    can move the score changed (at or before ``now``) since."""
     version = svc.model_bundle().version
-    row = conn.execute(select(scores).where(scores.c.consumer_id == consumer_id)
-                       .order_by(scores.c.scored_at.desc(), scores.c.id.desc()).limit(1)).mappings().first()
-    if row is not None and row["model_version"] == version and row["run_id"].startswith("online-"):
-        scored_at, as_of = utc(row["scored_at"]), utc(row["as_of"])
-        changed = _last_change(conn, consumer_id, now)
-        if as_of.date() == now.date() and scored_at <= now and (changed is None or changed <= scored_at):
-            return ScoreResult(consumer_id, as_of, version, row["status"], row["score"], row["band"],
-                               list(row["reasons"]))
+    row = conn.execute(_LATEST_WITH_CHANGES, {"consumer_id": consumer_id}).first()
+    if row is None or row.model_version != version or not row.run_id.startswith("online-"):
+        return None
+    scored_at, as_of = utc(row.scored_at), utc(row.as_of)
+    stamps = (row.event_at, row.opened_at, row.resolved_at, row.suppressed_at)
+    changed = [t for t in (utc(s) for s in stamps if s is not None) if t <= now]
+    if as_of.date() == now.date() and scored_at <= now and all(t <= scored_at for t in changed):
+        return ScoreResult(consumer_id, as_of, version, row.status, row.score, row.band, list(row.reasons))
     return None
 
 
