@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    select,
 )
 
 metadata = MetaData(
@@ -101,7 +103,7 @@ events = Table(
     Column("content_hash", String(32), nullable=False),
     Column("payload", Text, nullable=False),
     UniqueConstraint("partner_id", "event_id", name="uq_events_partner_event"),
-    Index("ix_events_consumer", "consumer_id"),
+    Index("ix_events_consumer_received", "consumer_id", "received_at"),
 )
 
 #: One row per consumer per scoring run: the score history consumers see.
@@ -129,6 +131,34 @@ EVENT_COLUMNS = (
 _SQLITE_INSERT = (
     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 )
+
+
+_SQLITE_STORED = (
+    "SELECT event_id, content_hash, type, consumer_id FROM events"
+    " WHERE partner_id = ? AND event_id IN (SELECT value FROM json_each(?))"
+)
+
+
+def stored_events(conn: Connection, partner_id: str, ids: list[str]) -> dict[str, tuple[str, str, str]]:
+    """event_id → (content hash, type, consumer) of what ``partner_id`` already stored under ``ids``.
+
+    On SQLite the ids travel as one JSON array: an ``IN`` list of thousands of
+    bound parameters costs more to build in the SQL layer than the look-ups.
+    """
+    if not ids:
+        return {}
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(_SQLITE_STORED, (partner_id, orjson.dumps(ids).decode()))
+        return {event_id: (digest, etype, consumer) for event_id, digest, etype, consumer in rows}
+    found: dict[str, tuple[str, str, str]] = {}
+    for start in range(0, len(ids), 5000):
+        rows = conn.execute(
+            select(events.c.event_id, events.c.content_hash, events.c.type, events.c.consumer_id).where(
+                events.c.partner_id == partner_id, events.c.event_id.in_(ids[start : start + 5000])
+            )
+        )
+        found.update({event_id: (digest, etype, consumer) for event_id, digest, etype, consumer in rows})
+    return found
 
 
 def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -245,7 +275,7 @@ eligibility_checks = Table(
     Column("threshold", Integer, nullable=False),
     Column("result", String(24), nullable=False),
     Column("checked_at", DateTime(timezone=True), nullable=False),
-    Index("ix_eligibility_checks_partner_consumer", "partner_id", "consumer_id", "checked_at"),
+    Index("ix_eligibility_checks_partner_consumer", "partner_id", "consumer_id", "checked_at", "threshold"),
 )
 
 #: Disputes a consumer opens on a record (an event), and how the reporting partner resolved them.
