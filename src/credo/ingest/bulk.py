@@ -23,10 +23,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from credo.ingest.batch import PreparedBatch
+from credo.ingest.columnar import prepare_arrow
 from credo.ingest.files import RawChunk, decode_chunk, read_raw_chunks
 from credo.ingest.outcomes import Outcome
-from credo.ingest.prepare import Prepared, prepare_records
-from credo.ingest.service import store_with_retry
+from credo.ingest.prepare import prepare_records
+from credo.ingest.service import StoreResult, store_batch_with_retry
 from credo.registry.clock import utcnow
 from credo.registry.consents import ConsentCache
 
@@ -43,6 +45,11 @@ class IngestReport:
     @property
     def total(self) -> int:
         return self.accepted + self.duplicates + self.rejected
+
+    def add_result(self, result: StoreResult, keep_examples: int = 20) -> None:
+        """Tally one stored batch (its accepted events are only counted)."""
+        self.accepted += result.accepted
+        self.add(result.others, keep_examples)
 
     def add(self, outcomes: Iterable[Outcome], keep_examples: int = 20) -> None:
         for outcome in outcomes:
@@ -65,13 +72,17 @@ def _worker_init() -> None:
     gc.disable()
 
 
-def _prepare_raw(chunk: RawChunk | list[Any], first_index: int) -> list[Prepared | Outcome]:
+def _prepare_raw(chunk: RawChunk | list[Any], first_index: int) -> PreparedBatch:
+    """Phase one of a chunk: column-wise for Arrow batches, record by record otherwise."""
+    if isinstance(chunk, RawChunk) and chunk.fmt == "parquet":
+        return prepare_arrow(chunk.data, first_index=first_index, received_at=utcnow())
     records = decode_chunk(chunk) if isinstance(chunk, RawChunk) else chunk
-    return prepare_records(records, partner_id=None, trusted_received_at=True, received_at=utcnow(),
-                           first_index=first_index)
+    return PreparedBatch.from_items(prepare_records(
+        records, partner_id=None, trusted_received_at=True, received_at=utcnow(), first_index=first_index
+    ))
 
 
-def _prepared_stream(chunks: Iterable[RawChunk | list[Any]], workers: int) -> Iterator[list[Prepared | Outcome]]:
+def _prepared_stream(chunks: Iterable[RawChunk | list[Any]], workers: int) -> Iterator[PreparedBatch]:
     """Phase one over the chunks, in order, optionally across processes."""
     if workers <= 1:
         index = 0
@@ -109,7 +120,7 @@ def ingest_chunks(
     report = IngestReport()
     cache = ConsentCache()
     for prepared in _prepared_stream(chunks, workers):
-        report.add(store_with_retry(engine, prepared, cache))
+        report.add_result(store_batch_with_retry(engine, prepared, cache))
         if on_chunk is not None:
             on_chunk(len(prepared))
     return report

@@ -92,10 +92,10 @@ def decode_chunk(chunk: RawChunk) -> list[Any]:
         return [_decode_line(line, chunk.first_line + i) for i, line in enumerate(chunk.data)]
     if chunk.fmt == "csv":
         return [{k: v for k, v in row.items() if v not in ("", None)} for row in chunk.data]
-    return _decode_arrow(chunk.data)
+    return decode_arrow(chunk.data)
 
 
-def _as_text(column: pa.Array) -> pa.Array:
+def as_text(column: pa.Array) -> pa.Array:
     """Times as ISO 8601 text (UTC with ``Z``; naive stays naive and is rejected
     later) and dates as ``YYYY-MM-DD``: converting in Arrow is far cheaper than
     building Python datetime objects row by row."""
@@ -109,7 +109,7 @@ def _as_text(column: pa.Array) -> pa.Array:
     return column
 
 
-def _decode_arrow(batch: pa.RecordBatch) -> list[Any]:
+def decode_arrow(batch: pa.RecordBatch) -> list[Any]:
     """Rows of a mixed-type batch as dicts without nulls, in their original order.
 
     The batch is sorted by event type once, so each type is a zero-copy slice
@@ -119,7 +119,7 @@ def _decode_arrow(batch: pa.RecordBatch) -> list[Any]:
     if batch.num_rows == 0:
         return []
     columns = {
-        name: _as_text(col) for name, col in zip(batch.schema.names, batch.columns) if col.null_count < len(col)
+        name: as_text(col) for name, col in zip(batch.schema.names, batch.columns) if col.null_count < len(col)
     }
     if "type" not in columns:
         values = {name: col.to_pylist() for name, col in columns.items()}

@@ -18,6 +18,11 @@ from credo.ingest.validation import validate_record
 RETRACTION = "event.retraction"
 
 
+def target_field(event_type: str) -> str:
+    """The field naming the earlier event a correction or retraction is about."""
+    return "retracts_event_id" if event_type == RETRACTION else "corrects_event_id"
+
+
 class Prepared(NamedTuple):
     """A valid event, reduced to what the store phase needs.
 
@@ -61,11 +66,15 @@ def prepare_records(
     trusted_received_at: bool,
     received_at: datetime,
     first_index: int = 0,
+    indices: Sequence[int] | None = None,
 ) -> list[Prepared | Outcome]:
-    """Validate each record: a :class:`Prepared` event or a rejected :class:`Outcome`."""
+    """Validate each record: a :class:`Prepared` event or a rejected :class:`Outcome`.
+
+    Records are numbered from ``first_index``, or by ``indices`` when given.
+    """
     prepared: list[Prepared | Outcome] = []
     for offset, record in enumerate(records):
-        index = first_index + offset
+        index = first_index + offset if indices is None else indices[offset]
         result = validate_record(
             record, partner_id=partner_id, trusted_received_at=trusted_received_at, default_received_at=received_at
         )
@@ -74,7 +83,7 @@ def prepare_records(
             prepared.append(Outcome(index, event_id if isinstance(event_id, str) else None, "rejected", tuple(result)))
             continue
         etype: str = result.type  # type: ignore[attr-defined]
-        target = result.retracts_event_id if etype == RETRACTION else result.corrects_event_id  # type: ignore[attr-defined]
+        target = getattr(result, target_field(etype))
         prepared.append(
             Prepared(
                 index=index,

@@ -11,6 +11,7 @@ nothing of the batch is kept.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +19,14 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from credo.errors import ErrorCode
+from credo.ingest.batch import PreparedBatch
 from credo.ingest.outcomes import Outcome, Problem
 from credo.ingest.prepare import Prepared, prepare_records
 from credo.registry.clock import utcnow
 from credo.registry.consents import ConsentCache, ConsentState, report_consent_states
-from credo.store.tables import events, insert_events, partners
+from credo.store.tables import insert_events, partners, stored_events
 
-Known = dict[str, tuple[str, str, str]]  # event_id → (content hash, type, consumer)
+Known = dict[str, tuple[str, str, str]]  # event_id → (content hash, type, consumer), see stored_events
 
 
 def _problem(code: ErrorCode, field: str | None, rule: str, message: str) -> tuple[Problem, ...]:
@@ -51,20 +53,6 @@ def _consent_problem(state: ConsentState | None, enrolled: bool, etype: str) -> 
         "consent to report",
         f"the consumer has not consented to this partner reporting {etype}",
     )
-
-
-def _existing(conn: Connection, partner_id: str, ids: Sequence[str]) -> Known:
-    """What this partner already stored under any of ``ids``."""
-    found: Known = {}
-    for start in range(0, len(ids), 5000):
-        rows = conn.execute(
-            select(events.c.event_id, events.c.content_hash, events.c.type, events.c.consumer_id).where(
-                events.c.partner_id == partner_id, events.c.event_id.in_(ids[start : start + 5000])
-            )
-        )
-        for event_id, digest, etype, consumer_id in rows:
-            found[event_id] = (digest, etype, consumer_id)
-    return found
 
 
 def _target_problem(ev: Prepared, known: Known) -> tuple[Problem, ...] | None:
@@ -121,65 +109,98 @@ def _check(
     return _consent_problem(states.get(ev.type) if states else None, states is not None, ev.type)
 
 
-def store_prepared(
-    conn: Connection, prepared: Sequence[Prepared | Outcome], consent_cache: ConsentCache | None = None
-) -> list[Outcome]:
-    """Check prepared events against the store and insert the accepted ones."""
-    outcomes: dict[int, Outcome] = {}
-    by_partner: dict[str, list[Prepared]] = {}
-    for item in prepared:
-        if isinstance(item, Outcome):
-            outcomes[item.index] = item
-        else:
-            by_partner.setdefault(item.partner_id, []).append(item)
+@dataclass(slots=True)
+class StoreResult:
+    """One stored batch: how many events were accepted, and every other outcome in input order."""
 
+    accepted: int
+    others: list[Outcome]
+
+    def outcomes(self, batch: PreparedBatch) -> list[Outcome]:
+        """Every event's outcome, in input order (the API answers per event)."""
+        answered = {o.index: o for o in self.others}
+        for index, event_id in zip(batch.index, batch.event_id):
+            answered.setdefault(index, Outcome(index, event_id, "accepted"))
+        return [answered[i] for i in sorted(answered)]
+
+
+def store_batch(conn: Connection, batch: PreparedBatch, consent_cache: ConsentCache | None = None) -> StoreResult:
+    """Check a batch's valid events against the store and insert the accepted ones.
+
+    Each partner's events are checked in input order, so a duplicate, conflict
+    or correction inside the batch sees the events before it.
+    """
+    others: list[Outcome] = list(batch.rejected)
     rows: list[tuple[Any, ...]] = []
-    for pid, candidates in by_partner.items():
+    given = ConsentState.GIVEN
+    for pid, start, end in batch.partner_runs():
         allowed = conn.execute(select(partners.c.event_types).where(partners.c.id == pid)).scalar_one_or_none()
-        consumer_ids = [c.consumer_id for c in candidates]
+        consumer_ids = batch.consumer_id[start:end]
         consent = (
             consent_cache.states(conn, pid, consumer_ids)
             if consent_cache is not None
             else report_consent_states(conn, pid, consumer_ids)
         )
-        wanted = {c.event_id for c in candidates}
-        wanted.update(c.target_event_id for c in candidates if c.target_event_id)
-        known = _existing(conn, pid, sorted(wanted))
+        event_ids, targets = batch.event_id[start:end], batch.target_event_id[start:end]
+        known = stored_events(conn, pid, [*event_ids, *(t for t in targets if t)])
         allowed_types = set(allowed or ())
-        for ev in candidates:
-            states = consent.get(ev.consumer_id)
+        kept: list[int] = []
+        for i, event_id, consumer_id, etype, target, digest in zip(
+            range(start, end), event_ids, consumer_ids, batch.type[start:end], targets, batch.content_hash[start:end]
+        ):
+            states = consent.get(consumer_id)
             common_case = (  # permitted, new, not a correction, consented: no further checks
-                ev.type in allowed_types and ev.target_event_id is None and ev.event_id not in known
-                and states is not None and states.get(ev.type) is ConsentState.GIVEN
+                etype in allowed_types and target is None and event_id not in known
+                and states is not None and states.get(etype) is given
             )
-            verdict = None if common_case else _check(ev, allowed, consent, known)
-            if verdict == "duplicate":
-                outcomes[ev.index] = Outcome(ev.index, ev.event_id, "duplicate")
-            elif verdict:
-                outcomes[ev.index] = Outcome(ev.index, ev.event_id, "rejected", verdict)  # type: ignore[arg-type]
+            verdict = None if common_case else _check(batch.event(i), allowed, consent, known)
+            if verdict is None:
+                known[event_id] = (digest, etype, consumer_id)
+                kept.append(i)
+            elif verdict == "duplicate":
+                others.append(Outcome(batch.index[i], event_id, "duplicate"))
             else:
-                known[ev.event_id] = (ev.content_hash, ev.type, ev.consumer_id)
-                rows.append(ev.row())
-                outcomes[ev.index] = Outcome(ev.index, ev.event_id, "accepted")
+                others.append(Outcome(batch.index[i], event_id, "rejected", verdict))  # type: ignore[arg-type]
+        if len(kept) == end - start:
+            rows += batch.rows(start, end)
+        else:
+            rows += (batch.event(i).row() for i in kept)
     if rows:
         insert_events(conn, rows)
-    return [outcomes[i] for i in sorted(outcomes)]
+    others.sort(key=lambda o: o.index)
+    return StoreResult(len(rows), others)
 
 
-def store_with_retry(
-    engine: Engine, prepared: Sequence[Prepared | Outcome], consent_cache: ConsentCache | None = None
+def store_prepared(
+    conn: Connection, prepared: Sequence[Prepared | Outcome], consent_cache: ConsentCache | None = None
 ) -> list[Outcome]:
+    """Check prepared events against the store and insert the accepted ones."""
+    batch = PreparedBatch.from_items(prepared)
+    return store_batch(conn, batch, consent_cache).outcomes(batch)
+
+
+def store_batch_with_retry(
+    engine: Engine, batch: PreparedBatch, consent_cache: ConsentCache | None = None
+) -> StoreResult:
     """Store one batch in its own transaction; retried once if a concurrent
     writer stored one of the same ids first (the retry then reports it as a
     duplicate or a conflict)."""
     for attempt in range(2):
         try:
             with engine.begin() as conn:
-                return store_prepared(conn, prepared, consent_cache)
+                return store_batch(conn, batch, consent_cache)
         except IntegrityError:
             if attempt == 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def store_with_retry(
+    engine: Engine, prepared: Sequence[Prepared | Outcome], consent_cache: ConsentCache | None = None
+) -> list[Outcome]:
+    """:func:`store_batch_with_retry` for per-row results, answering per event."""
+    batch = PreparedBatch.from_items(prepared)
+    return store_batch_with_retry(engine, batch, consent_cache).outcomes(batch)
 
 
 def ingest_records(

@@ -173,3 +173,18 @@ def category_of_name(field_name: str) -> ForbiddenCategory | None:
 def category_in_text(text: str) -> ForbiddenCategory | None:
     """The forbidden category a free-text value names, if any (word match)."""
     return category_of_name(text)
+
+
+@lru_cache(maxsize=1)
+def term_scan_pattern() -> str:
+    """:func:`category_in_text`'s word match as one portable regular expression.
+
+    For column-wise scans (RE2 syntax, as Arrow's ``match_substring_regex``
+    takes it) over raw, un-normalised text: case-insensitive, and any run of
+    characters other than letters and digits separates words, exactly as the
+    normalisation above does. It flags every text ``category_in_text`` flags;
+    a hit only means "check this value one by one".
+    """
+    words = [r"[^a-z0-9]+".join(re.escape(part) for part in _SEPARATORS.split(term) if part)
+             for term in sorted(_term_index(), key=len, reverse=True)]
+    return r"(?i)(?:^|[^a-z0-9])(?:" + "|".join(words) + r")(?:[^a-z0-9]|$)"
