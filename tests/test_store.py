@@ -27,3 +27,22 @@ def test_sqlite_runs_wal_with_foreign_keys(engine) -> None:  # noqa: ANN001
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+
+
+def test_postgres_sessions_read_times_back_in_utc(engine, monkeypatch) -> None:  # noqa: ANN001
+    """A client or server default time zone other than UTC must not leak into what the store returns."""
+    if engine.dialect.name != "postgresql":
+        return
+    from datetime import datetime, timezone
+
+    from credo.store import create_store_engine
+
+    monkeypatch.setenv("PGTZ", "America/Los_Angeles")  # libpq's default session time zone
+    other = create_store_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with other.connect() as conn:
+            assert conn.execute(text("SHOW TimeZone")).scalar_one() == "UTC"
+            at = conn.execute(text("SELECT CAST('2024-09-06 23:30:00+00' AS timestamptz)")).scalar_one()
+    finally:
+        other.dispose()
+    assert at == datetime(2024, 9, 6, 23, 30, tzinfo=timezone.utc) and at.utcoffset().total_seconds() == 0

@@ -23,6 +23,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI 
     cursor.close()
 
 
+def _postgres_utc(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI hook
+    """Sessions in UTC, whatever the server's or client's (PGTZ) default: timestamptz values then read
+    back as UTC like SQLite's naive-UTC ones, so API output, dates and day windows agree on both."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # outside a transaction, so the pool's reset cannot roll it back
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.autocommit = autocommit
+
+
 def _begin_immediate(connection) -> None:  # noqa: ANN001 - SQLAlchemy hook
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -40,7 +51,10 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_utc)
+    return engine
 
 
 def alembic_config(url: str) -> Config:
