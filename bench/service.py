@@ -39,7 +39,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+console = Console(width=150)
 TRIVIAL = '''
 from fastapi import FastAPI
 app = FastAPI()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Engine
 
@@ -12,14 +14,17 @@ from credo.errors import CredoError, ErrorCode
 from credo.registry.partners import authenticate_api_key
 from credo.settings import Settings
 
+T = TypeVar("T")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Partner API key.")
 
 
-def get_engine(request: Request) -> Engine:
+# Dependencies that only read app state are ``async def``: FastAPI runs a plain ``def``
+# dependency in the thread pool, one hop per dependency per request.
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -50,11 +55,11 @@ from credo.service.accounts import Principal, authenticate  # noqa: E402
 bearer = HTTPBearer(auto_error=False, description="Consumer session token from POST /v1/sessions.")
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The injected clock (``app.state.service.clock``); override this dependency in tests to move time."""
     return request.app.state.service.now()
 
@@ -63,27 +68,64 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-def optional_consumer(
+async def optional_consumer(
     svc: ServiceDep, now: NowDep, creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
 ) -> Principal | CredoError:
+    """The consumer a session token names, or why there is none (partner calls carry no token:
+    they never leave the event loop here)."""
     if creds is None or not creds.credentials:
         return CredoError(ErrorCode.AUTH_MISSING, "send the session token as Authorization: Bearer", "Authorization")
+    return await store_call(svc, _session_principal, svc, creds.credentials, now)
+
+
+def _session_principal(svc: Service, token: str, now: datetime) -> Principal | CredoError:
     try:
         with svc.serial(), svc.engine.connect() as conn:
-            return authenticate(conn, creds.credentials, now)
+            return authenticate(conn, token, now)
     except CredoError as exc:
         return exc
 
 
-def current_consumer(principal: Annotated[Principal | CredoError, Depends(optional_consumer)]) -> Principal:
+async def current_consumer(principal: Annotated[Principal | CredoError, Depends(optional_consumer)]) -> Principal:
     if isinstance(principal, CredoError):
         raise principal
     return principal
 
 
-def optional_partner(
+async def optional_partner(
     svc: ServiceDep, api_key: Annotated[str | None, Security(api_key_header)]
 ) -> str | CredoError:
+    """The partner an API key names, or why there is none (consumer calls carry no key)."""
+    if not api_key:
+        return CredoError(ErrorCode.AUTH_MISSING, "send the partner API key in X-API-Key", "X-API-Key")
+    return await store_call(svc, _key_partner, svc, api_key)
+
+
+async def store_call(svc: Service, fn: Callable[..., T], *args: Any) -> T:
+    """Run a short store operation from an ``async def`` endpoint or dependency.
+
+    On SQLite it runs inline: an indexed look-up or a one-transaction read is tens to hundreds of
+    microseconds of CPU, serialised by the process's store lock anyway, and a hop to the thread pool
+    would only add GIL hand-offs and latency. On a networked database it runs in the thread pool,
+    so round trips do not hold up the event loop. Never use it for work that can take long (a
+    score computation): see :func:`hot_read`."""
+    if svc.engine.dialect.name == "sqlite":
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)
+
+
+async def hot_read(svc: Service, read: Callable[..., T | None], *args: Any) -> T:
+    """A partner read (eligibility, band, score): answered inline from the day's cached score when
+    there is one (:func:`store_call`), else — a score to compute or an overdue dispute to sweep,
+    which can take hundreds of milliseconds — in the thread pool."""
+    if svc.engine.dialect.name == "sqlite":
+        answer = read(*args, cached_only=True)
+        if answer is not None:
+            return answer
+    return await run_in_threadpool(read, *args)
+
+
+def _key_partner(svc: Service, api_key: str) -> str | CredoError:
     try:
         with svc.serial():
             return current_partner(svc.engine, api_key)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.service import scores as scoring
@@ -278,15 +278,19 @@ def sweep(svc: Service, now: datetime, consumer_id: str | None = None) -> int:
     return count
 
 
+_OPEN = (disputes.c.consumer_id == bindparam("consumer_id"), disputes.c.status == "open")
+#: Both on every partner read, so built once.
+_DUE = select(disputes.c.id).where(*_OPEN, disputes.c.due_at <= bindparam("now")).limit(1)
+_FLAGS = select(disputes.c.id, disputes.c.event_type, disputes.c.opened_at).where(*_OPEN).order_by(disputes.c.id)
+
+
 def due(conn: Connection, consumer_id: str, now: datetime) -> bool:
     """Whether the consumer has an open dispute past its deadline (the sweep must run first)."""
-    return conn.execute(select(disputes.c.id).where(disputes.c.consumer_id == consumer_id, disputes.c.status == "open",
-                                                    disputes.c.due_at <= now).limit(1)).first() is not None
+    return conn.execute(_DUE, {"consumer_id": consumer_id, "now": now}).first() is not None
 
 
 def flags(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
     """What partner answers carry about open disputes (never another partner's record ids)."""
-    rows = conn.execute(select(disputes.c.id, disputes.c.event_type, disputes.c.opened_at).where(
-        disputes.c.consumer_id == consumer_id, disputes.c.status == "open").order_by(disputes.c.id))
+    rows = conn.execute(_FLAGS, {"consumer_id": consumer_id})
     return [{"dispute_id": r.id, "record_type": r.event_type, "status": "disputed", "opened_at": utc(r.opened_at)}
             for r in rows]

@@ -131,12 +131,14 @@ class _Answer(NamedTuple):
 def _answer_from_score(svc: Service, consumer_id: str, now: datetime,
                        authorise: Callable[[Connection], int],
                        respond: Callable[[Connection, scoring.ScoreResult, int], Any],
-                       record_denial: Callable[[Connection, CredoError], None]) -> _Answer:
+                       record_denial: Callable[[Connection, CredoError], None],
+                       cached_only: bool = False) -> _Answer | None:
     """The shared shape of a partner's read: in ONE transaction, ``authorise`` (consent, programme…;
     returns the consent id), take the day's cached score and ``respond`` (history, check row, ledger
     entry); a refusal is recorded by ``record_denial`` in that transaction and raised. A stale score
     is computed, or an overdue dispute swept, outside the transaction, then everything is re-validated,
-    so an answer never rests on a consent or record that changed meanwhile."""
+    so an answer never rests on a consent or record that changed meanwhile. With ``cached_only`` a
+    read that would need that work returns None instead, having written nothing."""
     result: scoring.ScoreResult | None = None
     fresh = False
     for _attempt in range(4):
@@ -160,7 +162,7 @@ def _answer_from_score(svc: Service, consumer_id: str, now: datetime,
                     record_denial(conn, error)
         if denied is not None:
             raise denied
-        if answer is not None:
+        if answer is not None or cached_only:
             return answer
         if sweep_first:
             disputes.sweep(svc, now, consumer_id)
@@ -171,9 +173,10 @@ def _answer_from_score(svc: Service, consumer_id: str, now: datetime,
 
 
 def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | None, threshold: int | None,
-          now: datetime) -> dict[str, Any]:
+          now: datetime, *, cached_only: bool = False) -> dict[str, Any] | None:
     """One eligibility check: programme, consent, probing, answer, check row and ledger entry in one
-    transaction (see :func:`_answer_from_score`), then the signed body."""
+    transaction (see :func:`_answer_from_score`), then the signed body; None if ``cached_only`` and
+    the day's score is not cached."""
     actor = access.Actor(ActorKind.PARTNER, partner_id)
     check_id = secrets.token_hex(16)
     asked: dict[str, Any] = {"id": programme_id, "purpose": "eligibility", "threshold": threshold or programme_id}
@@ -201,7 +204,10 @@ def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | N
         access.record(conn, consumer_id=consumer_id, actor=actor, purpose=asked["purpose"], disclosed=disclosed,
                       now=now, denied=error.code)
 
-    result, consent_id, flags, answer = _answer_from_score(svc, consumer_id, now, authorise, respond, record_denial)
+    found = _answer_from_score(svc, consumer_id, now, authorise, respond, record_denial, cached_only)
+    if found is None:
+        return None
+    result, consent_id, flags, answer = found
     body = _body(check_id, consumer_id, partner_id, asked, answer, result, now, consent_id, flags)
     if answer == "no":
         body["reasons"] = result.reason_details()
@@ -230,8 +236,9 @@ def _body(check_id, consumer_id, partner_id, programme, answer, result, now, con
 
 
 def partner_read(svc: Service, partner_id: str, consumer_id: str, purpose: str, scope: str,
-                 now: datetime) -> dict[str, Any]:
-    """Band (scope ``band``) or score with reasons (``score_with_reasons``) under a covering consent."""
+                 now: datetime, *, cached_only: bool = False) -> dict[str, Any] | None:
+    """Band (scope ``band``) or score with reasons (``score_with_reasons``) under a covering consent;
+    None if ``cached_only`` and the day's score is not cached."""
     actor = access.Actor(ActorKind.PARTNER, partner_id)
     disclosed = "band" if scope == "band" else "score+reasons"
 
@@ -247,7 +254,10 @@ def partner_read(svc: Service, partner_id: str, consumer_id: str, purpose: str, 
         access.record(conn, consumer_id=consumer_id, actor=actor, purpose=purpose, disclosed=disclosed, now=now,
                       denied=error.code)
 
-    result, consent_id, flags, _ = _answer_from_score(svc, consumer_id, now, authorise, respond, record_denial)
+    found = _answer_from_score(svc, consumer_id, now, authorise, respond, record_denial, cached_only)
+    if found is None:
+        return None
+    result, consent_id, flags, _ = found
     out: dict[str, Any] = {"consumer_id": consumer_id, "status": result.status, "band": result.band,
                            "as_of": result.as_of, "model_version": result.model_version, "consent_id": consent_id,
                            "disputed": bool(flags), "disputed_records": flags}

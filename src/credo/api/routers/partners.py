@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
-from credo.api.deps import NowDep, OptionalConsumerDep, OptionalPartnerDep, PartnerDep, ServiceDep
+from credo.api.deps import (
+    NowDep, OptionalConsumerDep, OptionalPartnerDep, PartnerDep, ServiceDep, hot_read, store_call,
+)
 from credo.api.routers.consumers import DisputeBase, DisputeNoticeOut, ReasonOut, errors
 from credo.errors import CredoError
 from credo.ledger import ActorKind
@@ -155,35 +157,35 @@ def list_programmes(partner_id: PartnerDep, svc: ServiceDep) -> Any:
 
 @router.post("/eligibility", response_model=EligibilityOut, responses=READ_ERRORS,
              summary="Does a consenting consumer qualify for a perk? yes / no / not_enough_data, signed")
-def eligibility(body: EligibilityIn, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
-                now: NowDep) -> Any:
+async def eligibility(body: EligibilityIn, partner: OptionalPartnerDep, consumer: OptionalConsumerDep,
+                      svc: ServiceDep, now: NowDep) -> Any:
     partner_id, actor = _caller(partner, consumer)
     if not partner_id:
-        _denied_unauthenticated(svc, body.consumer_id, actor, "eligibility",
-                                f"eligibility:{body.threshold or body.programme_id}", now, partner)  # type: ignore[arg-type]
-    return perks.check(svc, partner_id, body.consumer_id, body.programme_id, body.threshold, now)
+        await store_call(svc, _denied_unauthenticated, svc, body.consumer_id, actor, "eligibility",
+                         f"eligibility:{body.threshold or body.programme_id}", now, partner)
+    return await hot_read(svc, perks.check, svc, partner_id, body.consumer_id, body.programme_id, body.threshold, now)
 
 
-def _read(scope: str, consumer_id: str, purpose: str, partner, consumer, svc, now):  # noqa: ANN001, ANN202
+async def _read(scope: str, consumer_id: str, purpose: str, partner, consumer, svc, now):  # noqa: ANN001, ANN202
     partner_id, actor = _caller(partner, consumer)
     if not partner_id:
-        _denied_unauthenticated(svc, consumer_id, actor, purpose, "band" if scope == "band" else "score+reasons",
-                                now, partner)
-    return perks.partner_read(svc, partner_id, consumer_id, purpose, scope, now)
+        await store_call(svc, _denied_unauthenticated, svc, consumer_id, actor, purpose,
+                         "band" if scope == "band" else "score+reasons", now, partner)
+    return await hot_read(svc, perks.partner_read, svc, partner_id, consumer_id, purpose, scope, now)
 
 
 @router.get("/partners/consumers/{consumer_id}/band", response_model=ConsumerRead, response_model_exclude_none=True,
             responses=READ_ERRORS, summary="A consenting consumer's band")
-def read_band(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
-              now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
-    return _read("band", consumer_id, purpose, partner, consumer, svc, now)
+async def read_band(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
+                    now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
+    return await _read("band", consumer_id, purpose, partner, consumer, svc, now)
 
 
 @router.get("/partners/consumers/{consumer_id}/score", response_model=ConsumerRead, response_model_exclude_none=True,
             responses=READ_ERRORS, summary="A consenting consumer's score with reasons")
-def read_score(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
-               now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
-    return _read("score_with_reasons", consumer_id, purpose, partner, consumer, svc, now)
+async def read_score(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep,
+                     svc: ServiceDep, now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
+    return await _read("score_with_reasons", consumer_id, purpose, partner, consumer, svc, now)
 
 
 @router.get("/partners/disputes", response_model=list[PartnerDispute], responses=errors(401, 422),
