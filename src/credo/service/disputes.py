@@ -278,19 +278,16 @@ def sweep(svc: Service, now: datetime, consumer_id: str | None = None) -> int:
     return count
 
 
-_OPEN = (disputes.c.consumer_id == bindparam("consumer_id"), disputes.c.status == "open")
-#: Both on every partner read, so built once.
-_DUE = select(disputes.c.id).where(*_OPEN, disputes.c.due_at <= bindparam("now")).limit(1)
-_FLAGS = select(disputes.c.id, disputes.c.event_type, disputes.c.opened_at).where(*_OPEN).order_by(disputes.c.id)
+#: On every partner read, so built once.
+_OPEN = select(disputes.c.id, disputes.c.event_type, disputes.c.opened_at, disputes.c.due_at).where(
+    disputes.c.consumer_id == bindparam("consumer_id"), disputes.c.status == "open").order_by(disputes.c.id)
 
 
-def due(conn: Connection, consumer_id: str, now: datetime) -> bool:
-    """Whether the consumer has an open dispute past its deadline (the sweep must run first)."""
-    return conn.execute(_DUE, {"consumer_id": consumer_id, "now": now}).first() is not None
-
-
-def flags(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
-    """What partner answers carry about open disputes (never another partner's record ids)."""
-    rows = conn.execute(_FLAGS, {"consumer_id": consumer_id})
-    return [{"dispute_id": r.id, "record_type": r.event_type, "status": "disputed", "opened_at": utc(r.opened_at)}
-            for r in rows]
+def open_state(conn: Connection, consumer_id: str, now: datetime) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether an open dispute of the consumer is past its deadline (then the sweep must run
+    first), and the flags partner answers carry about the open ones (never another partner's
+    record ids)."""
+    rows = conn.execute(_OPEN, {"consumer_id": consumer_id}).all()
+    overdue = any(utc(r.due_at) <= now for r in rows)
+    return overdue, [{"dispute_id": r.id, "record_type": r.event_type, "status": "disputed",
+                      "opened_at": utc(r.opened_at)} for r in rows]

@@ -148,14 +148,14 @@ def _answer_from_score(svc: Service, consumer_id: str, now: datetime,
         with svc.serial(), svc.engine.begin() as conn:
             try:
                 consent_id = authorise(conn)
-                sweep_first = disputes.due(conn, consumer_id, now)
+                sweep_first, flags = disputes.open_state(conn, consumer_id, now)
                 if result is None and not sweep_first:
                     result = scoring.cached(svc, conn, consumer_id, now)
                 if result is not None and not sweep_first:
                     if fresh:
                         scoring.persist(conn, result, now)
                     extra = respond(conn, result, consent_id)
-                    answer = _Answer(result, consent_id, disputes.flags(conn, consumer_id), extra)
+                    answer = _Answer(result, consent_id, flags, extra)
             except CredoError as error:
                 denied = error
                 if is_active(conn, consumer_id):
