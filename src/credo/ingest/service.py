@@ -10,7 +10,7 @@ nothing of the batch is kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,7 +78,7 @@ def _target_problem(ev: Prepared, known: Known) -> tuple[Problem, ...] | None:
 
 
 def _check(
-    ev: Prepared, allowed: list[str] | None, consent: dict[str, dict[str, ConsentState]], known: Known
+    ev: Prepared, allowed: list[str] | None, consent: Mapping[str, dict[str, ConsentState] | None], known: Known
 ) -> tuple[Problem, ...] | str | None:
     """Problems of one event against the store: None when it may be written."""
     if allowed is None:

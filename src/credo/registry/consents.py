@@ -7,7 +7,7 @@ a consumer only while an explicit, unwithdrawn grant for exactly that
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 
 from sqlalchemy import Connection, and_, insert, select, update
@@ -88,15 +88,16 @@ def report_consent_states(
             select(consumers.c.id).where(consumers.c.id.in_(chunk), consumers.c.status == "active")
         ):
             states[cid] = {}
+        # Whether a grant is withdrawn, not when: reading the time back costs more than the query.
         rows = conn.execute(
-            select(report_consents.c.consumer_id, report_consents.c.event_type, report_consents.c.withdrawn_at).where(
-                report_consents.c.partner_id == partner_id, report_consents.c.consumer_id.in_(chunk)
-            )
+            select(
+                report_consents.c.consumer_id, report_consents.c.event_type, report_consents.c.withdrawn_at.is_(None)
+            ).where(report_consents.c.partner_id == partner_id, report_consents.c.consumer_id.in_(chunk))
         )
-        for cid, etype, withdrawn_at in rows:
+        for cid, etype, active in rows:
             if cid not in states:
                 continue
-            if withdrawn_at is None:
+            if active:
                 states[cid][etype] = ConsentState.GIVEN
             else:
                 states[cid].setdefault(etype, ConsentState.WITHDRAWN)
@@ -115,21 +116,26 @@ class ConsentCache:
     def __init__(self, max_entries: int = 500_000) -> None:
         self.max_entries = max_entries
         self._version: int | None = None
-        self._entries: dict[tuple[str, str], dict[str, ConsentState] | None] = {}
+        self._size = 0
+        #: partner → consumer → states; None for a consumer who is not enrolled.
+        self._entries: dict[str, dict[str, dict[str, ConsentState] | None]] = {}
 
     def states(
         self, conn: Connection, partner_id: str, consumer_ids: Iterable[str]
-    ) -> dict[str, dict[str, ConsentState]]:
-        """Same answer as :func:`report_consent_states`, from memory where possible."""
-        ids = set(consumer_ids)
+    ) -> Mapping[str, dict[str, ConsentState] | None]:
+        """consumer → event type → state for at least ``consumer_ids``: the answer of
+        :func:`report_consent_states`, from memory where possible. A consumer who
+        is absent or maps to None is not enrolled. The mapping is the cache's own:
+        read it, do not keep it beyond the batch."""
         version = current_registry_version(conn)
-        if version != self._version or len(self._entries) + len(ids) > self.max_entries:
+        missing = set(consumer_ids)
+        if version != self._version or self._size + len(missing) > self.max_entries:
             self._entries.clear()
-            self._version = version
-        missing = [c for c in ids if (partner_id, c) not in self._entries]
+            self._version, self._size = version, 0
+        known = self._entries.setdefault(partner_id, {})
+        missing.difference_update(known)
         if missing:
             fetched = report_consent_states(conn, partner_id, missing)
-            for consumer_id in missing:
-                self._entries[(partner_id, consumer_id)] = fetched.get(consumer_id)
-        found = ((c, self._entries[(partner_id, c)]) for c in ids)
-        return {c: s for c, s in found if s is not None}
+            known.update((consumer_id, fetched.get(consumer_id)) for consumer_id in missing)
+            self._size += len(missing)
+        return known

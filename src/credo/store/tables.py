@@ -128,8 +128,9 @@ EVENT_COLUMNS = (
     "partner_id", "event_id", "consumer_id", "type", "occurred_at",
     "received_at", "target_event_id", "content_hash", "payload",
 )
+#: The two times keep their first 26 characters (see insert_events), cut by SQLite itself.
 _SQLITE_INSERT = (
-    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, substr(?, 1, 26), substr(?, 1, 26), ?, ?, ?)"
 )
 
 
@@ -175,10 +176,7 @@ def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     if conn.dialect.name != "sqlite":
         conn.execute(insert(events), [dict(zip(EVENT_COLUMNS, row)) for row in rows])
         return
-    conn.exec_driver_sql(
-        _SQLITE_INSERT,
-        [(p, e, c, t, o[:26], r[:26], g, h, d) for p, e, c, t, o, r, g, h, d in rows],
-    )
+    conn.exec_driver_sql(_SQLITE_INSERT, rows)
 
 
 #: Append-only, hash-chained record of every read of a consumer's score, band,
