@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes, for the score service and the trivial app alike")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
     work = Path(tempfile.mkdtemp(prefix="credo-bench-service-"))
@@ -149,10 +151,11 @@ def main() -> None:
     port, tport = free_port(), free_port()
     (work / "trivial_app.py").write_text(TRIVIAL)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "credo", "serve", "--port", str(port), "--db", url], env=env,
+        subprocess.Popen([sys.executable, "-m", "credo", "serve", "--port", str(port), "--db", url,
+                          "--workers", str(args.workers)], env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([sys.executable, "-m", "uvicorn", "trivial_app:app", "--port", str(tport), "--log-level",
-                          "warning"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                          "warning", "--workers", str(args.workers)], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
     ]
     try:
         base, tbase = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tport}"
@@ -172,7 +175,7 @@ def main() -> None:
                 "headers": {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}})),
         }
         table = Table(title=f"score service on loopback ({platform.machine()}, {os.cpu_count()} cores, "
-                            f"{args.consumers} consumers, SQLite)")
+                            f"{args.consumers} consumers, SQLite, {args.workers} worker(s) per server)")
         for col in ("endpoint", "clients", "requests/s", "p50 ms", "p99 ms", "non-200", "% of trivial"):
             table.add_column(col, justify="right" if col != "endpoint" else "left")
         ceiling: dict[int, float] = {}
