@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
 from credo.ingest.outcomes import Outcome
 from credo.ingest.prepare import Prepared
@@ -48,12 +49,9 @@ class PreparedBatch:
 
     def partner_runs(self) -> Iterator[tuple[str, int, int]]:
         """(partner, start, end) of each partner's events."""
-        partners, start = self.partner_id, 0
-        while start < len(partners):
-            pid = partners[start]
-            end = start + 1
-            while end < len(partners) and partners[end] == pid:
-                end += 1
+        start = 0
+        for pid, run in groupby(self.partner_id):
+            end = start + len(list(run))
             yield pid, start, end
             start = end
 

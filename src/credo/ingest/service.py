@@ -124,6 +124,25 @@ class StoreResult:
         return [answered[i] for i in sorted(answered)]
 
 
+def _all_common(
+    event_ids: list[str], consumer_ids: list[str], types: list[str], targets: list[str | None],
+    allowed_types: set[str], consent: Mapping[str, dict[str, ConsentState] | None], known: Known,
+) -> bool:
+    """Whether every event of a partner's run is the common case — permitted, new
+    (also within the run), not a correction, consented — checked set by set
+    rather than event by event. False only means: check them one by one."""
+    if not allowed_types.issuperset(types) or targets.count(None) != len(targets):
+        return False
+    if len(set(event_ids)) != len(event_ids) or not known.keys().isdisjoint(event_ids):
+        return False
+    given = ConsentState.GIVEN
+    for consumer_id, etype in set(zip(consumer_ids, types)):
+        states = consent.get(consumer_id)
+        if states is None or states.get(etype) is not given:
+            return False
+    return True
+
+
 def store_batch(conn: Connection, batch: PreparedBatch, consent_cache: ConsentCache | None = None) -> StoreResult:
     """Check a batch's valid events against the store and insert the accepted ones.
 
@@ -141,12 +160,14 @@ def store_batch(conn: Connection, batch: PreparedBatch, consent_cache: ConsentCa
             if consent_cache is not None
             else report_consent_states(conn, pid, consumer_ids)
         )
-        event_ids, targets = batch.event_id[start:end], batch.target_event_id[start:end]
+        event_ids, targets, types = batch.event_id[start:end], batch.target_event_id[start:end], batch.type[start:end]
         known = stored_events(conn, pid, [*event_ids, *(t for t in targets if t)])
         allowed_types = set(allowed or ())
-        kept: list[int] = []
+        if _all_common(event_ids, consumer_ids, types, targets, allowed_types, consent, known):
+            rows += batch.rows(start, end)
+            continue
         for i, event_id, consumer_id, etype, target, digest in zip(
-            range(start, end), event_ids, consumer_ids, batch.type[start:end], targets, batch.content_hash[start:end]
+            range(start, end), event_ids, consumer_ids, types, targets, batch.content_hash[start:end]
         ):
             states = consent.get(consumer_id)
             common_case = (  # permitted, new, not a correction, consented: no further checks
@@ -156,15 +177,11 @@ def store_batch(conn: Connection, batch: PreparedBatch, consent_cache: ConsentCa
             verdict = None if common_case else _check(batch.event(i), allowed, consent, known)
             if verdict is None:
                 known[event_id] = (digest, etype, consumer_id)
-                kept.append(i)
+                rows.append(batch.event(i).row())
             elif verdict == "duplicate":
                 others.append(Outcome(batch.index[i], event_id, "duplicate"))
             else:
                 others.append(Outcome(batch.index[i], event_id, "rejected", verdict))  # type: ignore[arg-type]
-        if len(kept) == end - start:
-            rows += batch.rows(start, end)
-        else:
-            rows += (batch.event(i).row() for i in kept)
     if rows:
         insert_events(conn, rows)
     others.sort(key=lambda o: o.index)
