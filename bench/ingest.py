@@ -1,6 +1,6 @@
 """Ingestion throughput: ``credo ingest`` and the HTTP endpoint, beside a plain insert.
 
-    .venv/bin/python bench/ingest.py [--events 1000000] [--http-events 200000]
+    .venv/bin/python bench/ingest.py [--events 1000000] [--http-events 200000] [--chunk-size 20000]
                                      [--postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 (a) ``credo ingest`` (a real subprocess, process start included) of N simulated
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import platform
 import shutil
 import socket
@@ -44,11 +45,16 @@ from credo.simulate import SimulationConfig, simulate_to_directory
 from credo.store import create_store_engine, upgrade_schema
 
 console = Console()
-CHUNK = 5000
+CHUNK = 20000  # credo ingest's default --chunk-size
 CREDO = [sys.executable, "-m", "credo"]
 
 
-def simulate_events(work: Path, n_events: int) -> Path:
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def simulate_events(work: Path, n_events: int, chunk: int) -> Path:
     """A population large enough for ``n_events``, and a file of exactly the first N."""
     consumers = max(200, n_events // 200)
     world = work / "world"
@@ -57,7 +63,7 @@ def simulate_events(work: Path, n_events: int) -> Path:
     events = pa.concat_tables(tables).slice(0, n_events)
     if events.num_rows < n_events:
         raise SystemExit(f"simulated only {events.num_rows} events; raise the population")
-    pq.write_table(events, world / "bench.parquet", row_group_size=CHUNK * 4)
+    pq.write_table(events, world / "bench.parquet", row_group_size=chunk * 4)
     return world
 
 
@@ -87,23 +93,24 @@ def registered_store(kind: str, work: Path, world: Path, pg_url: str | None):  #
     return url, handle, engine, keys
 
 
-def run_credo_ingest(url: str, file: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run([*CREDO, "ingest", str(file), "--db", url, "--chunk-size", str(CHUNK)],
+def run_credo_ingest(url: str, file: Path, chunk: int) -> tuple[float, float]:
+    """Wall and CPU seconds of the ``credo ingest`` process tree."""
+    start, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
+    subprocess.run([*CREDO, "ingest", str(file), "--db", url, "--chunk-size", str(chunk)],
                    check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
-def run_plain_insert(engine, file: Path) -> float:  # noqa: ANN001
+def run_plain_insert(engine, file: Path, chunk: int) -> tuple[float, float]:  # noqa: ANN001
     """Baseline: read the same rows, executemany them, commit per chunk. No checks."""
     sql = ("INSERT INTO events (partner_id, event_id, consumer_id, type, occurred_at, received_at, "
            "target_event_id, content_hash, payload) VALUES ")
     sqlite = engine.dialect.name == "sqlite"
     sql += "(?,?,?,?,?,?,?,?,?)" if sqlite else "(%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_SELF)
     raw = engine.raw_connection()
     cursor = raw.cursor()
-    for batch in pq.ParquetFile(file).iter_batches(batch_size=CHUNK):
+    for batch in pq.ParquetFile(file).iter_batches(batch_size=chunk):
         if sqlite:  # the engine's connections run in autocommit; one transaction per chunk
             cursor.execute("BEGIN")
         rows = []
@@ -117,7 +124,7 @@ def run_plain_insert(engine, file: Path) -> float:  # noqa: ANN001
         cursor.executemany(sql, rows)
         raw.commit()
     raw.close()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_seconds(resource.RUSAGE_SELF) - cpu
 
 
 def free_port() -> int:
@@ -189,29 +196,34 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get(
         "CREDO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--chunk-size", type=int, default=CHUNK, help="events per committed transaction")
     args = parser.parse_args()
+    load = os.getloadavg()
 
     work = Path(tempfile.mkdtemp(prefix="credo-bench-"))
     rows: list[tuple[str, str, str, str]] = []
     verdicts: list[tuple[str, bool]] = []
     try:
         console.print(f"simulating {args.events:,} events …")
-        world = simulate_events(work, args.events)
+        world = simulate_events(work, args.events, args.chunk_size)
         file = world / "bench.parquet"
         kinds = ["sqlite"] + ([] if args.no_postgres else ["postgres"])
         for kind in kinds:
             url, handle, engine, _ = registered_store(kind, work, world, args.postgres_url)
             engine.dispose()
-            credo_s = run_credo_ingest(url, file)
+            credo_s, credo_cpu = run_credo_ingest(url, file, args.chunk_size)
             drop_store(handle)
             url, handle, engine, _ = registered_store(kind, work, world, args.postgres_url)
-            base_s = run_plain_insert(engine, file)
+            base_s, base_cpu = run_plain_insert(engine, file, args.chunk_size)
             engine.dispose()
             drop_store(handle)
             credo_rate, base_rate = args.events / credo_s, args.events / base_s
-            rows.append((f"credo ingest → {kind}", f"{args.events:,}", f"{credo_s:.1f}", f"{credo_rate:,.0f}"))
-            rows.append((f"plain executemany → {kind}", f"{args.events:,}", f"{base_s:.1f}", f"{base_rate:,.0f}"))
-            rows.append((f"ratio credo / plain ({kind})", "", "", f"{credo_rate / base_rate:.0%}"))
+            per_event = 1e6 / args.events
+            rows.append((f"credo ingest → {kind}", f"{args.events:,}", f"{credo_s:.1f}", f"{credo_rate:,.0f}",
+                         f"{credo_cpu * per_event:.1f}"))
+            rows.append((f"plain executemany → {kind}", f"{args.events:,}", f"{base_s:.1f}", f"{base_rate:,.0f}",
+                         f"{base_cpu * per_event:.1f}"))
+            rows.append((f"ratio credo / plain ({kind})", "", "", f"{credo_rate / base_rate:.0%}", ""))
             if kind == "sqlite":
                 verdicts.append(("bulk SQLite ≥ 50,000 events/s", credo_rate >= 50_000))
                 verdicts.append(("bulk SQLite ≥ 30 % of plain insert", credo_rate >= 0.3 * base_rate))
@@ -223,20 +235,22 @@ def main() -> None:
             seconds, accepted = run_http(url, keys, bodies, clients)
             rate = accepted / seconds
             rows.append((f"POST /v1/events, {clients} client(s), SQLite", f"{accepted:,}", f"{seconds:.1f}",
-                         f"{rate:,.0f}"))
+                         f"{rate:,.0f}", ""))
             if clients == 8:
                 verdicts.append(("HTTP ≥ 5,000 events/s with 8 clients", rate >= 5_000))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    table = Table("run", "events", "seconds", "events/s",
-                  title=f"Ingestion — {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    table = Table("run", "events", "seconds", "events/s", "CPU µs/event",
+                  title=f"Ingestion — {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                        f"{args.chunk_size:,} events per transaction, load average at start {load[0]:.2f}")
     for row in rows:
         table.add_row(*row)
     console.print(table)
     for name, ok in verdicts:
         console.print(f"{'PASS' if ok else 'FAIL'}  {name}")
-    print("\n| run | events | seconds | events/s |\n|---|---|---|---|")
+    print(f"\nchunk size {args.chunk_size:,}; load average at start {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print("\n| run | events | seconds | events/s | CPU µs/event |\n|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     for name, ok in verdicts:
