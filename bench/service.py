@@ -159,7 +159,7 @@ def main() -> None:
     ]
     try:
         base, tbase = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{tport}"
-        wait_up(f"{base}/v1/ledger/verify")
+        wait_up(f"{base}/v1/.well-known/jwks.json")
         wait_up(f"{tbase}/ping")
         ids, key, tokens = ctx["ids"], {"X-API-Key": ctx["key"]}, ctx["tokens"]
         with httpx.Client(base_url=base, timeout=60) as c:  # warm-up: fills the score cache
