@@ -120,7 +120,7 @@ def ingest_chunks(
     report = IngestReport()
     cache = ConsentCache()
     for prepared in _prepared_stream(chunks, workers):
-        report.add_result(store_batch_with_retry(engine, prepared, cache))
+        report.add_result(store_batch_with_retry(engine, prepared, cache, optimistic=True))
         if on_chunk is not None:
             on_chunk(len(prepared))
     return report

@@ -23,7 +23,7 @@ from credo.ingest.batch import PreparedBatch
 from credo.ingest.outcomes import Outcome, Problem
 from credo.ingest.prepare import Prepared, prepare_records
 from credo.registry.clock import utcnow
-from credo.registry.consents import ConsentCache, ConsentState, report_consent_states
+from credo.registry.consents import ConsentCache, ConsentState, given_pairs, report_consent_states
 from credo.store.tables import insert_events, partners, stored_events
 
 Known = dict[str, tuple[str, str, str]]  # event_id → (content hash, type, consumer), see stored_events
@@ -124,67 +124,96 @@ class StoreResult:
         return [answered[i] for i in sorted(answered)]
 
 
-def _all_common(
+def _exceptions(
     event_ids: list[str], consumer_ids: list[str], types: list[str], targets: list[str | None],
-    allowed_types: set[str], consent: Mapping[str, dict[str, ConsentState] | None], known: Known,
-) -> bool:
-    """Whether every event of a partner's run is the common case — permitted, new
-    (also within the run), not a correction, consented — checked set by set
-    rather than event by event. False only means: check them one by one."""
-    if not allowed_types.issuperset(types) or targets.count(None) != len(targets):
-        return False
-    if len(set(event_ids)) != len(event_ids) or not known.keys().isdisjoint(event_ids):
-        return False
-    given = ConsentState.GIVEN
-    for consumer_id, etype in set(zip(consumer_ids, types)):
-        states = consent.get(consumer_id)
-        if states is None or states.get(etype) is not given:
-            return False
-    return True
+    allowed_types: set[str], given: set[tuple[str, str]], known: Known,
+) -> list[int]:
+    """Offsets, within a partner's run, of the events that are not plainly the
+    common case — a type not permitted, a correction or retraction, an id already
+    known or repeated in the run, no consent — found set by set rather than event
+    by event. Every other event of the run is accepted as it is."""
+    odd: set[int] = set()
+    if not allowed_types.issuperset(types):
+        odd.update(i for i, t in enumerate(types) if t not in allowed_types)
+    if targets.count(None) != len(targets):
+        odd.update(i for i, t in enumerate(targets) if t is not None)
+    ids = set(event_ids)
+    clashing = ids & known.keys()
+    if len(ids) != len(event_ids):
+        seen: set[str] = set()
+        clashing.update(e for e in event_ids if e in seen or seen.add(e))  # type: ignore[func-returns-value]
+    if clashing:
+        odd.update(i for i, e in enumerate(event_ids) if e in clashing)
+    unconsented = set(zip(consumer_ids, types)) - given
+    if unconsented:
+        odd.update(i for i, pair in enumerate(zip(consumer_ids, types)) if pair in unconsented)
+    return sorted(odd)
 
 
-def store_batch(conn: Connection, batch: PreparedBatch, consent_cache: ConsentCache | None = None) -> StoreResult:
-    """Check a batch's valid events against the store and insert the accepted ones.
-
-    Each partner's events are checked in input order, so a duplicate, conflict
-    or correction inside the batch sees the events before it.
-    """
+def _decide(
+    conn: Connection, batch: PreparedBatch, consent_cache: ConsentCache | None, *, look_up_ids: bool
+) -> tuple[list[tuple[Any, ...]], list[Outcome]]:
+    """The rows to insert and every other outcome. Each partner's events are
+    decided in input order, so a duplicate, conflict or correction inside the
+    batch sees the events before it. Without ``look_up_ids`` only correction and
+    retraction targets are read from the store (see :func:`store_batch`)."""
     others: list[Outcome] = list(batch.rejected)
     rows: list[tuple[Any, ...]] = []
-    given = ConsentState.GIVEN
     for pid, start, end in batch.partner_runs():
         allowed = conn.execute(select(partners.c.event_types).where(partners.c.id == pid)).scalar_one_or_none()
         consumer_ids = batch.consumer_id[start:end]
-        consent = (
-            consent_cache.states(conn, pid, consumer_ids)
-            if consent_cache is not None
-            else report_consent_states(conn, pid, consumer_ids)
-        )
+        if consent_cache is not None:
+            consent, given = consent_cache.states(conn, pid, consumer_ids), consent_cache.given(pid)
+        else:
+            consent = report_consent_states(conn, pid, consumer_ids)
+            given = given_pairs(consent)
         event_ids, targets, types = batch.event_id[start:end], batch.target_event_id[start:end], batch.type[start:end]
-        known = stored_events(conn, pid, [*event_ids, *(t for t in targets if t)])
-        allowed_types = set(allowed or ())
-        if _all_common(event_ids, consumer_ids, types, targets, allowed_types, consent, known):
-            rows += batch.rows(start, end)
-            continue
-        for i, event_id, consumer_id, etype, target, digest in zip(
-            range(start, end), event_ids, consumer_ids, types, targets, batch.content_hash[start:end]
-        ):
-            states = consent.get(consumer_id)
-            common_case = (  # permitted, new, not a correction, consented: no further checks
-                etype in allowed_types and target is None and event_id not in known
-                and states is not None and states.get(etype) is given
-            )
-            verdict = None if common_case else _check(batch.event(i), allowed, consent, known)
+        wanted = [t for t in targets if t]
+        known = stored_events(conn, pid, [*event_ids, *wanted] if look_up_ids else wanted)
+        plain_from = 0  # the plain events since the last exception, accepted as they are
+        for offset in _exceptions(event_ids, consumer_ids, types, targets, set(allowed or ()), given, known):
+            rows += batch.rows(start + plain_from, start + offset)
+            known.update(zip(event_ids[plain_from:offset], zip(
+                batch.content_hash[start + plain_from : start + offset], types[plain_from:offset],
+                consumer_ids[plain_from:offset])))
+            plain_from = offset + 1
+            ev = batch.event(start + offset)
+            verdict = _check(ev, allowed, consent, known)
             if verdict is None:
-                known[event_id] = (digest, etype, consumer_id)
-                rows.append(batch.event(i).row())
+                known[ev.event_id] = (ev.content_hash, ev.type, ev.consumer_id)
+                rows.append(ev.row())
             elif verdict == "duplicate":
-                others.append(Outcome(batch.index[i], event_id, "duplicate"))
+                others.append(Outcome(ev.index, ev.event_id, "duplicate"))
             else:
-                others.append(Outcome(batch.index[i], event_id, "rejected", verdict))  # type: ignore[arg-type]
+                others.append(Outcome(ev.index, ev.event_id, "rejected", verdict))  # type: ignore[arg-type]
+        rows += batch.rows(start + plain_from, end)
+    others.sort(key=lambda o: o.index)
+    return rows, others
+
+
+def store_batch(
+    conn: Connection, batch: PreparedBatch, consent_cache: ConsentCache | None = None, *, optimistic: bool = False
+) -> StoreResult:
+    """Check a batch's valid events against the store and insert the accepted ones.
+
+    ``optimistic`` suits bulk loads, whose events are mostly new: the batch's
+    own ids are not looked up first, since inserting them looks them up in the
+    unique (partner, event_id) index anyway. If an id turns out to be stored
+    already, that insert is undone (a savepoint) and the batch decided again
+    with every id looked up, so the answer is always the same.
+    """
+    if optimistic:
+        try:
+            with conn.begin_nested():
+                rows, others = _decide(conn, batch, consent_cache, look_up_ids=False)
+                if rows:
+                    insert_events(conn, rows)
+                return StoreResult(len(rows), others)
+        except IntegrityError:
+            pass
+    rows, others = _decide(conn, batch, consent_cache, look_up_ids=True)
     if rows:
         insert_events(conn, rows)
-    others.sort(key=lambda o: o.index)
     return StoreResult(len(rows), others)
 
 
@@ -197,7 +226,7 @@ def store_prepared(
 
 
 def store_batch_with_retry(
-    engine: Engine, batch: PreparedBatch, consent_cache: ConsentCache | None = None
+    engine: Engine, batch: PreparedBatch, consent_cache: ConsentCache | None = None, *, optimistic: bool = False
 ) -> StoreResult:
     """Store one batch in its own transaction; retried once if a concurrent
     writer stored one of the same ids first (the retry then reports it as a
@@ -205,7 +234,7 @@ def store_batch_with_retry(
     for attempt in range(2):
         try:
             with engine.begin() as conn:
-                return store_batch(conn, batch, consent_cache)
+                return store_batch(conn, batch, consent_cache, optimistic=optimistic)
         except IntegrityError:
             if attempt == 1:
                 raise

@@ -119,6 +119,8 @@ class ConsentCache:
         self._size = 0
         #: partner → consumer → states; None for a consumer who is not enrolled.
         self._entries: dict[str, dict[str, dict[str, ConsentState] | None]] = {}
+        #: partner → the (consumer, event type) pairs with consent given.
+        self._given: dict[str, set[tuple[str, str]]] = {}
 
     def states(
         self, conn: Connection, partner_id: str, consumer_ids: Iterable[str]
@@ -131,11 +133,24 @@ class ConsentCache:
         missing = set(consumer_ids)
         if version != self._version or self._size + len(missing) > self.max_entries:
             self._entries.clear()
+            self._given.clear()
             self._version, self._size = version, 0
         known = self._entries.setdefault(partner_id, {})
         missing.difference_update(known)
         if missing:
             fetched = report_consent_states(conn, partner_id, missing)
             known.update((consumer_id, fetched.get(consumer_id)) for consumer_id in missing)
+            self._given.setdefault(partner_id, set()).update(given_pairs(fetched))
             self._size += len(missing)
         return known
+
+    def given(self, partner_id: str) -> set[tuple[str, str]]:
+        """The (consumer, event type) pairs with consent given, as of the last
+        :meth:`states` for this partner (which covers the consumers asked about)."""
+        return self._given.get(partner_id, set())
+
+
+def given_pairs(states: Mapping[str, dict[str, ConsentState] | None]) -> set[tuple[str, str]]:
+    """The (consumer, event type) pairs of ``states`` with consent given."""
+    return {(consumer, etype) for consumer, types in states.items() if types
+            for etype, state in types.items() if state is ConsentState.GIVEN}
