@@ -46,3 +46,19 @@ def test_postgres_sessions_read_times_back_in_utc(engine, monkeypatch) -> None: 
     finally:
         other.dispose()
     assert at == datetime(2024, 9, 6, 23, 30, tzinfo=timezone.utc) and at.utcoffset().total_seconds() == 0
+
+
+def test_read_only_connections_read_beside_a_writer_without_its_lock(engine) -> None:  # noqa: ANN001
+    """A look-up (API key, session) must not queue behind, or block, a writer in another process."""
+    from datetime import datetime, timezone
+
+    from credo.store import partners, read_only
+
+    with engine.begin() as writer:
+        writer.execute(partners.insert().values(id="p1", name="P", kind="credit", event_types=[],
+                                                created_at=datetime.now(timezone.utc)))
+        with read_only(engine) as reader:
+            # a snapshot from before the writer's commit, taken without waiting for its lock
+            assert reader.execute(text("SELECT count(*) FROM partners")).scalar_one() == 0
+    with read_only(engine) as reader:
+        assert reader.execute(text("SELECT count(*) FROM partners")).scalar_one() == 1

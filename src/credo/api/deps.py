@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from credo.errors import CredoError, ErrorCode
 from credo.registry.partners import authenticate_api_key
 from credo.settings import Settings
+from credo.store import read_only
 
 T = TypeVar("T")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Partner API key.")
@@ -34,7 +35,7 @@ def current_partner(
     """The id of the partner whose API key signed the request."""
     if not api_key:
         raise CredoError(ErrorCode.AUTH_MISSING, "send the partner API key in X-API-Key", "X-API-Key")
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         return authenticate_api_key(conn, api_key)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -39,8 +39,21 @@ def _postgres_utc(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI ho
     dbapi_connection.autocommit = autocommit
 
 
-def _begin_immediate(connection) -> None:  # noqa: ANN001 - SQLAlchemy hook
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+_READ_ONLY = "credo_read_only"
+
+
+def _begin(connection) -> None:  # noqa: ANN001 - SQLAlchemy hook
+    deferred = connection.get_execution_options().get(_READ_ONLY)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def read_only(engine: Engine) -> Connection:
+    """A connection for look-ups that write nothing (``with read_only(engine) as conn``).
+
+    On SQLite its transactions begin DEFERRED: a read snapshot that takes no write lock, so
+    an API-key or session look-up neither waits for nor holds up a writer in another
+    process. Elsewhere it is a plain connection."""
+    return engine.connect().execution_options(**{_READ_ONLY: True})
 
 
 def create_store_engine(url: str) -> Engine:
@@ -49,12 +62,12 @@ def create_store_engine(url: str) -> Engine:
     ``synchronous=NORMAL`` under WAL keeps every committed transaction across a
     process crash (kill -9); only an OS crash can lose the last commits.
     Transactions start with ``BEGIN IMMEDIATE`` so a writer never fails to
-    upgrade a read lock halfway through a batch.
+    upgrade a read lock halfway through a batch (:func:`read_only` connections excepted).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin)
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
     if engine.dialect.name == "postgresql":
