@@ -128,8 +128,7 @@ async def hot_read(svc: Service, read: Callable[..., T | None], *args: Any) -> T
 
 def _key_partner(svc: Service, api_key: str) -> str | CredoError:
     try:
-        with svc.serial():
-            return current_partner(svc.engine, api_key)
+        return current_partner(svc.engine, api_key)
     except CredoError as exc:
         return exc
 

@@ -7,6 +7,8 @@ the wall clock itself, so tests can move time.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable
@@ -25,6 +27,37 @@ from credo.settings import Settings
 from credo.store.tables import consumers
 
 
+class SerialWriter:
+    """One writer at a time on a SQLite store: a re-entrant lock across threads and an exclusive
+    ``flock`` on ``<file>.writer-lock`` across processes (``credo serve --workers N``).
+
+    Waiting writers sleep in the kernel and wake the moment the lock is released, where SQLite's
+    busy handler would poll with sleeps of 1, 2, 5 … 100 ms; the lock dies with its process, so a
+    crashed worker never leaves it held. An in-memory store has no file and needs only the thread lock.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._path = f"{database}.writer-lock" if database and database != ":memory:" else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> SerialWriter:
+        self._threads.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._path is not None:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+
 @dataclass
 class Service:
     engine: Engine
@@ -34,12 +67,18 @@ class Service:
     bundle: ModelBundle | None = None
     keyring: KeyRing | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _db_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)  # type: ignore[valid-type]
+    _writer: SerialWriter | None = field(default=None, repr=False)
 
     def serial(self) -> AbstractContextManager[object]:
-        """Serialise this process's short store transactions on SQLite (one writer at a time anyway):
-        threads queue on a lock instead of sleeping in SQLite's busy handler. No-op elsewhere."""
-        return self._db_lock if self.engine.dialect.name == "sqlite" else nullcontext()
+        """Serialise short store transactions on SQLite (one writer at a time anyway) across this
+        process's threads and the other server processes on the same file. No-op elsewhere."""
+        if self.engine.dialect.name != "sqlite":
+            return nullcontext()
+        if self._writer is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = SerialWriter(self.engine.url.database)
+        return self._writer
 
     def now(self) -> datetime:
         return self.clock()
