@@ -327,8 +327,12 @@ def content_digest(event: EventBase) -> str:
     fixed by the schema, amounts already canonical), so "12.3" and "12.30" are
     the same content.
     """
-    content = event.model_dump_json(exclude=DELIVERY_FIELDS, exclude_none=True)
-    return hashlib.sha256(content.encode()).hexdigest()[:32]
+    return digest_of_content(event.model_dump_json(exclude=DELIVERY_FIELDS, exclude_none=True).encode())
+
+
+def digest_of_content(content: bytes) -> str:
+    """The digest of an event's canonical content JSON (see :func:`content_digest`)."""
+    return hashlib.sha256(content).hexdigest()[:32]
 
 
 def event_json(event: EventBase) -> str:

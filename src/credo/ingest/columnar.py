@@ -16,7 +16,6 @@ rejections keep exactly their codes, fields and messages.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import TypeAdapter
 
+from credo.events.schemas import digest_of_content
 from credo.events.types import UtcDatetime, currency_exponent
 from credo.ingest.batch import PreparedBatch
 from credo.ingest.files import as_text, decode_arrow
@@ -33,8 +33,6 @@ from credo.ingest.prepare import Prepared, prepare_records
 from credo.policy.protection import term_scan_pattern
 
 _INSTANT = TypeAdapter(UtcDatetime)
-_OUT_COLUMNS = ("index", "partner_id", "event_id", "consumer_id", "type", "occurred_at", "received_at",
-                "target_event_id", "content", "payload")
 
 
 def _plain(column: pa.Array) -> pa.Array:
@@ -322,6 +320,5 @@ def _grouped(fast: list[pa.Table], slow: list[Prepared], rejected: list[Outcome]
 
 
 def _digests(content: pa.ChunkedArray) -> pa.Array:
-    """``content_digest`` of each canonical content text."""
-    sha256 = hashlib.sha256
-    return pa.array([sha256(text).hexdigest()[:32] for text in content.cast(pa.binary()).to_pylist()], pa.string())
+    """The content digest of each canonical content text (as ``content_digest`` takes it)."""
+    return pa.array([digest_of_content(text) for text in content.cast(pa.binary()).to_pylist()], pa.string())
