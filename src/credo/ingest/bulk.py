@@ -12,8 +12,11 @@ single-process run.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
+import os
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -66,7 +69,25 @@ class IngestReport:
                     self.examples.append(outcome.as_dict())
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _exit_with_parent() -> None:
+    """End this worker when the parent dies, even by kill -9 (Linux).
+
+    Otherwise it waits forever on the task queue, whose write end its sibling
+    workers also hold, and outlives every interrupted load.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the old behaviour
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _worker_init() -> None:
+    _exit_with_parent()
     # Validation allocates millions of short-lived objects and no cycles worth
     # collecting; the cyclic collector only costs time here.
     gc.disable()
