@@ -11,8 +11,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from credo.service import perks
-from credo.store.tables import access_ledger, eligibility_checks, scores
+from credo.ingest.prepare import utc_text
+from credo.service import perks, scores as scoring
+from credo.store.tables import access_ledger, eligibility_checks, events, insert_events, scores
 from tests.service.support import World
 from tests.service.test_legal import consent, programme
 
@@ -59,3 +60,26 @@ def test_cached_only_read_declines_without_writing_until_the_days_score_is_cache
                           json={"consumer_id": cid, "programme_id": "lender-600"})
     assert r.status_code == 200 and r.json()["as_of"].startswith(now.date().isoformat())
     assert _counts(world, cid) == (tomorrow[0] + 1, tomorrow[1] + 1, tomorrow[2] + 1)
+
+
+def test_an_event_stored_after_the_score_makes_it_stale_whatever_its_received_time(world: World) -> None:
+    """Freshness is by event sequence, so even a record loaded with a historical received time (a
+    back-fill) invalidates the day's cached score."""
+    cid = world.high()
+    me = world.consumer_token(cid)
+    consent(world, me)
+    programme(world, 600)
+    now = world.clock[0]
+    r = world.client.post("/v1/eligibility", headers=world.partner("lender"),
+                          json={"consumer_id": cid, "programme_id": "lender-600"})
+    assert r.status_code == 200, r.text
+    assert perks.check(world.svc, "lender", cid, "lender-600", None, now, cached_only=True) is not None
+    with world.engine.connect() as conn:
+        row = conn.execute(select(events).where(events.c.consumer_id == cid).limit(1)).mappings().one()
+    past = now - timedelta(days=40)
+    with world.engine.begin() as conn:
+        insert_events(conn, [(row["partner_id"], "backfilled-1", cid, row["type"], utc_text(past), utc_text(past),
+                              None, "z" * 32, row["payload"])])
+    assert perks.check(world.svc, "lender", cid, "lender-600", None, now, cached_only=True) is None
+    fresh, was_fresh = scoring.current(world.svc, cid, now)
+    assert was_fresh and fresh.events_seq is not None

@@ -52,6 +52,8 @@ class ScoreResult:
     groups: list[dict[str, Any]] = field(default_factory=list)
     features: dict[str, Any] = field(default_factory=dict)
     dispute_adjusted: bool = False
+    #: The highest ``events.seq`` of the consumer when the score was computed (None: no events).
+    events_seq: int | None = None
 
     def reason_details(self) -> list[dict[str, str]]:
         return [{"code": c, "text": reason(c).text, "action": reason(c).action, "group": reason(c).group}
@@ -133,6 +135,8 @@ def compute(svc: Service, consumer_id: str, as_of: datetime, *, with_groups: boo
         as_of = datetime.fromtimestamp(epoch - epoch % step, as_of.tzinfo)
     with svc.engine.connect() as conn:
         disputed = open_disputed_records(conn, consumer_id)
+        # read before the events: an event committed in between only makes the score look stale
+        seen = conn.execute(_MAX_SEQ, {"consumer_id": consumer_id}).scalar_one_or_none()
     table = events_from_store(svc.engine, consumer_id)
     population = [consumer_id]
     if disputed:
@@ -143,9 +147,11 @@ def compute(svc: Service, consumer_id: str, as_of: datetime, *, with_groups: boo
         population.append(consumer_id + _WITHOUT)
     feats = compute_features(table, as_of, consumers=population)
     base = _result(svc, consumer_id, as_of, feats.loc[[consumer_id]], with_groups)
+    base.events_seq = seen
     if disputed:
         alt_feats = feats.loc[[consumer_id + _WITHOUT]].rename(index={consumer_id + _WITHOUT: consumer_id})
         alt = _result(svc, consumer_id, as_of, alt_feats, with_groups)
+        alt.events_seq = seen
         if base.status == SCORED and alt.status == SCORED and (alt.score or 0) > (base.score or 0):
             alt.dispute_adjusted = True
             return alt
@@ -157,22 +163,22 @@ def persist(conn: Connection, result: ScoreResult, now: datetime) -> None:
     conn.execute(insert(scores).values(
         run_id=f"online-{uuid.uuid4().hex}", consumer_id=result.consumer_id, as_of=result.as_of,
         model_version=result.model_version, score=result.score, band=result.band, status=result.status,
-        reasons=result.reasons, scored_at=now))
+        reasons=result.reasons, scored_at=now, events_seq=result.events_seq))
 
 
 def _latest_with_changes() -> Select:
-    """The consumer's latest score-history row and, beside it, the latest change that can move
-    the score: an event received, a dispute opened or resolved, a record suppressed. One
-    statement, built once (it is on every partner read)."""
+    """The consumer's latest score-history row and, beside it, what can have moved the score
+    since: the consumer's highest event ``seq`` (an event received later has a higher one; an
+    index probe) and the latest dispute opened or resolved and record suppressed. One statement,
+    built once (it is on every partner read)."""
     cid = bindparam("consumer_id")
     one = disputes.c.consumer_id == cid
     latest = (select(scores.c.id).where(scores.c.consumer_id == cid)
               .order_by(scores.c.scored_at.desc(), scores.c.id.desc()).limit(1).scalar_subquery())
     return select(
         scores.c.run_id, scores.c.as_of, scores.c.model_version, scores.c.score, scores.c.band, scores.c.status,
-        scores.c.reasons, scores.c.scored_at,
-        select(func.max(events.c.received_at)).where(events.c.consumer_id == cid).scalar_subquery()
-        .label("event_at"),
+        scores.c.reasons, scores.c.scored_at, scores.c.events_seq,
+        _MAX_SEQ.scalar_subquery().label("events_seq_now"),
         select(func.max(disputes.c.opened_at)).where(one).scalar_subquery().label("opened_at"),
         select(func.max(disputes.c.resolved_at)).where(one).scalar_subquery().label("resolved_at"),
         select(func.max(suppressions.c.suppressed_at)).where(suppressions.c.consumer_id == cid)
@@ -180,6 +186,7 @@ def _latest_with_changes() -> Select:
     ).where(scores.c.id == latest)
 
 
+_MAX_SEQ = select(func.max(events.c.seq)).where(events.c.consumer_id == bindparam("consumer_id"))
 _LATEST_WITH_CHANGES = _latest_with_changes()
 
 
@@ -200,11 +207,14 @@ def cached(svc: Service, conn: Connection, consumer_id: str, now: datetime) -> S
     row = conn.execute(_LATEST_WITH_CHANGES, {"consumer_id": consumer_id}).first()
     if row is None or row.model_version != version or not row.run_id.startswith("online-"):
         return None
+    if row.events_seq_now is not None and (row.events_seq is None or row.events_seq_now > row.events_seq):
+        return None  # an event arrived after the score was computed
     scored_at, as_of = utc(row.scored_at), utc(row.as_of)
-    stamps = (row.event_at, row.opened_at, row.resolved_at, row.suppressed_at)
+    stamps = (row.opened_at, row.resolved_at, row.suppressed_at)
     changed = [t for t in (utc(s) for s in stamps if s is not None) if t <= now]
     if as_of.date() == now.date() and scored_at <= now and all(t <= scored_at for t in changed):
-        return ScoreResult(consumer_id, as_of, version, row.status, row.score, row.band, list(row.reasons))
+        return ScoreResult(consumer_id, as_of, version, row.status, row.score, row.band, list(row.reasons),
+                           events_seq=row.events_seq)
     return None
 
 

@@ -103,7 +103,7 @@ events = Table(
     Column("content_hash", String(32), nullable=False),
     Column("payload", Text, nullable=False),
     UniqueConstraint("partner_id", "event_id", name="uq_events_partner_event"),
-    Index("ix_events_consumer_received", "consumer_id", "received_at"),
+    Index("ix_events_consumer", "consumer_id"),
 )
 
 #: One row per consumer per scoring run: the score history consumers see.
@@ -120,6 +120,8 @@ scores = Table(
     Column("status", String(24), nullable=False),
     Column("reasons", JSON, nullable=False),
     Column("scored_at", DateTime(timezone=True), nullable=False),
+    # online scores: the highest events.seq of the consumer the score saw (a later one makes it stale)
+    Column("events_seq", BigInteger),
     UniqueConstraint("run_id", "consumer_id", name="uq_scores_run_consumer"),
     Index("ix_scores_consumer_as_of", "consumer_id", "as_of"),
 )
