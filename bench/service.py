@@ -97,7 +97,7 @@ def build_store(work: Path, consumers: int) -> tuple[str, dict]:
         key = issue_api_key(conn, "bench-lender")
         register_programme(conn, "bench-lender", "perk-600", "Perk", "credit_application", 600, now)
         ids = [r[0] for r in conn.execute(__import__("sqlalchemy").text(
-            "SELECT id FROM consumers WHERE status = 'active' ORDER BY id LIMIT 64"))]
+            "SELECT id FROM consumers WHERE status = 'active' ORDER BY id LIMIT 128"))]
         for cid in ids:
             access.grant(conn, cid, "bench-lender", "credit_application", "score_with_reasons",
                          now + timedelta(days=30), now)

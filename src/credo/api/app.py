@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Engine
@@ -13,6 +17,23 @@ from credo.errors import CredoError
 from credo.service import Service, ServiceConfig
 from credo.settings import Settings, get_settings
 from credo.store import create_store_engine, upgrade_schema
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model bundle and the issuer keys before the first request, then move everything
+    allocated so far out of the garbage collector's sight (``gc.freeze``): the imported libraries
+    and the model are millions of long-lived objects, and a full collection walking them is a
+    pause of tens of milliseconds in the middle of some request."""
+    svc: Service = app.state.service
+    try:
+        svc.model_bundle()
+    except CredoError:
+        pass  # no model yet: scores answer MODEL_UNAVAILABLE until one is trained
+    svc.keys()
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 def create_app(
@@ -30,6 +51,7 @@ def create_app(
         title="Credo",
         version=credo.__version__,
         description="Opt-in, explainable credit scores. Errors carry stable codes (see `credo.errors`).",
+        lifespan=_lifespan,
     )
     app.state.engine = engine
     app.state.settings = settings

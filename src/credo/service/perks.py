@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from credo.credentials import THRESHOLD_LADDER
 from credo.errors import CredoError, ErrorCode
@@ -102,21 +102,26 @@ def adverse_action(svc: Service, result: scoring.ScoreResult, now: datetime) -> 
     }
 
 
-_PROBES = select(eligibility_checks.c.threshold, func.count()).where(
+#: The partner's latest checks of the consumer in the window, newest first, at most ``cap``: enough
+#: to decide, so the look-up stays bounded however long a prober keeps going.
+_PROBES = select(eligibility_checks.c.threshold).where(
     eligibility_checks.c.partner_id == bindparam("partner_id"),
     eligibility_checks.c.consumer_id == bindparam("consumer_id"),
     eligibility_checks.c.checked_at > bindparam("since"),
-).group_by(eligibility_checks.c.threshold)
+).order_by(eligibility_checks.c.checked_at.desc()).limit(bindparam("cap"))
 _INSERT_CHECK = insert(eligibility_checks)
 
 
 def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id: str, threshold: int,
                    now: datetime) -> None:
-    since = now - timedelta(minutes=svc.config.probe_window_minutes)
-    per_threshold = dict(conn.execute(_PROBES, {"partner_id": partner_id, "consumer_id": consumer_id,
-                                                "since": since}).all())
-    count, seen = sum(per_threshold.values()), set(per_threshold)
-    if count + 1 > svc.config.probe_max_checks or len(seen | {threshold}) > svc.config.probe_max_thresholds:
+    """Refuse the check if it would be one too many in the window, or one distinct threshold too many.
+    Reading at most ``probe_max_checks`` rows is exact: that many already means refusal, and fewer
+    are all of them."""
+    cfg = svc.config
+    since = now - timedelta(minutes=cfg.probe_window_minutes)
+    seen = conn.execute(_PROBES, {"partner_id": partner_id, "consumer_id": consumer_id, "since": since,
+                                  "cap": cfg.probe_max_checks}).scalars().all()
+    if len(seen) + 1 > cfg.probe_max_checks or len(set(seen) | {threshold}) > cfg.probe_max_thresholds:
         raise CredoError(ErrorCode.PROBING_DETECTED, "too many checks or distinct thresholds for this consumer; "
                          "the pattern is flagged in the consumer's access ledger", "threshold", "probing")
 
