@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
 from credo.credentials import THRESHOLD_LADDER
 from credo.errors import CredoError, ErrorCode
@@ -102,13 +102,15 @@ def adverse_action(svc: Service, result: scoring.ScoreResult, now: datetime) -> 
     }
 
 
-#: The partner's latest checks of the consumer in the window, newest first, at most ``cap``: enough
-#: to decide, so the look-up stays bounded however long a prober keeps going.
-_PROBES = select(eligibility_checks.c.threshold).where(
+#: How many of the partner's latest checks of the consumer in the window fall on each threshold,
+#: looking at the newest ``cap`` only: enough to decide, so the look-up stays bounded however long
+#: a prober keeps going.
+_RECENT_CHECKS = select(eligibility_checks.c.threshold).where(
     eligibility_checks.c.partner_id == bindparam("partner_id"),
     eligibility_checks.c.consumer_id == bindparam("consumer_id"),
     eligibility_checks.c.checked_at > bindparam("since"),
-).order_by(eligibility_checks.c.checked_at.desc()).limit(bindparam("cap"))
+).order_by(eligibility_checks.c.checked_at.desc()).limit(bindparam("cap")).subquery()
+_PROBES = select(_RECENT_CHECKS.c.threshold, func.count()).group_by(_RECENT_CHECKS.c.threshold)
 _INSERT_CHECK = insert(eligibility_checks)
 
 
@@ -119,9 +121,10 @@ def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id:
     are all of them."""
     cfg = svc.config
     since = now - timedelta(minutes=cfg.probe_window_minutes)
-    seen = conn.execute(_PROBES, {"partner_id": partner_id, "consumer_id": consumer_id, "since": since,
-                                  "cap": cfg.probe_max_checks}).scalars().all()
-    if len(seen) + 1 > cfg.probe_max_checks or len(set(seen) | {threshold}) > cfg.probe_max_thresholds:
+    per_threshold = dict(conn.execute(_PROBES, {"partner_id": partner_id, "consumer_id": consumer_id,
+                                                "since": since, "cap": cfg.probe_max_checks}).all())
+    count = sum(per_threshold.values())
+    if count + 1 > cfg.probe_max_checks or len(set(per_threshold) | {threshold}) > cfg.probe_max_thresholds:
         raise CredoError(ErrorCode.PROBING_DETECTED, "too many checks or distinct thresholds for this consumer; "
                          "the pattern is flagged in the consumer's access ledger", "threshold", "probing")
 
