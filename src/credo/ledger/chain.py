@@ -232,7 +232,7 @@ def _insert(conn: Connection, values: dict[str, Any]) -> LedgerEntry:
     seq, prev = _tail(conn)
     row = {**values, "seq": seq + 1, "prev_hash": prev}
     row["hash"] = entry_hash(row)
-    conn.execute(_INSERT, [row])
+    conn.execute(_INSERT, row)
     return _entry(row)
 
 
