@@ -21,7 +21,7 @@ from credo.store import create_store_engine, upgrade_schema
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the model bundle and the issuer keys before the first request, then move everything
+    """Load the model bundle before the first request, then move everything
     allocated so far out of the garbage collector's sight (``gc.freeze``): the imported libraries
     and the model are millions of long-lived objects, and a full collection walking them is a
     pause of tens of milliseconds in the middle of some request."""
@@ -30,7 +30,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc.model_bundle()
     except CredoError:
         pass  # no model yet: scores answer MODEL_UNAVAILABLE until one is trained
-    svc.keys()
     gc.collect()
     gc.freeze()
     yield
