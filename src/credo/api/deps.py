@@ -19,6 +19,10 @@ T = TypeVar("T")
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="Partner API key.")
 
 
+def _no_api_key() -> CredoError:
+    return CredoError(ErrorCode.AUTH_MISSING, "send the partner API key in X-API-Key", "X-API-Key")
+
+
 # Dependencies that only read app state are ``async def``: FastAPI runs a plain ``def``
 # dependency in the thread pool, one hop per dependency per request.
 async def get_engine(request: Request) -> Engine:
@@ -34,7 +38,7 @@ def current_partner(
 ) -> str:
     """The id of the partner whose API key signed the request."""
     if not api_key:
-        raise CredoError(ErrorCode.AUTH_MISSING, "send the partner API key in X-API-Key", "X-API-Key")
+        raise _no_api_key()
     with read_only(engine) as conn:
         return authenticate_api_key(conn, api_key)
 
@@ -98,8 +102,13 @@ async def optional_partner(
 ) -> str | CredoError:
     """The partner an API key names, or why there is none (consumer calls carry no key)."""
     if not api_key:
-        return CredoError(ErrorCode.AUTH_MISSING, "send the partner API key in X-API-Key", "X-API-Key")
+        return _no_api_key()
     return await store_call(svc, _key_partner, svc, api_key)
+
+
+def _inline(svc: Service) -> bool:
+    """Whether short store work runs on the event loop (SQLite: CPU-bound, serialised anyway)."""
+    return svc.engine.dialect.name == "sqlite"
 
 
 async def store_call(svc: Service, fn: Callable[..., T], *args: Any) -> T:
@@ -110,7 +119,7 @@ async def store_call(svc: Service, fn: Callable[..., T], *args: Any) -> T:
     would only add GIL hand-offs and latency. On a networked database it runs in the thread pool,
     so round trips do not hold up the event loop. Never use it for work that can take long (a
     score computation): see :func:`hot_read`."""
-    if svc.engine.dialect.name == "sqlite":
+    if _inline(svc):
         return fn(*args)
     return await run_in_threadpool(fn, *args)
 
@@ -119,7 +128,7 @@ async def hot_read(svc: Service, read: Callable[..., T | None], *args: Any) -> T
     """A partner read (eligibility, band, score): answered inline from the day's cached score when
     there is one (:func:`store_call`), else — a score to compute or an overdue dispute to sweep,
     which can take hundreds of milliseconds — in the thread pool."""
-    if svc.engine.dialect.name == "sqlite":
+    if _inline(svc):
         answer = read(*args, cached_only=True)
         if answer is not None:
             return answer
