@@ -57,8 +57,10 @@ def create_app(
     app.state.service = service or Service(engine, settings, ServiceConfig())
     app.add_exception_handler(CredoError, credo_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+    # Routes are matched in order, one pattern at a time: the partner reads (eligibility, band,
+    # score), the busiest, come first. No two routers share a path, so the order changes nothing else.
+    app.include_router(partners.router)
     app.include_router(events.router)
     app.include_router(consumers.router)
-    app.include_router(partners.router)
     app.include_router(sharing.router)
     return app
