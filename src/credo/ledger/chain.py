@@ -71,9 +71,10 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from credo.errors import ErrorCode
+from credo.store.prepared import Prepared
 from credo.store.tables import access_ledger
 
 GENESIS_HASH = "0" * 64
@@ -205,12 +206,12 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
 
 
-_TAIL = select(access_ledger.c.seq, access_ledger.c.hash).order_by(access_ledger.c.seq.desc()).limit(1)
-_INSERT = insert(access_ledger)
+_TAIL = Prepared(select(access_ledger.c.seq, access_ledger.c.hash).order_by(access_ledger.c.seq.desc()).limit(1))
+_INSERT = Prepared(insert(access_ledger).values({c.name: bindparam(c.name, type_=c.type) for c in access_ledger.c}))
 
 
 def _tail(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(_TAIL).first()
+    row = _TAIL.first(conn)
     return (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
 
 
@@ -232,7 +233,7 @@ def _insert(conn: Connection, values: dict[str, Any]) -> LedgerEntry:
     seq, prev = _tail(conn)
     row = {**values, "seq": seq + 1, "prev_hash": prev}
     row["hash"] = entry_hash(row)
-    conn.execute(_INSERT, row)
+    _INSERT.run(conn, **row)
     return _entry(row)
 
 

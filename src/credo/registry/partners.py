@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from credo.errors import CredoError, ErrorCode
 from credo.events import EVENT_TYPES
 from credo.registry.clock import utcnow
+from credo.store.prepared import Prepared
 from credo.store.tables import api_keys, partners
 
 PARTNER_KINDS = (
@@ -64,8 +65,8 @@ def revoke_api_key(conn: Connection, key_id: str) -> None:
     conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=utcnow()))
 
 
-_KEY_BY_ID = select(api_keys.c.partner_id, api_keys.c.secret_sha256, api_keys.c.revoked_at).where(
-    api_keys.c.key_id == bindparam("key_id"))
+_KEY_BY_ID = Prepared(select(api_keys.c.partner_id, api_keys.c.secret_sha256, api_keys.c.revoked_at).where(
+    api_keys.c.key_id == bindparam("key_id")))
 
 
 def authenticate_api_key(conn: Connection, api_key: str) -> str:
@@ -74,7 +75,7 @@ def authenticate_api_key(conn: Connection, api_key: str) -> str:
     key_id, _, secret = rest.partition("_")
     if prefix != _KEY_PREFIX or not key_id or not secret:
         raise CredoError(ErrorCode.AUTH_INVALID, "malformed API key", "X-API-Key")
-    row = conn.execute(_KEY_BY_ID, {"key_id": key_id}).first()
+    row = _KEY_BY_ID.first(conn, key_id=key_id)
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
         raise CredoError(ErrorCode.AUTH_INVALID, "unknown or revoked API key", "X-API-Key")
     return row.partner_id

@@ -12,6 +12,7 @@ from credo.errors import CredoError, ErrorCode
 from credo.ledger import ActorKind, Outcome, append_entry
 from credo.registry.partners import NON_CREDIT_KINDS
 from credo.service.runtime import is_active, utc
+from credo.store.prepared import Prepared
 from credo.store.tables import access_consents, consumers, partners
 
 #: The closed list of purposes a partner may read for (a permissible purpose each).
@@ -124,17 +125,17 @@ def revoke(conn: Connection, consumer_id: str, consent_id: int, now: datetime) -
 
 #: The consumer's status and their access consents to one partner, in one statement built once
 #: (it is on every partner read); no row means no such consumer.
-_STATUS_AND_CONSENTS = select(
+_STATUS_AND_CONSENTS = Prepared(select(
     consumers.c.status, access_consents.c.id, access_consents.c.purpose, access_consents.c.scope,
     access_consents.c.granted_at, access_consents.c.expires_at, access_consents.c.revoked_at,
 ).select_from(consumers.outerjoin(access_consents, and_(
     access_consents.c.consumer_id == consumers.c.id, access_consents.c.partner_id == bindparam("partner_id"),
-))).where(consumers.c.id == bindparam("consumer_id"))
+))).where(consumers.c.id == bindparam("consumer_id")))
 
 
 def check(conn: Connection, consumer_id: str, partner_id: str, purpose: str, needed: str, now: datetime) -> int:
     """The id of a valid consent covering (partner, purpose, scope) now; else the most specific refusal."""
-    found = conn.execute(_STATUS_AND_CONSENTS, {"consumer_id": consumer_id, "partner_id": partner_id}).all()
+    found = _STATUS_AND_CONSENTS.all(conn, consumer_id=consumer_id, partner_id=partner_id)
     rows = [r for r in found if r.id is not None and r.status == "active"]
     if not rows:
         raise CredoError(ErrorCode.ACCESS_CONSENT_MISSING, "no access consent from this consumer", "consumer_id")

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from credo.errors import CredoError, ErrorCode
 from credo.service import scores as scoring
 from credo.service.runtime import Service, utc
+from credo.store.prepared import Prepared
 from credo.store.tables import dispute_notices, disputes, events, suppressions
 
 Resolution = Literal["verify", "correct", "retract"]
@@ -279,15 +280,15 @@ def sweep(svc: Service, now: datetime, consumer_id: str | None = None) -> int:
 
 
 #: On every partner read, so built once.
-_OPEN = select(disputes.c.id, disputes.c.event_type, disputes.c.opened_at, disputes.c.due_at).where(
-    disputes.c.consumer_id == bindparam("consumer_id"), disputes.c.status == "open").order_by(disputes.c.id)
+_OPEN = Prepared(select(disputes.c.id, disputes.c.event_type, disputes.c.opened_at, disputes.c.due_at).where(
+    disputes.c.consumer_id == bindparam("consumer_id"), disputes.c.status == "open").order_by(disputes.c.id))
 
 
 def open_state(conn: Connection, consumer_id: str, now: datetime) -> tuple[bool, list[dict[str, Any]]]:
     """Whether an open dispute of the consumer is past its deadline (then the sweep must run
     first), and the flags partner answers carry about the open ones (never another partner's
     record ids)."""
-    rows = conn.execute(_OPEN, {"consumer_id": consumer_id}).all()
+    rows = _OPEN.all(conn, consumer_id=consumer_id)
     overdue = any(utc(r.due_at) <= now for r in rows)
     return overdue, [{"dispute_id": r.id, "record_type": r.event_type, "status": "disputed",
                       "opened_at": utc(r.opened_at)} for r in rows]

@@ -28,6 +28,7 @@ from credo.policy.reasons import INQUIRY_REASON
 from credo.service import access, disputes
 from credo.service import scores as scoring
 from credo.service.runtime import Service, is_active, utc
+from credo.store.prepared import Prepared
 from credo.store.tables import eligibility_checks, partners, perk_programmes
 
 ELIGIBILITY_JWS_TYP = "credo-eligibility+jwt"
@@ -61,16 +62,16 @@ def list_programmes(conn: Connection, partner_id: str) -> list[dict[str, Any]]:
 
 
 #: The partner's kind and its programmes (a partner has a handful), in one statement built once.
-_PARTNER_PROGRAMMES = select(
+_PARTNER_PROGRAMMES = Prepared(select(
     partners.c.kind, perk_programmes.c.id, perk_programmes.c.purpose, perk_programmes.c.threshold,
 ).select_from(partners.outerjoin(perk_programmes, perk_programmes.c.partner_id == partners.c.id)).where(
-    partners.c.id == bindparam("partner_id")).order_by(perk_programmes.c.id)
+    partners.c.id == bindparam("partner_id")).order_by(perk_programmes.c.id))
 
 
 def _resolve_programme(conn: Connection, partner_id: str, programme_id: str | None,
                        threshold: int | None) -> dict[str, Any]:
     """The programme a check is against, after refusing non-credit partners."""
-    rows = conn.execute(_PARTNER_PROGRAMMES, {"partner_id": partner_id}).all()
+    rows = _PARTNER_PROGRAMMES.all(conn, partner_id=partner_id)
     if rows:
         access.require_credit_kind(rows[0].kind)
     matching = [r for r in rows if r.id is not None and (programme_id is None or r.id == programme_id)
@@ -110,8 +111,9 @@ _RECENT_CHECKS = select(eligibility_checks.c.threshold).where(
     eligibility_checks.c.consumer_id == bindparam("consumer_id"),
     eligibility_checks.c.checked_at > bindparam("since"),
 ).order_by(eligibility_checks.c.checked_at.desc()).limit(bindparam("cap")).subquery()
-_PROBES = select(_RECENT_CHECKS.c.threshold, func.count()).group_by(_RECENT_CHECKS.c.threshold)
-_INSERT_CHECK = insert(eligibility_checks)
+_PROBES = Prepared(select(_RECENT_CHECKS.c.threshold, func.count()).group_by(_RECENT_CHECKS.c.threshold))
+_INSERT_CHECK = Prepared(insert(eligibility_checks).values(
+    {c.name: bindparam(c.name, type_=c.type) for c in eligibility_checks.c}))
 
 
 def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id: str, threshold: int,
@@ -121,8 +123,8 @@ def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id:
     are all of them."""
     cfg = svc.config
     since = now - timedelta(minutes=cfg.probe_window_minutes)
-    per_threshold = dict(conn.execute(_PROBES, {"partner_id": partner_id, "consumer_id": consumer_id,
-                                                "since": since, "cap": cfg.probe_max_checks}).all())
+    per_threshold = dict(_PROBES.all(conn, partner_id=partner_id, consumer_id=consumer_id, since=since,
+                                     cap=cfg.probe_max_checks))
     count = sum(per_threshold.values())
     if count + 1 > cfg.probe_max_checks or len(set(per_threshold) | {threshold}) > cfg.probe_max_thresholds:
         raise CredoError(ErrorCode.PROBING_DETECTED, "too many checks or distinct thresholds for this consumer; "
@@ -228,9 +230,8 @@ def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | N
 
 def _insert_check(conn: Connection, check_id: str, partner_id: str, consumer_id: str, programme: dict[str, Any],
                   result: str, now: datetime) -> None:
-    conn.execute(_INSERT_CHECK, {"id": check_id, "partner_id": partner_id, "consumer_id": consumer_id,
-                                 "programme_id": programme["id"], "threshold": programme["threshold"],
-                                 "result": result, "checked_at": now})
+    _INSERT_CHECK.run(conn, id=check_id, partner_id=partner_id, consumer_id=consumer_id,
+                      programme_id=programme["id"], threshold=programme["threshold"], result=result, checked_at=now)
 
 
 def _body(check_id, consumer_id, partner_id, programme, answer, result, now, consent_id, flags):  # noqa: ANN001, ANN202

@@ -29,6 +29,7 @@ from credo.policy.bands import SCORE_MAX, SCORE_MIN
 from credo.policy.reasons import FACTOR_GROUPS, reason
 from credo.scoring import score_frame
 from credo.service.runtime import Service, utc
+from credo.store.prepared import Prepared
 from credo.store.tables import disputes, events, scores, suppressions
 
 SCORED, NOT_ENOUGH_DATA = "scored", "not_enough_data"
@@ -187,7 +188,7 @@ def _latest_with_changes() -> Select:
 
 
 _MAX_SEQ = select(func.max(events.c.seq)).where(events.c.consumer_id == bindparam("consumer_id"))
-_LATEST_WITH_CHANGES = _latest_with_changes()
+_LATEST_WITH_CHANGES = Prepared(_latest_with_changes())
 
 
 def current(svc: Service, consumer_id: str, now: datetime) -> tuple[ScoreResult, bool]:
@@ -204,7 +205,7 @@ def cached(svc: Service, conn: Connection, consumer_id: str, now: datetime) -> S
     """The latest history row, if computed online today with the serving model and nothing that
     can move the score changed (at or before ``now``) since."""
     version = svc.model_bundle().version
-    row = conn.execute(_LATEST_WITH_CHANGES, {"consumer_id": consumer_id}).first()
+    row = _LATEST_WITH_CHANGES.first(conn, consumer_id=consumer_id)
     if row is None or row.model_version != version or not row.run_id.startswith("online-"):
         return None
     if row.events_seq_now is not None and (row.events_seq is None or row.events_seq_now > row.events_seq):
