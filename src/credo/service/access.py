@@ -57,11 +57,14 @@ def record_denial(engine, consumer_id: str, actor: Actor, purpose: str, disclose
                    denied=error.code)
 
 
-_PARTNER_KIND = select(partners.c.kind).where(partners.c.id == bindparam("partner_id"))
+_PARTNER_KIND = Prepared(select(partners.c.kind).where(partners.c.id == bindparam("partner_id")))
 
 
 def partner_kind(conn: Connection, partner_id: str) -> str:
-    return conn.execute(_PARTNER_KIND, {"partner_id": partner_id}).scalar_one()
+    row = _PARTNER_KIND.first(conn, partner_id=partner_id)
+    if row is None:
+        raise CredoError(ErrorCode.PARTNER_UNKNOWN, f"no partner {partner_id!r}", "partner_id")
+    return row.kind
 
 
 def require_credit_partner(conn: Connection, partner_id: str) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
 from credo.api.deps import (
-    NowDep, OptionalConsumerDep, OptionalPartnerDep, PartnerDep, ServiceDep, hot_read, store_call,
+    NowDep, PartnerCall, PartnerCallDep, PartnerDep, ServiceDep, hot_read, store_call,
 )
 from credo.api.routers.consumers import DisputeBase, DisputeNoticeOut, ReasonOut, errors
 from credo.errors import CredoError
@@ -126,11 +126,11 @@ class PartnerDispute(DisputeBase):
     notices: list[DisputeNoticeOut] = Field(description="Notices sent to you about this dispute.")
 
 
-def _caller(partner: str | CredoError, consumer: Principal | CredoError) -> tuple[str, access.Actor]:
-    """The partner id, or the 401 to raise; unauthenticated attempts are still recorded."""
-    if isinstance(partner, str):
-        return partner, access.Actor(ActorKind.PARTNER, partner)
-    actor = access.Actor(ActorKind.CONSUMER, consumer.consumer_id) if isinstance(consumer, Principal) \
+def _caller(call: PartnerCall) -> tuple[str, access.Actor]:
+    """The partner id, or "" and who to record the refused attempt against."""
+    if isinstance(call.partner, str):
+        return call.partner, access.Actor(ActorKind.PARTNER, call.partner)
+    actor = access.Actor(ActorKind.CONSUMER, call.consumer.consumer_id) if isinstance(call.consumer, Principal) \
         else access.UNAUTHENTICATED
     return "", actor
 
@@ -157,35 +157,33 @@ def list_programmes(partner_id: PartnerDep, svc: ServiceDep) -> Any:
 
 @router.post("/eligibility", response_model=EligibilityOut, responses=READ_ERRORS,
              summary="Does a consenting consumer qualify for a perk? yes / no / not_enough_data, signed")
-async def eligibility(body: EligibilityIn, partner: OptionalPartnerDep, consumer: OptionalConsumerDep,
-                      svc: ServiceDep, now: NowDep) -> Any:
-    partner_id, actor = _caller(partner, consumer)
+async def eligibility(body: EligibilityIn, call: PartnerCallDep) -> Any:
+    partner_id, actor = _caller(call)
     if not partner_id:
-        await store_call(svc, _denied_unauthenticated, svc, body.consumer_id, actor, "eligibility",
-                         f"eligibility:{body.threshold or body.programme_id}", now, partner)
-    return await hot_read(svc, perks.check, svc, partner_id, body.consumer_id, body.programme_id, body.threshold, now)
+        await store_call(call.svc, _denied_unauthenticated, call.svc, body.consumer_id, actor, "eligibility",
+                         f"eligibility:{body.threshold or body.programme_id}", call.now, call.partner)
+    return await hot_read(call.svc, perks.check, call.svc, partner_id, body.consumer_id, body.programme_id,
+                          body.threshold, call.now)
 
 
-async def _read(scope: str, consumer_id: str, purpose: str, partner, consumer, svc, now):  # noqa: ANN001, ANN202
-    partner_id, actor = _caller(partner, consumer)
+async def _read(scope: str, consumer_id: str, purpose: str, call: PartnerCall) -> Any:
+    partner_id, actor = _caller(call)
     if not partner_id:
-        await store_call(svc, _denied_unauthenticated, svc, consumer_id, actor, purpose,
-                         "band" if scope == "band" else "score+reasons", now, partner)
-    return await hot_read(svc, perks.partner_read, svc, partner_id, consumer_id, purpose, scope, now)
+        await store_call(call.svc, _denied_unauthenticated, call.svc, consumer_id, actor, purpose,
+                         "band" if scope == "band" else "score+reasons", call.now, call.partner)
+    return await hot_read(call.svc, perks.partner_read, call.svc, partner_id, consumer_id, purpose, scope, call.now)
 
 
 @router.get("/partners/consumers/{consumer_id}/band", response_model=ConsumerRead, response_model_exclude_none=True,
             responses=READ_ERRORS, summary="A consenting consumer's band")
-async def read_band(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep, svc: ServiceDep,
-                    now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
-    return await _read("band", consumer_id, purpose, partner, consumer, svc, now)
+async def read_band(consumer_id: str, call: PartnerCallDep, purpose: access.Purpose = Query(...)) -> Any:
+    return await _read("band", consumer_id, purpose, call)
 
 
 @router.get("/partners/consumers/{consumer_id}/score", response_model=ConsumerRead, response_model_exclude_none=True,
             responses=READ_ERRORS, summary="A consenting consumer's score with reasons")
-async def read_score(consumer_id: str, partner: OptionalPartnerDep, consumer: OptionalConsumerDep,
-                     svc: ServiceDep, now: NowDep, purpose: access.Purpose = Query(...)) -> Any:
-    return await _read("score_with_reasons", consumer_id, purpose, partner, consumer, svc, now)
+async def read_score(consumer_id: str, call: PartnerCallDep, purpose: access.Purpose = Query(...)) -> Any:
+    return await _read("score_with_reasons", consumer_id, purpose, call)
 
 
 @router.get("/partners/disputes", response_model=list[PartnerDispute], responses=errors(401, 422),
