@@ -46,7 +46,7 @@ def ingest(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines, CSV or Parquet file of events.")],
     db: DbOption = None,
     fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv or parquet (default: from the suffix).")] = None,
-    chunk_size: Annotated[int, typer.Option(help="Events per committed transaction.")] = 20000,
+    chunk_size: Annotated[int, typer.Option(help="Events per committed transaction.")] = 50000,
     ack_log: Annotated[
         Path | None, typer.Option(help="Append 'acknowledged N' after each committed chunk (for resumable loads).")
     ] = None,

@@ -91,6 +91,9 @@ def _worker_init() -> None:
     # Validation allocates millions of short-lived objects and no cycles worth
     # collecting; the cyclic collector only costs time here.
     gc.disable()
+    # The parent's store phase is serial and bounds the load; validation keeps ahead of it with
+    # time to spare. Lower priority lets the workers use idle CPU without taking the store's.
+    os.nice(10)
 
 
 def _prepare_raw(chunk: RawChunk | list[Any], first_index: int) -> PreparedBatch:
