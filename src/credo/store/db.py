@@ -14,11 +14,6 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001 - DBAPI hook
     dbapi_connection.isolation_level = None  # let SQLAlchemy's begin hook issue BEGIN
     cursor = dbapi_connection.cursor()
-    # 8 KiB pages for a new file (a no-op on an existing one): each bulk-load commit rewrites
-    # most leaf pages of the two random-keyed events indexes, and with 8 KiB pages a
-    # million-event `credo ingest` ran ~10 % faster than with SQLite's default 4 KiB
-    # (docs/benchmarks.md).
-    cursor.execute("PRAGMA page_size=8192")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -62,7 +57,7 @@ def read_only(engine: Engine) -> Connection:
 
 
 def create_store_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys, a busy timeout and (new files) 8 KiB pages.
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout.
 
     ``synchronous=NORMAL`` under WAL keeps every committed transaction across a
     process crash (kill -9); only an OS crash can lose the last commits.
