@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from credo.errors import CredoError, ErrorCode
 from credo.ingest import ingest_records
 from credo.registry import enrol_consumer, grant_report_consent, report_consent_states, withdraw_report_consent
+from credo.registry.consents import ConsentState
 from credo.store import events, report_consents
 from tests.factories import example, populate
 
@@ -93,3 +94,33 @@ def test_retraction_needs_no_consent_but_an_enrolled_consumer(engine) -> None:  
         enrol_consumer(conn, "c-3")
     retraction = example("event.retraction", event_id="r", retracts_event_id="b")
     assert _ingest(engine, retraction).status == "accepted"
+
+
+def test_consent_cache_given_pairs_agree_however_they_are_read(engine) -> None:  # noqa: ANN001
+    """A bulk load reads a partner's given pairs in one query; that must equal the per-consumer answer
+    (withdrawn, closed, unknown and never-consented consumers excluded) and follow later changes."""
+    from sqlalchemy import update
+
+    from credo.registry.consents import ConsentCache, given_pairs
+    from credo.store import consumers
+
+    populate(engine, consumers=("c-1", "c-2", "c-3", "c-4"))
+    with engine.begin() as conn:
+        grant_report_consent(conn, "c-2", "p-bills", ["bill.paid", "bill.issued"])
+        grant_report_consent(conn, "c-3", "p-bills", ["bill.paid"])
+        withdraw_report_consent(conn, "c-3", "p-bills", ["bill.paid"])
+        grant_report_consent(conn, "c-4", "p-bills", ["bill.issued"])
+        conn.execute(update(consumers).where(consumers.c.id == "c-4").values(status="closed"))
+    ids = ["c-1", "c-2", "c-3", "c-4", "c-unknown"]
+    whole, by_id, overflowing = ConsentCache(whole_partner_from=1), ConsentCache(), ConsentCache(1, 1)
+    with engine.connect() as conn:
+        expected = given_pairs(report_consent_states(conn, "p-bills", ids))
+        assert expected == {("c-2", "bill.paid"), ("c-2", "bill.issued")}
+        assert whole.given_for(conn, "p-bills", ids) == expected
+        assert by_id.given_for(conn, "p-bills", ids) == expected
+        assert overflowing.given_for(conn, "p-bills", ids) == expected  # too many to read whole: by id
+        assert whole.states(conn, "p-bills", ["c-3", "c-unknown"])["c-3"] == {"bill.paid": ConsentState.WITHDRAWN}
+    with engine.begin() as conn:
+        withdraw_report_consent(conn, "c-2", "p-bills", ["bill.paid"])
+    with engine.connect() as conn:
+        assert whole.given_for(conn, "p-bills", ids) == {("c-2", "bill.issued")}

@@ -78,9 +78,11 @@ def _target_problem(ev: Prepared, known: Known) -> tuple[Problem, ...] | None:
 
 
 def _check(
-    ev: Prepared, allowed: list[str] | None, consent: Mapping[str, dict[str, ConsentState] | None], known: Known
+    ev: Prepared, allowed: list[str] | None, consent: Mapping[str, dict[str, ConsentState] | None],
+    given: set[tuple[str, str]], known: Known,
 ) -> tuple[Problem, ...] | str | None:
-    """Problems of one event against the store: None when it may be written."""
+    """Problems of one event against the store: None when it may be written. ``given`` holds
+    (consumer, type) pairs with consent given; ``consent`` the full states of the others."""
     if allowed is None:
         return _problem(ErrorCode.PARTNER_UNKNOWN, "partner_id", "registered partner", f"no partner {ev.partner_id!r}")
     if ev.type not in allowed:
@@ -102,6 +104,8 @@ def _check(
         )
     if ev.target_event_id is not None and (problem := _target_problem(ev, known)):
         return problem
+    if (ev.consumer_id, ev.type) in given:
+        return None
     states = consent.get(ev.consumer_id)
     if ev.is_retraction:
         # Withdrawing a record only ever removes data, so it needs no consent.
@@ -162,23 +166,28 @@ def _decide(
     for pid, start, end in batch.partner_runs():
         allowed = conn.execute(select(partners.c.event_types).where(partners.c.id == pid)).scalar_one_or_none()
         consumer_ids = batch.consumer_id[start:end]
+        consent: Mapping[str, dict[str, ConsentState] | None]
         if consent_cache is not None:
-            consent, given = consent_cache.states(conn, pid, consumer_ids), consent_cache.given(pid)
+            given = consent_cache.given_for(conn, pid, consumer_ids)
         else:
             consent = report_consent_states(conn, pid, consumer_ids)
             given = given_pairs(consent)
         event_ids, targets, types = batch.event_id[start:end], batch.target_event_id[start:end], batch.type[start:end]
         wanted = [t for t in targets if t]
         known = stored_events(conn, pid, [*event_ids, *wanted] if look_up_ids else wanted)
+        odd = _exceptions(event_ids, consumer_ids, types, targets, set(allowed or ()), given, known)
+        if consent_cache is not None:  # full states only where consent is not plainly given
+            consent = consent_cache.states(conn, pid, [consumer_ids[o] for o in odd
+                                                       if (consumer_ids[o], types[o]) not in given])
         plain_from = 0  # the plain events since the last exception, accepted as they are
-        for offset in _exceptions(event_ids, consumer_ids, types, targets, set(allowed or ()), given, known):
+        for offset in odd:
             rows += batch.rows(start + plain_from, start + offset)
             known.update(zip(event_ids[plain_from:offset], zip(
                 batch.content_hash[start + plain_from : start + offset], types[plain_from:offset],
                 consumer_ids[plain_from:offset])))
             plain_from = offset + 1
             ev = batch.event(start + offset)
-            verdict = _check(ev, allowed, consent, known)
+            verdict = _check(ev, allowed, consent, given, known)
             if verdict is None:
                 known[ev.event_id] = (ev.content_hash, ev.type, ev.consumer_id)
                 rows.append(ev.row())

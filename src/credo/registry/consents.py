@@ -7,7 +7,7 @@ a consumer only while an explicit, unwithdrawn grant for exactly that
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 
 from sqlalchemy import Connection, and_, insert, select, update
@@ -104,6 +104,19 @@ def report_consent_states(
     return states
 
 
+def partner_given_pairs(conn: Connection, partner_id: str, max_pairs: int) -> set[tuple[str, str]] | None:
+    """Every (active consumer, event type) pair with consent given to ``partner_id``, in one
+    query; None if there are more than ``max_pairs``."""
+    rows = conn.execute(
+        select(report_consents.c.consumer_id, report_consents.c.event_type)
+        .select_from(report_consents.join(consumers, consumers.c.id == report_consents.c.consumer_id))
+        .where(report_consents.c.partner_id == partner_id, report_consents.c.withdrawn_at.is_(None),
+               consumers.c.status == "active")
+        .limit(max_pairs + 1)
+    ).all()
+    return None if len(rows) > max_pairs else {(consumer, etype) for consumer, etype in rows}
+
+
 class ConsentCache:
     """Consent states remembered across the batches of one bulk load.
 
@@ -113,14 +126,46 @@ class ConsentCache:
     batch, exactly as without the cache.
     """
 
-    def __init__(self, max_entries: int = 500_000) -> None:
+    def __init__(self, max_entries: int = 500_000, whole_partner_from: int = 1000) -> None:
         self.max_entries = max_entries
+        self.whole_partner_from = whole_partner_from
         self._version: int | None = None
         self._size = 0
         #: partner → consumer → states; None for a consumer who is not enrolled.
         self._entries: dict[str, dict[str, dict[str, ConsentState] | None]] = {}
         #: partner → the (consumer, event type) pairs with consent given.
         self._given: dict[str, set[tuple[str, str]]] = {}
+        #: partners whose given pairs were all read at once (complete), or found too many to be.
+        self._whole: dict[str, bool] = {}
+
+    def _current(self, conn: Connection, adding: int) -> None:
+        """Forget everything if the registry changed since, or if ``adding`` entries would overflow."""
+        version = current_registry_version(conn)
+        if version != self._version or self._size + adding > self.max_entries:
+            self._entries.clear()
+            self._given.clear()
+            self._whole.clear()
+            self._version, self._size = version, 0
+
+    def given_for(self, conn: Connection, partner_id: str, consumer_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """The (consumer, event type) pairs with consent given, complete at least for
+        ``consumer_ids``. A bulk load meets thousands of new consumers at once: then the
+        partner's given pairs are read in one query (if they fit), and full states are left
+        for the few events without consent (:meth:`states`)."""
+        missing = set(consumer_ids)
+        self._current(conn, len(missing))
+        if self._whole.get(partner_id):
+            return self._given[partner_id]
+        missing.difference_update(self._entries.get(partner_id, ()))
+        if len(missing) >= self.whole_partner_from and partner_id not in self._whole:
+            pairs = partner_given_pairs(conn, partner_id, self.max_entries - self._size)
+            self._whole[partner_id] = pairs is not None
+            if pairs is not None:
+                self._given[partner_id] = pairs
+                self._size += len(pairs)
+                return pairs
+        self.states(conn, partner_id, missing)
+        return self.given(partner_id)
 
     def states(
         self, conn: Connection, partner_id: str, consumer_ids: Iterable[str]
@@ -129,12 +174,8 @@ class ConsentCache:
         :func:`report_consent_states`, from memory where possible. A consumer who
         is absent or maps to None is not enrolled. The mapping is the cache's own:
         read it, do not keep it beyond the batch."""
-        version = current_registry_version(conn)
         missing = set(consumer_ids)
-        if version != self._version or self._size + len(missing) > self.max_entries:
-            self._entries.clear()
-            self._given.clear()
-            self._version, self._size = version, 0
+        self._current(conn, len(missing))
         known = self._entries.setdefault(partner_id, {})
         missing.difference_update(known)
         if missing:
