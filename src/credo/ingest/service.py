@@ -177,8 +177,8 @@ def _decide(
         known = stored_events(conn, pid, [*event_ids, *wanted] if look_up_ids else wanted)
         odd = _exceptions(event_ids, consumer_ids, types, targets, set(allowed or ()), given, known)
         if consent_cache is not None:  # full states only where consent is not plainly given
-            consent = consent_cache.states(conn, pid, [consumer_ids[o] for o in odd
-                                                       if (consumer_ids[o], types[o]) not in given])
+            unplain = [consumer_ids[o] for o in odd if (consumer_ids[o], types[o]) not in given]
+            consent = consent_cache.states(conn, pid, unplain) if unplain else {}
         plain_from = 0  # the plain events since the last exception, accepted as they are
         for offset in odd:
             rows += batch.rows(start + plain_from, start + offset)

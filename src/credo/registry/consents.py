@@ -164,7 +164,7 @@ class ConsentCache:
                 self._given[partner_id] = pairs
                 self._size += len(pairs)
                 return pairs
-        self.states(conn, partner_id, missing)
+        self._remember(conn, partner_id, missing)
         return self.given(partner_id)
 
     def states(
@@ -176,6 +176,12 @@ class ConsentCache:
         read it, do not keep it beyond the batch."""
         missing = set(consumer_ids)
         self._current(conn, len(missing))
+        return self._remember(conn, partner_id, missing)
+
+    def _remember(
+        self, conn: Connection, partner_id: str, missing: set[str]
+    ) -> Mapping[str, dict[str, ConsentState] | None]:
+        """:meth:`states` once the registry version is checked: fetch the consumers not yet known."""
         known = self._entries.setdefault(partner_id, {})
         missing.difference_update(known)
         if missing:
