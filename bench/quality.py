@@ -1,293 +1,325 @@
-"""Model-quality benchmark on four public credit datasets.
+"""Model-quality benchmark: what `credo train --data` ships, against default peers.
 
-    .venv/bin/python bench/quality.py [--data-dir ../shared/data] [--no-cv] [--datasets gmsc,heloc]
+    .venv/bin/python bench/quality.py [--data-dir DIR] [--datasets gmsc,heloc,taiwan,german]
+                                      [--seeds 0,1,2,3,4] [--markdown FILE]
 
 Data directory: ``--data-dir``, else ``$CREDO_DATA_DIR``, else ``../shared/data``
-relative to the repository root.
+relative to the repository root (layout: ``../shared/data/README.md``).
 
-Protocol (fixed, no peeking at test data):
-* a stratified 70/30 split with seed 0 (test AUC / Gini / KS), and
-* 5-fold stratified CV on the whole dataset (shuffle, seed 0): mean ± sd AUC.
+Protocol
+* Credo's models come from ``credo.scoring.training.train_from_table``, the code
+  path of ``credo train --data``, with its defaults. Each dataset gets only what a
+  user would type on the command line for it (:data:`DATASETS`): the target and
+  its bad value, the special values, and the columns to exclude (row ids and
+  audit-only traits). No model setting exists in this file, so none can have
+  been chosen by looking at a test split.
+* ``train_from_table(..., seed=s)`` makes the stratified 70/30 split for each
+  seed ``s``; the peers are fitted on the same training rows and the same input
+  columns Credo's models see (``run.X_train.columns``, i.e. after the shipped
+  column guard) and judged on the same test rows.
+* Credo is judged on the shipped 350..950 score (clamped integers, higher =
+  safer, so its AUC is that of ``-score``). Beside it: the AUC of the model's
+  probability, of the raw total before the clamp, and the share of test rows at
+  350 and at 950.
+* Peers with their defaults: optbinning's ``Scorecard(BinningProcess(columns,
+  categorical_variables, special_codes), LogisticRegression())`` (AUC of
+  ``predict_proba``, as its tutorials do) and ``lightgbm.LGBMClassifier()``
+  (categoricals as pandas ``category``).
 
-Models
-* credo_scorecard: ``credo.model.Scorecard`` with the settings below (one set for
-  every dataset); AUC of its integer points total (base + points, i.e. the
-  score before the 350..950 clamp). Column ``auc_350_950`` is the AUC of the
-  clamped product score: on a population as risky as FICO HELOC (52 % bad) a
-  large share sits at the 350 floor (odds 0.625:1), which ties them.
-* credo_challenger: ``credo.model.MonotoneChallenger`` (monotone LightGBM, early
-  stopping on an inner 20 % validation split of the training rows only;
-  directions by the ``spearman_checked`` rule); AUC as for the scorecard.
-* optbinning_scorecard: ``optbinning.Scorecard(BinningProcess(defaults), LogisticRegression())``.
-  It is given the special codes and categorical columns (as its tutorials do),
-  nothing else; AUC of ``predict_proba``.
-* lightgbm_default: ``LGBMClassifier()`` defaults (categoricals as pandas category).
-* logreg_raw: median impute + standardise (+ one-hot for categoricals) + ``LogisticRegression``.
-
-Data handling
-* GMSC: the 96/98 codes of the three past-due counters are special values.
-  ``age`` is kept as a feature: the dataset README does not flag it (note for
-  fairness review).
-* FICO HELOC: -7/-8/-9 are special values in every column.
-* Taiwan: SEX, EDUCATION, MARRIAGE, AGE are audit-only and excluded.
-* German: attributes 9, 13, 20 are audit-only and excluded; the 11 remaining
-  qualitative attributes are categorical (optbinning categorical binning inside
-  Credo's adapter; native categoricals in LightGBM; one-hot for logreg).
-
-Targets (on the 70/30 test split): Credo scorecard AUC > optbinning default on
-GMSC, HELOC, Taiwan and >= LightGBM default - 0.01; Credo challenger AUC >=
-LightGBM default - 0.002 ("matches or beats") on GMSC, HELOC, Taiwan. German
-(300 test rows, AUC standard error ~0.03) is reported, not targeted.
+Targets, over the seeds: Credo scorecard >= optbinning's scorecard and Credo
+challenger >= LightGBM, on every dataset. The verdict compares the mean paired
+AUC difference with the standard deviation of the paired differences:
+PASS if mean > +1 sd, TIE if |mean| <= 1 sd, FAIL if mean < -1 sd.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
+import subprocess
 import sys
 import time
 import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from sklearn.compose import ColumnTransformer  # noqa: E402
-from sklearn.impute import SimpleImputer  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, train_test_split  # noqa: E402
-from sklearn.pipeline import Pipeline  # noqa: E402
-from sklearn.preprocessing import OneHotEncoder, StandardScaler  # noqa: E402
-
-from credo.model import MonotoneChallenger, Scorecard, metrics  # noqa: E402
+from credo.model.metrics import auc  # noqa: E402
+from credo.policy.bands import SCORE_MAX, SCORE_MIN  # noqa: E402
+from credo.scoring.training import TrainingRun, train_from_table  # noqa: E402
 
 warnings.filterwarnings("ignore")
-N_JOBS = 2
-
-# One configuration of Credo's models for every dataset.
-CREDO_SCORECARD = dict(binning_params={"max_n_prebins": 50, "min_prebin_size": 0.01}, smoothing=5.0, C=1.0)
-CREDO_CHALLENGER = dict(n_estimators=3000, learning_rate=0.05, num_leaves=31, min_child_samples=20,
-                        subsample=1.0, colsample_bytree=1.0, reg_lambda=0.0, early_stopping_rounds=100,
-                        direction_rule="spearman_checked", n_jobs=N_JOBS)
+console = Console()
 
 
-# ------------------------------------------------------------------ data
-def load(name: str, data_dir: Path) -> dict:
-    if name == "gmsc":
-        df = pd.read_csv(data_dir / "give_me_some_credit" / "cs-training.csv", index_col=0)
-        y = df.pop("SeriousDlqin2yrs").to_numpy()
-        pd_cols = ["NumberOfTime30-59DaysPastDueNotWorse", "NumberOfTimes90DaysLate",
-                   "NumberOfTime60-89DaysPastDueNotWorse"]
-        return dict(X=df.astype(float), y=y, cats=[], specials={c: [96.0, 98.0] for c in pd_cols})
-    if name == "heloc":
-        df = pd.read_csv(data_dir / "fico_heloc" / "heloc_dataset_v1.csv")
-        y = (df.pop("RiskPerformance") == "Bad").astype(int).to_numpy()
-        return dict(X=df.astype(float), y=y, cats=[], specials={c: [-9.0, -8.0, -7.0] for c in df.columns})
-    if name == "taiwan":
-        df = pd.read_csv(data_dir / "taiwan_default_credit_card" / "default_of_credit_card_clients.csv")
-        y = df.pop("default payment next month").to_numpy()
-        df = df.drop(columns=["ID", "SEX", "EDUCATION", "MARRIAGE", "AGE"])  # audit-only / id
-        # repayment status: -2 no consumption, -1 paid in full are status codes, not delays
-        pays = ["PAY_0", "PAY_2", "PAY_3", "PAY_4", "PAY_5", "PAY_6"]
-        return dict(X=df.astype(float), y=y, cats=[], specials={c: [-2.0, -1.0] for c in pays})
-    if name == "german":
-        df = pd.read_csv(data_dir / "german_credit" / "german.data", sep=r"\s+", header=None)
-        df.columns = [f"a{i}" for i in range(1, 22)]
-        y = (df.pop("a21") == 2).astype(int).to_numpy()
-        df = df.drop(columns=["a9", "a13", "a20"])  # audit-only
-        cats = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-        for c in df.columns:
-            if c not in cats:
-                df[c] = df[c].astype(float)
-        return dict(X=df, y=y, cats=cats, specials={})
-    raise KeyError(name)
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset as a user would hand it to ``credo train --data``."""
+
+    path: str
+    target: str
+    bad_value: Any = None  # None: the target is already 0/1
+    special_values: tuple[float, ...] = ()
+    exclude: tuple[str, ...] = ()
+    read_options: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
 
 
-# ------------------------------------------------------------------ models
-def fit_predict(model: str, d: dict, Xtr: pd.DataFrame, ytr, Xte: pd.DataFrame) -> np.ndarray:
-    """Fit on train, return risk (higher = riskier) on test."""
-    cats, specials = d["cats"], d["specials"]
-    if model == "credo_scorecard":
-        m = Scorecard(categorical_features=cats, special_values=specials, **CREDO_SCORECARD).fit(Xtr, ytr)
-        return -m.score(Xte, clamp=False).to_numpy(dtype=float), -m.score(Xte).to_numpy(dtype=float)
-    if model == "credo_challenger":
-        m = MonotoneChallenger(categorical_features=cats, special_values=specials, **CREDO_CHALLENGER)
-        m.fit(Xtr, ytr)
-        return -m.score(Xte, clamp=False).to_numpy(dtype=float), -m.score(Xte).to_numpy(dtype=float)
-    if model == "optbinning_scorecard":
-        from optbinning import BinningProcess
-        from optbinning import Scorecard as OBScorecard
-
-        codes = sorted({v for vs in specials.values() for v in vs}) or None
-        bp = BinningProcess(list(Xtr.columns), categorical_variables=cats or None, special_codes=codes)
-        m = OBScorecard(binning_process=bp, estimator=LogisticRegression()).fit(Xtr, ytr)
-        return m.predict_proba(Xte)[:, 1]
-    if model == "lightgbm_default":
-        import lightgbm as lgb
-
-        def prep(X):
-            X = X.copy()
-            for c in cats:
-                X[c] = pd.Categorical(X[c], categories=sorted(d["X"][c].unique()))
-            return X
-        m = lgb.LGBMClassifier(verbose=-1, n_jobs=N_JOBS, random_state=0).fit(prep(Xtr), ytr)
-        return m.predict_proba(prep(Xte))[:, 1]
-    if model == "logreg_raw":
-        num = [c for c in Xtr.columns if c not in cats]
-        pre = ColumnTransformer([
-            ("num", Pipeline([("imp", SimpleImputer(strategy="median")), ("sc", StandardScaler())]), num),
-            *([("cat", OneHotEncoder(handle_unknown="ignore"), cats)] if cats else []),
-        ])
-        m = Pipeline([("pre", pre), ("lr", LogisticRegression(max_iter=2000))]).fit(Xtr, ytr)
-        return m.predict_proba(Xte)[:, 1]
-    raise KeyError(model)
+DATASETS: dict[str, Dataset] = {
+    "gmsc": Dataset(
+        "give_me_some_credit/cs-training.csv", "SeriousDlqin2yrs",
+        special_values=(96.0, 98.0), exclude=("Unnamed: 0",),
+        note="96/98 are codes of the past-due counters; the unnamed first column is a row id",
+    ),
+    "heloc": Dataset(
+        "fico_heloc/heloc_dataset_v1.csv", "RiskPerformance", bad_value="Bad",
+        special_values=(-9.0, -8.0, -7.0), note="-9/-8/-7 are FICO's special values",
+    ),
+    "taiwan": Dataset(
+        "taiwan_default_credit_card/default_of_credit_card_clients.csv", "default payment next month",
+        exclude=("ID", "SEX", "EDUCATION", "MARRIAGE", "AGE"),
+        note="ID is a row id; SEX, EDUCATION, MARRIAGE, AGE are audit-only",
+    ),
+    "german": Dataset(
+        "german_credit/german.data", "c21", bad_value=2, exclude=("c9", "c13", "c20"),
+        read_options={"sep": r"\s+", "header": None},
+        note="whitespace separated, no header (columns c1..c21); attributes 9, 13, 20 are audit-only",
+    ),
+}
+SEEDS = (0, 1, 2, 3, 4)
+# (target label, Credo model, peer model)
+TARGETS = (("scorecard ≥ optbinning", "credo_scorecard", "optbinning_scorecard"),
+           ("challenger ≥ LightGBM", "credo_challenger", "lightgbm_default"))
+MODELS = ("credo_scorecard", "credo_challenger", "optbinning_scorecard", "lightgbm_default")
 
 
-MODELS = ["credo_scorecard", "credo_challenger", "optbinning_scorecard", "lightgbm_default", "logreg_raw"]
-DATASETS = ["gmsc", "heloc", "taiwan", "german"]
-TARGET_SETS = ["gmsc", "heloc", "taiwan"]
+# ------------------------------------------------------------------ data and fits
+def read_table(spec: Dataset, data_dir: Path) -> pd.DataFrame:
+    """The file as ``credo train --data`` reads it (header-less files get columns c1..cN)."""
+    options = dict(spec.read_options)
+    frame = pd.read_csv(data_dir / spec.path, **options)
+    if options.get("header", "infer") is None:
+        frame.columns = [f"c{i}" for i in range(1, frame.shape[1] + 1)]
+    if spec.bad_value is not None:
+        frame[spec.target] = (frame[spec.target] == spec.bad_value).astype(int)
+    return frame
 
 
-def taiwan_events_vs_flat(data_dir: Path) -> dict:
-    """Taiwan through the event pipeline (import → register → ingest → point-in-time
-    features → scorecard) against Credo's scorecard on the flat table, same split."""
-    import tempfile
+def train_credo(frame: pd.DataFrame, spec: Dataset, seed: int) -> TrainingRun:
+    return train_from_table(frame, spec.target, special_values=list(spec.special_values) or None,
+                            exclude=list(spec.exclude), seed=seed)
 
-    from credo.features import compute_features, events_from_store
-    from credo.features.definitions import FEATURE_NAMES, INQUIRY_FEATURE, monotone_constraints, reason_codes
-    from credo.importers.taiwan import OBSERVATION_DATE, read_dataset, write_population
-    from credo.ingest.world import ingest_directory, load_registry
-    from credo.store import create_store_engine, upgrade_schema
 
-    d = load("taiwan", data_dir)
-    frame = read_dataset(data_dir / "taiwan_default_credit_card" / "default_of_credit_card_clients.csv")
-    ids = frame["consumer_id"].to_numpy()
-    tr_ids, te_ids = train_test_split(ids, test_size=0.3, stratify=d["y"], random_state=0)
+def credo_rows(run: TrainingRun) -> list[dict]:
+    """The shipped score's AUC, with the probability's and the raw total's beside it."""
+    y = run.y_valid.to_numpy()
+    rows = []
+    for name, model in (("credo_scorecard", run.bundle.champion), ("credo_challenger", run.bundle.challenger)):
+        shipped = model.score(run.X_valid).to_numpy(dtype=float)
+        raw = model.score(run.X_valid, clamp=False).to_numpy(dtype=float)
+        proba = model.predict_proba(run.X_valid)[1].to_numpy(dtype=float)
+        rows.append({"model": name, "auc": auc(y, -shipped), "auc_proba": auc(y, proba), "auc_raw": auc(y, -raw),
+                     "at_350": float(np.mean(shipped <= SCORE_MIN)), "at_950": float(np.mean(shipped >= SCORE_MAX))})
+    return rows
+
+
+def categorical_columns(run: TrainingRun) -> list[str]:
+    """The columns Credo's scorecard binned as categories (the peers get the same)."""
+    return [c for c in run.X_train.columns if c in set(run.bundle.champion.categorical_features or ())]
+
+
+def optbinning_auc(run: TrainingRun, spec: Dataset) -> float:
+    from optbinning import BinningProcess, Scorecard
+    from sklearn.linear_model import LogisticRegression
+
+    columns = list(run.X_train.columns)
+    process = BinningProcess(columns, categorical_variables=categorical_columns(run) or None,
+                             special_codes=list(spec.special_values) or None)
+    model = Scorecard(binning_process=process, estimator=LogisticRegression()).fit(run.X_train, run.y_train)
+    return auc(run.y_valid, model.predict_proba(run.X_valid)[:, 1])
+
+
+def lightgbm_auc(run: TrainingRun) -> float:
+    import lightgbm
+
+    cats = categorical_columns(run)
+
+    def design(X: pd.DataFrame) -> pd.DataFrame:
+        return X.astype({c: "category" for c in cats}) if cats else X
+
+    model = lightgbm.LGBMClassifier(verbose=-1).fit(design(run.X_train), run.y_train)
+    return auc(run.y_valid, model.predict_proba(design(run.X_valid))[:, 1])
+
+
+def run_seed(name: str, frame: pd.DataFrame, seed: int) -> tuple[list[dict], list[str]]:
+    spec = DATASETS[name]
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        write_population(frame, Path(tmp) / "pop")
-        engine = create_store_engine(f"sqlite:///{tmp}/tw.db")
-        upgrade_schema(engine)
-        load_registry(engine, Path(tmp) / "pop")
-        report = ingest_directory(engine, Path(tmp) / "pop", workers=2)
-        features = compute_features(events_from_store(engine), OBSERVATION_DATE)
-        engine.dispose()
-    pipeline_s = time.perf_counter() - t0
-    labels = pd.Series(d["y"], index=ids)
-    scorable = set(features.index[features["is_scorable"].to_numpy(bool)])
-    tr = [c for c in tr_ids if c in scorable]
-    te = [c for c in te_ids if c in scorable]
-    names = list(FEATURE_NAMES)
-    events_model = Scorecard(features=names, monotone_constraints=monotone_constraints(),
-                             reason_codes=reason_codes(), inquiry_feature=INQUIRY_FEATURE, **CREDO_SCORECARD)
-    events_model.fit(features.loc[tr, names], labels[tr].to_numpy())
-    flat = d["X"].set_index(ids)
-    flat_model = Scorecard(special_values=d["specials"], **CREDO_SCORECARD).fit(flat.loc[tr], labels[tr].to_numpy())
-    y_te = labels[te].to_numpy()
-    return {
-        "events_auc": metrics.auc(y_te, -events_model.score(features.loc[te, names], clamp=False).to_numpy(float)),
-        "flat_auc": metrics.auc(y_te, -flat_model.score(flat.loc[te], clamp=False).to_numpy(float)),
-        "consumers": len(tr) + len(te), "events": report.accepted, "rejected": report.rejected,
-        "pipeline_s": pipeline_s,
-    }
+    run = train_credo(frame, spec, seed)
+    credo_s = time.perf_counter() - t0
+    rows = credo_rows(run)
+    t1 = time.perf_counter()
+    rows.append({"model": "optbinning_scorecard", "auc": optbinning_auc(run, spec)})
+    rows.append({"model": "lightgbm_default", "auc": lightgbm_auc(run)})
+    peers_s = time.perf_counter() - t1
+    for r in rows:
+        r.update(dataset=name, seed=seed)
+    console.log(f"{name} seed {seed}: " + "  ".join(f"{r['model']} {r['auc']:.4f}" for r in rows)
+                + f"  (credo {credo_s:.1f} s, peers {peers_s:.1f} s)")
+    return rows, list(run.X_train.columns)
 
 
-def md_table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
+# ------------------------------------------------------------------ summaries
+def summarise(res: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds per dataset and model."""
+    cols = ["auc", "auc_proba", "auc_raw", "at_350", "at_950"]
+    out = res.groupby(["dataset", "model"], sort=False)[cols].mean()
+    out["auc_sd"] = res.groupby(["dataset", "model"], sort=False)["auc"].std(ddof=1)
+    return out.reset_index()
+
+
+def verdicts(res: pd.DataFrame) -> pd.DataFrame:
+    wide = res.pivot_table(index=["dataset", "seed"], columns="model", values="auc")
+    rows = []
+    for ds in res["dataset"].unique():
+        w = wide.loc[ds]
+        for label, ours, peer in TARGETS:
+            diff = (w[ours] - w[peer]).to_numpy()
+            mean, sd = float(diff.mean()), float(diff.std(ddof=1)) if len(diff) > 1 else float("nan")
+            verdict = ("PASS" if mean > sd else "FAIL" if mean < -sd else "TIE") if sd == sd else "n/a (1 seed)"
+            rows.append({"dataset": ds, "target": label, "credo": float(w[ours].mean()),
+                         "peer": float(w[peer].mean()), "mean_diff": mean, "sd_diff": sd,
+                         "wins": f"{int((diff > 0).sum())}/{len(diff)}", "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def fmt(v: Any, spec: str) -> str:
+    return "" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
+
+
+def quality_rows(summary: pd.DataFrame) -> list[list[str]]:
+    return [[r.dataset, r.model, fmt(r.auc, ".4f"), fmt(r.auc_sd, ".4f"), fmt(r.auc_proba, ".4f"),
+             fmt(r.auc_raw, ".4f"), fmt(r.at_350, ".1%"), fmt(r.at_950, ".1%")] for r in summary.itertuples()]
+
+
+# "AUC": Credo's shipped score, the peers' probability; "sd": over the seeds.
+QUALITY_HEAD = ["dataset", "model", "AUC", "sd", "AUC proba", "AUC raw", "at 350", "at 950"]
+TARGET_HEAD = ["dataset", "target", "Credo", "peer", "mean diff", "sd diff", "ahead", "verdict"]
+
+
+def target_rows(checks: pd.DataFrame) -> list[list[str]]:
+    return [[r.dataset, r.target, f"{r.credo:.4f}", f"{r.peer:.4f}", f"{r.mean_diff:+.4f}", fmt(r.sd_diff, ".4f"),
+             r.wins, r.verdict] for r in checks.itertuples()]
+
+
+def md_table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def rich_table(title: str, head: list[str], rows: list[list[str]]) -> Table:
+    table = Table(*head, title=title)
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def machine() -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor() or "unknown CPU")
+    mem_kb = next(int(ln.split()[1]) for ln in Path("/proc/meminfo").read_text().splitlines()
+                  if ln.startswith("MemTotal"))
+    return f"{os.cpu_count()} cores ({cpu}), {mem_kb / 2**20:.1f} GiB RAM, Python {platform.python_version()}"
+
+
+def commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "bench/quality.py"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + (" (with uncommitted changes in src/ or bench/quality.py)" if dirty else "")
+
+
+def markdown(summary: pd.DataFrame, checks: pd.DataFrame, inputs: dict[str, list[str]], seeds: list[int],
+             seconds: float) -> str:
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    given = "\n".join(
+        f"- `{ds}`: target `{DATASETS[ds].target}`"
+        + (f" (bad = `{DATASETS[ds].bad_value}`)" if DATASETS[ds].bad_value is not None else "")
+        + (f", special values {', '.join(f'{v:g}' for v in DATASETS[ds].special_values)}"
+           if DATASETS[ds].special_values else "")
+        + (f", excluded {', '.join(f'`{c}`' for c in DATASETS[ds].exclude)}" if DATASETS[ds].exclude else "")
+        + f"; {len(cols)} input columns: {', '.join(f'`{c}`' for c in cols)}"
+        for ds, cols in inputs.items())
+    return (f"Measured {when} at commit {commit()}, seeds {','.join(map(str, seeds))}, "
+            f"{seconds / 60:.1f} min in all; machine: {machine()}.\n\n"
+            f"What each dataset was given, and the columns Credo's models (and the peers) saw:\n\n{given}\n\n"
+            f"Mean over the seeds. AUC: Credo's shipped 350–950 score, the peers' probability; sd: of that AUC "
+            f"over the seeds; AUC proba / AUC raw: Credo's probability and its points total before the clamp; "
+            f"at 350 / at 950: share of the test rows at the floor and the cap.\n\n"
+            f"{md_table(QUALITY_HEAD, quality_rows(summary))}\n\n"
+            f"Targets, paired by seed (ahead: seeds on which Credo's AUC is higher; PASS if mean diff > +1 sd "
+            f"diff, TIE if within ±1 sd, FAIL if below −1 sd):\n\n"
+            f"{md_table(TARGET_HEAD, target_rows(checks))}\n")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default=os.environ.get("CREDO_DATA_DIR", str(ROOT.parent / "shared" / "data")))
     ap.add_argument("--datasets", default=",".join(DATASETS))
-    ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--no-cv", action="store_true", help="skip the 5-fold CV (split only)")
-    ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--no-events", action="store_true", help="skip the Taiwan-as-events comparison")
+    ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
+    ap.add_argument("--markdown", type=Path, help="also write the tables as a markdown fragment to this file")
     args = ap.parse_args()
     data_dir = Path(args.data_dir)
-    if not data_dir.exists():
-        print(f"data dir {data_dir} not found (use --data-dir or CREDO_DATA_DIR)")
-        return 2
-    models = args.models.split(",")
-    rows = []
+    names = [d for d in args.datasets.split(",") if d]
+    unknown = [d for d in names if d not in DATASETS]
+    if unknown:
+        ap.error(f"unknown dataset(s) {', '.join(unknown)}; choose from {', '.join(DATASETS)}")
+    missing = [str(data_dir / DATASETS[d].path) for d in names if not (data_dir / DATASETS[d].path).exists()]
+    if missing:
+        ap.error(f"data file(s) not found: {', '.join(missing)} (use --data-dir or CREDO_DATA_DIR)")
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+
+    rows: list[dict] = []
+    inputs: dict[str, list[str]] = {}
     t_all = time.perf_counter()
-    for ds in args.datasets.split(","):
-        d = load(ds, data_dir)
-        X, y = d["X"], d["y"]
-        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-        skf = StratifiedKFold(args.folds, shuffle=True, random_state=0)
-        for mdl in models:
-            t0 = time.perf_counter()
-            risk = fit_predict(mdl, d, Xtr, ytr, Xte)
-            fit_s = time.perf_counter() - t0
-            risk, clamped = risk if isinstance(risk, tuple) else (risk, None)
-            r = {"dataset": ds, "model": mdl, "n": len(y), "auc": metrics.auc(yte, risk),
-                 "auc_350_950": metrics.auc(yte, clamped) if clamped is not None else np.nan,
-                 "gini": metrics.gini(yte, risk), "ks": metrics.ks(yte, risk), "fit_s": fit_s}
-            if not args.no_cv:
-                aucs = []
-                for tr, te in skf.split(X, y):
-                    rk = fit_predict(mdl, d, X.iloc[tr], y[tr], X.iloc[te])
-                    rk = rk[0] if isinstance(rk, tuple) else rk
-                    aucs.append(metrics.auc(y[te], rk))
-                r["cv_auc_mean"], r["cv_auc_sd"] = float(np.mean(aucs)), float(np.std(aucs, ddof=1))
-            rows.append(r)
-            print(f"  {ds:7s} {mdl:21s} test AUC {r['auc']:.4f}"
-                  + (f"  CV {r['cv_auc_mean']:.4f}±{r['cv_auc_sd']:.4f}" if "cv_auc_mean" in r else "")
-                  + f"  ({time.perf_counter() - t0:.1f}s)", flush=True)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("fits", total=len(names) * len(seeds))
+        for name in names:
+            frame = read_table(DATASETS[name], data_dir)
+            for seed in seeds:
+                progress.update(task, description=f"{name} seed {seed}")
+                seed_rows, inputs[name] = run_seed(name, frame, seed)
+                rows.extend(seed_rows)
+                progress.advance(task)
+    seconds = time.perf_counter() - t_all
+
     res = pd.DataFrame(rows)
-    total = time.perf_counter() - t_all
-
-    # ---------------------------------------------------------------- tables
-    show = res.copy()
-    show["auc"] = show["auc"].map("{:.4f}".format)
-    show["gini"] = show["gini"].map("{:.4f}".format)
-    show["ks"] = show["ks"].map("{:.4f}".format)
-    show["auc_350_950"] = show["auc_350_950"].map(lambda v: "" if np.isnan(v) else f"{v:.4f}")
-    show["fit_s"] = show["fit_s"].map("{:.1f}".format)
-    if "cv_auc_mean" in show:
-        show["cv_auc"] = [f"{m:.4f} ± {s:.4f}" for m, s in zip(res["cv_auc_mean"], res["cv_auc_sd"])]
-        show = show.drop(columns=["cv_auc_mean", "cv_auc_sd"])
-    print("\n## Model quality (test = stratified 70/30 split, seed 0; CV = 5-fold stratified)\n")
-    print(md_table(show))
-
-    checks = []
-    a = res.set_index(["dataset", "model"])["auc"]
-    for ds in [t for t in TARGET_SETS if t in set(res["dataset"])]:
-        def g(m):
-            return a.get((ds, m), np.nan)
-        sc, ch, ob, lg = g("credo_scorecard"), g("credo_challenger"), g("optbinning_scorecard"), g("lightgbm_default")
-        checks.append({"dataset": ds, "target": "scorecard AUC > optbinning default",
-                       "value": f"{sc:.4f} vs {ob:.4f} (diff {sc - ob:+.4f}, ratio {sc / ob:.4f})",
-                       "result": "PASS" if sc > ob else "FAIL"})
-        checks.append({"dataset": ds, "target": "scorecard AUC >= LightGBM default - 0.01",
-                       "value": f"{sc:.4f} vs {lg:.4f} (diff {sc - lg:+.4f})",
-                       "result": "PASS" if sc >= lg - 0.01 else "FAIL"})
-        checks.append({"dataset": ds, "target": "challenger AUC >= LightGBM default - 0.002",
-                       "value": f"{ch:.4f} vs {lg:.4f} (diff {ch - lg:+.4f})",
-                       "result": "PASS" if ch >= lg - 0.002 else "FAIL"})
-    if not args.no_events and "taiwan" in set(res["dataset"]):
-        ev = taiwan_events_vs_flat(data_dir)
-        print(f"\n## Taiwan as events\n\n{ev['consumers']:,} consumers, {ev['events']:,} events ingested "
-              f"({ev['rejected']} rejected), import + ingest + features in {ev['pipeline_s']:.0f} s; "
-              f"Credo scorecard test AUC: events path {ev['events_auc']:.4f}, flat table {ev['flat_auc']:.4f}")
-        checks.append({"dataset": "taiwan", "target": "events-path AUC within 0.01 of flat-table scorecard",
-                       "value": f"{ev['events_auc']:.4f} vs {ev['flat_auc']:.4f} "
-                                f"(diff {ev['events_auc'] - ev['flat_auc']:+.4f})",
-                       "result": "PASS" if abs(ev["events_auc"] - ev["flat_auc"]) <= 0.01 else "FAIL"})
-    if checks:
-        print("\n## Targets\n")
-        print(md_table(pd.DataFrame(checks)))
-        n_pass = sum(c["result"] == "PASS" for c in checks)
-        print(f"\n{n_pass}/{len(checks)} targets PASS; total run time {total:.0f} s")
+    summary, checks = summarise(res), verdicts(res)
+    console.print(rich_table("Model quality, mean over seeds " + ",".join(map(str, seeds)),
+                             QUALITY_HEAD, quality_rows(summary)))
+    console.print(rich_table("Targets (paired by seed)", TARGET_HEAD, target_rows(checks)))
+    counts = checks["verdict"].value_counts()
+    console.print(", ".join(f"{counts.get(v, 0)} {v}" for v in ("PASS", "TIE", "FAIL"))
+                  + f"; run time {seconds:.0f} s")
+    if args.markdown:
+        args.markdown.write_text(markdown(summary, checks, inputs, seeds, seconds))
+        console.print(f"markdown written to {args.markdown}")
     return 0
 
 
