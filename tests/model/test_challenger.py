@@ -7,6 +7,7 @@ from sklearn.base import clone
 from credo.model import MonotoneChallenger
 from credo.model.challenger import infer_direction
 from credo.policy import bands
+from credo.policy.reasons import MIN_REASON_POINTS
 
 
 def test_init_stores_params_only_and_clone():
@@ -68,21 +69,30 @@ def test_attributions_sum_to_margin_and_reasons(data, fitted_challenger):
     Xs = X.iloc[:500]
     C = m.contributions(Xs)
     np.testing.assert_allclose(C.sum(axis=1), m.decision_function(Xs), atol=1e-9)
-    raw = bands.OFFSET - bands.FACTOR * m.decision_function(Xs)
-    np.testing.assert_allclose(m.explain(Xs).sum(axis=1) + bands.OFFSET - bands.FACTOR * C["bias"], raw, atol=1e-6)
+    sc = m.scaling_
+    raw = sc.offset - sc.factor * m.decision_function(Xs)
+    np.testing.assert_allclose(m.explain(Xs).sum(axis=1) + sc.offset - sc.factor * C["bias"], raw, atol=1e-6)
     R = m.reasons(Xs)
     code = {f: m.reason_code_of(f) for f in m.features_}
+    cost = -m.explain(Xs)
+    capped = m.score(Xs) >= bands.SCORE_MAX
     for idx in Xs.index[:200]:
-        c = C.loc[idx, m.features_]
-        order = sorted([f for f in m.features_ if c[f] > 0], key=lambda f: (-c[f], m.features_.index(f)))
+        c = cost.loc[idx, m.features_]
+        # a feature is a reason when it costs at least the policy minimum; a missing value is said as
+        # not provided, never as the behaviour the feature measures
+        order = sorted([f for f in m.features_ if c[f] >= MIN_REASON_POINTS],
+                       key=lambda f: (-c[f], m.features_.index(f)))
+        said = {f: code[f] if pd.notna(Xs.loc[idx, f]) else f"RM:{f}" for f in m.features_}
         exp = []
         for f in order:
             if len(exp) == 4:
                 break
-            if code[f] not in exp:
-                exp.append(code[f])
-        if c["inquiries"] > 0 and "R08" not in exp:
-            exp.append("R08")
+            if said[f] not in exp:
+                exp.append(said[f])
+        if c["inquiries"] >= MIN_REASON_POINTS and said["inquiries"] not in exp:
+            exp.append(said["inquiries"])
+        if capped.loc[idx]:
+            exp = []
         assert [r for r in R.loc[idx] if r is not None] == exp
 
 

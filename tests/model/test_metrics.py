@@ -24,3 +24,6 @@ def test_calibration_by_band():
     t = metrics.calibration_by_band(s, y)
     assert list(t["n"]) == [1, 1, 1, 1, 2] and t["observed_bad_rate"].iloc[-1] == 0.5
     assert t["expected_bad_rate"].is_monotonic_decreasing
+    assert (t["interval_low"] <= t["interval_high"]).all()
+    # one bad among two in the excellent band is far outside a sub-1 % expectation: reported as a miss
+    assert not t["holds"].iloc[-1] and t["miss"].iloc[-1] > 0

@@ -10,6 +10,7 @@ from sklearn.base import clone
 
 from credo.model import NOT_ENOUGH_DATA, Scorecard
 from credo.policy import bands
+from credo.policy.reasons import MIN_REASON_POINTS
 
 from credo_model_synth import make_data
 
@@ -53,7 +54,7 @@ def test_points_table_is_the_scorer(data, fitted_scorecard):
         assert sc.points_[f].dtype.kind == "i" and sc.points_[f].min() == 0
     # integer points track the logistic model closely
     lo = sc.decision_function(X)
-    approx = bands.OFFSET - bands.FACTOR * lo
+    approx = sc.scaling_.offset - sc.scaling_.factor * lo
     inside = (approx > 360) & (approx < 940)
     assert (sc.score(X, clamp=False) - approx)[inside].abs().max() <= len(sc.features_) / 2 + 1
 
@@ -134,12 +135,20 @@ def test_reasons_are_the_largest_shortfalls(data, fitted_scorecard):
     S = sc.shortfall(Xs)
     R = sc.reasons(Xs, k=4)
     code = {f: sc.reason_code_of(f) for f in sc.features_}
+    capped = sc.score(Xs) >= bands.SCORE_MAX
     for idx in Xs.index:
         s = S.loc[idx]
-        order = sorted([f for f in sc.features_ if s[f] > 0], key=lambda f: (-s[f], sc.features_.index(f)))
-        expected = [code[f] for f in order[:4]]
-        if s["inquiries"] > 0 and "R08" not in expected:
-            expected.append("R08")
+        order = sorted([f for f in sc.features_ if s[f] >= MIN_REASON_POINTS],
+                       key=lambda f: (-s[f], sc.features_.index(f)))
+        said = {f: code[f] if pd.notna(Xs.loc[idx, f]) else f"RM:{f}" for f in sc.features_}
+        expected = []
+        for f in order:
+            if len(expected) < 4 and said[f] not in expected:
+                expected.append(said[f])
+        if s["inquiries"] >= MIN_REASON_POINTS and said["inquiries"] not in expected:
+            expected.append(said["inquiries"])
+        if capped.loc[idx]:
+            expected = []
         got = [c for c in R.loc[idx] if c is not None]
         assert got == expected
         assert len(got) <= 5 and "too low" not in " ".join(got)
@@ -171,7 +180,7 @@ def test_reason_fidelity_top_reason_moves_score_most(data, fitted_scorecard):
         gains[f] = sc.score(Xm) - base
     G = pd.DataFrame(gains)
     R = sc.reasons(Xs)
-    feat_of = {sc.reason_code_of(f): f for f in sc.features_}
+    feat_of = {sc.reason_code_of(f): f for f in sc.features_} | {f"RM:{f}": f for f in sc.features_}
     n_checked = 0
     for idx in Xs.index:
         top = R.loc[idx, "reason_1"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from credo.policy import bands
-from credo.policy.reasons import GENERIC_PREFIX, INQUIRY_REASON
+from credo.policy.reasons import MIN_REASON_POINTS, MISSING_PREFIX, ReasonRule, generic_rules
 
 #: Returned instead of a score when a consumer does not meet the minimum scoring criteria.
 NOT_ENOUGH_DATA = "not enough data"
@@ -46,10 +46,45 @@ def as_target(y: Any) -> np.ndarray:
     return yy.astype(int)
 
 
-def reason_code_for(feature: str, reason_codes: Mapping[str, str] | None) -> str:
-    if reason_codes and feature in reason_codes:
-        return reason_codes[feature]
-    return f"{GENERIC_PREFIX}{feature}"
+def rules_for(feature: str, reason_rules: Mapping[str, Any] | None, reason_codes: Mapping[str, str] | None) -> dict:
+    """The ``{"rules": [[op, threshold, code], ...], "missing": code}`` entry of a feature: its declared
+    rules, else its mapped code for any value outside the best range, else the generic codes of a user's
+    own column. A missing value without a declared code is said as not provided (``RM:<feature>``),
+    never as the behaviour the feature measures."""
+    if reason_rules and feature in reason_rules:
+        entry = dict(reason_rules[feature])
+    elif reason_codes and feature in reason_codes:
+        entry = {"rules": [["any", None, reason_codes[feature]]], "missing": None}
+    else:
+        entry = generic_rules(feature)
+    entry["missing"] = entry.get("missing") or f"{MISSING_PREFIX}{feature}"
+    return entry
+
+
+def true_codes(X: pd.DataFrame, features: Sequence[str], rules: Mapping[str, dict]) -> np.ndarray:
+    """(n, p) object array: the reason code whose statement is true for each row's value of each
+    feature (the missing-data code for a missing value), None where no statement is true."""
+    out = np.full((len(X), len(features)), None, dtype=object)
+    for j, f in enumerate(features):
+        col = X[f]
+        missing = col.isna().to_numpy()
+        entry = rules[f]
+        if entry.get("missing"):
+            out[missing, j] = entry["missing"]
+        free = ~missing
+        numeric = pd.api.types.is_numeric_dtype(col)
+        values = col.to_numpy(dtype=float, na_value=np.nan) if numeric else None
+        for item in entry["rules"]:
+            rule = ReasonRule.from_list(item)
+            if rule.op == "any":
+                hit = free.copy()
+            elif values is None:
+                continue
+            else:
+                hit = free & rule.holds(values)
+            out[hit, j] = rule.code
+            free &= ~hit
+    return out
 
 
 def clamp_round(raw: np.ndarray) -> np.ndarray:
@@ -58,39 +93,42 @@ def clamp_round(raw: np.ndarray) -> np.ndarray:
 
 def select_reasons(
     cost: np.ndarray,
+    codes: np.ndarray,
     features: Sequence[str],
-    codes: Sequence[str],
     k: int,
     inquiry_feature: str | None,
     index: pd.Index,
+    at_cap: np.ndarray,
 ) -> pd.DataFrame:
-    """Principal reasons per row from a (n, p) matrix of points lost per feature.
+    """Principal reasons per row from a (n, p) matrix of score points lost per feature and the
+    (n, p) matrix of true codes (:func:`true_codes`).
 
     Features are ranked by cost (largest first; ties broken by feature order);
-    only features that cost points (> 0) are reasons; codes are de-duplicated
-    (a code shared by two features appears once, at its best rank). At most
-    ``k`` reasons; if ``inquiry_feature`` costs points and its code is not among
-    them, it is added as reason ``k+1``.
+    a feature is a reason only when it costs at least ``MIN_REASON_POINTS``
+    and a statement of it is true for the row; codes are de-duplicated (a code
+    shared by two features appears once, at its best rank). At most ``k``
+    reasons; if ``inquiry_feature`` costs points and its code is not among
+    them, it is added as reason ``k+1``. Rows ``at_cap`` (the top of the
+    range) get none: nothing lowers their score.
     """
     n, p = cost.shape
     order = np.argsort(-cost, axis=1, kind="stable")  # stable => feature order on ties
     cols = [f"reason_{i + 1}" for i in range(k + 1)]
     out = np.full((n, k + 1), None, dtype=object)
     inq = list(features).index(inquiry_feature) if inquiry_feature in features else -1
-    inq_code = codes[inq] if inq >= 0 else INQUIRY_REASON
-    codes_arr = np.asarray(codes, dtype=object)
     sorted_cost = np.take_along_axis(cost, order, axis=1)
-    sorted_codes = codes_arr[order]
-    for r in range(n):
+    sorted_codes = np.take_along_axis(codes, order, axis=1)
+    for r in np.flatnonzero(~np.asarray(at_cap, bool)):
         chosen: list[str] = []
         for j in range(p):
-            if sorted_cost[r, j] <= 0 or len(chosen) >= k:
+            if sorted_cost[r, j] < MIN_REASON_POINTS or len(chosen) >= k:
                 break
             c = sorted_codes[r, j]
-            if c not in chosen:
+            if c is not None and c not in chosen:
                 chosen.append(c)
-        if inq >= 0 and cost[r, inq] > 0 and inq_code not in chosen:
-            chosen.append(inq_code)
+        if inq >= 0 and cost[r, inq] >= MIN_REASON_POINTS and codes[r, inq] is not None \
+                and codes[r, inq] not in chosen:
+            chosen.append(codes[r, inq])
         out[r, : len(chosen)] = chosen
     return pd.DataFrame(out, index=index, columns=cols, dtype=object)
 
@@ -103,7 +141,22 @@ class ScoreOutputsMixin:
     """
 
     def reason_code_of(self, feature: str) -> str:
-        return reason_code_for(feature, self.reason_codes)
+        """The feature's main reason code (its first rule's)."""
+        return self.reason_rules_of(feature)["rules"][0][2]
+
+    def reason_rules_of(self, feature: str) -> dict:
+        return rules_for(feature, getattr(self, "reason_rules", None), self.reason_codes)
+
+    def _reasons_from_cost(self, X: pd.DataFrame, cost: np.ndarray, scores: np.ndarray, k: int) -> pd.DataFrame:
+        rules = {f: self.reason_rules_of(f) for f in self.features_}
+        codes = true_codes(self._filled(X), self.features_, rules)
+        return select_reasons(cost, codes, self.features_, k, self.inquiry_feature, X.index,
+                              at_cap=np.asarray(scores) >= bands.SCORE_MAX)
+
+    def _filled(self, X: pd.DataFrame) -> pd.DataFrame:
+        """X with NULL replaced where NULL is a fact (``null_values``), as the model sees it."""
+        fills = {f: v for f, v in (getattr(self, "null_values", None) or {}).items() if f in X.columns}
+        return X.fillna(fills) if fills else X
 
     def eligible(self, X: Any) -> pd.Series:
         """True where the minimum scoring criteria are met."""
@@ -122,12 +175,6 @@ class ScoreOutputsMixin:
         s = self.score(X).astype(object)
         s[~self.eligible(X).to_numpy()] = NOT_ENOUGH_DATA
         return s
-
-
-def scaling_record() -> dict[str, float]:
-    """The published scaling an artifact was built with (kept in every artifact)."""
-    return {"base_score": bands.BASE_SCORE, "base_odds_good_bad": bands.BASE_ODDS,
-            "pdo": bands.PDO, "score_min": bands.SCORE_MIN, "score_max": bands.SCORE_MAX}
 
 
 def check_artifact(d: Mapping[str, Any], fmt: str, version: int) -> None:

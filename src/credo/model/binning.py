@@ -134,6 +134,20 @@ def _pava(values: np.ndarray, weights: np.ndarray, increasing: bool) -> np.ndarr
     return np.array(out)
 
 
+def _edge_splits(values: np.ndarray, own: Sequence[float]) -> list[float]:
+    """Cut points that isolate each ``own`` value sitting at the low or high end of ``values``."""
+    if not len(own) or values.size == 0:
+        return []
+    u = np.unique(values)
+    cuts = []
+    for v in own:
+        if u.size > 1 and u[0] == v:
+            cuts.append(float((u[0] + u[1]) / 2.0))
+        elif u.size > 1 and u[-1] == v:
+            cuts.append(float((u[-2] + u[-1]) / 2.0))
+    return cuts
+
+
 # ---------------------------------------------------------------- the binning
 
 @dataclass
@@ -229,7 +243,14 @@ class FeatureBinning:
         alpha: float = 5.0,
         snap: bool = True,
         binning_params: dict | None = None,
+        own_bins: Sequence[float] = (),
     ) -> "FeatureBinning":
+        """Fit the binning of one feature.
+
+        ``own_bins``: values that always get a bin of their own when they are the
+        lowest or highest regular value (e.g. 0 of a count of late payments, so
+        that "none" is never pooled with "some").
+        """
         from optbinning import OptimalBinning
 
         y = np.asarray(y).astype(int)
@@ -264,6 +285,7 @@ class FeatureBinning:
                 ob = OptimalBinning(name=name, dtype="numerical", monotonic_trend=trend, **params)
                 ob.fit(xr, yr)
                 splits = [float(s) for s in np.asarray(ob.splits, dtype=float)]
+            splits = sorted(set(splits) | set(_edge_splits(xr, own_bins)))
             if snap and splits:
                 xs = np.unique(xr)
                 snapped = []

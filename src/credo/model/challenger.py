@@ -10,10 +10,13 @@
   added back to their source feature.
 * Attributions are LightGBM's ``pred_contrib`` (TreeSHAP, exact for trees):
   per row they sum to the raw margin (log-odds of bad). In score units a
-  feature's contribution is ``-FACTOR * contribution``; the principal reasons
-  are the features with the largest positive contribution to the bad margin.
-* Score: ``clamp(round(OFFSET - FACTOR * margin), 350, 950)``, the scaling of
-  :mod:`credo.policy.bands`, the same as the scorecard's.
+  feature's contribution is ``-factor * contribution``; the principal reasons
+  are the true statements about the features with the largest contribution
+  to the bad margin (at least the policy's minimum of points; none at 950).
+* Score: ``clamp(round(offset - factor * margin), 350, 950)`` with the
+  model's own ``scaling_``, fitted by the published rule of
+  :func:`credo.policy.bands.fit_scaling` (0.25 % of the training population
+  at or below 350, 0.25 % at or above 950).
 * LightGBM's ``monotone_constraints_method="advanced"`` was measured to break
   monotonicity (LightGBM 4.7); "intermediate" is used and tested.
 * Artifact: JSON with LightGBM's text model inside (no pickle).
@@ -31,7 +34,6 @@ from sklearn.model_selection import train_test_split
 
 from credo.model._common import (
     JsonArtifactMixin, ScoreOutputsMixin, as_frame, as_target, check_artifact, check_columns, clamp_round,
-    scaling_record, select_reasons,
 )
 from credo.policy import bands
 
@@ -117,6 +119,8 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
         reason_codes: Mapping[str, str] | None = None,
         inquiry_feature: str | None = None,
         min_observed_features: int | Callable | None = None,
+        reason_rules: Mapping[str, Any] | None = None,
+        null_values: Mapping[str, float] | None = None,
     ):
         self.features = features
         self.categorical_features = categorical_features
@@ -139,6 +143,8 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
         self.reason_codes = reason_codes
         self.inquiry_feature = inquiry_feature
         self.min_observed_features = min_observed_features
+        self.reason_rules = reason_rules
+        self.null_values = null_values
 
     # ------------------------------------------------------------ design matrix
     def _specials_for(self, f: str) -> list[float]:
@@ -151,6 +157,7 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
 
     def _design(self, X: pd.DataFrame) -> pd.DataFrame:
         """Model columns: features (specials -> NaN) + special indicators."""
+        X = self._filled(X)
         cols: dict[str, Any] = {}
         for f in self.features_:
             if f in self.categories_:
@@ -233,6 +240,7 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
                 cons.append(0)
         self.columns_ = cols
         self.column_source_ = source
+        self.scaling_ = bands.DEFAULT_SCALING
         D = self._design(X)
         params = self._params(cons)
         n_iter = self.n_estimators
@@ -250,10 +258,14 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
             if not self.refit_full:
                 self.booster_ = bst
                 self.booster_.free_dataset()
-                return self
+                return self._fit_scaling(X)
         dall = lgb.Dataset(D, y, categorical_feature=cats or "auto")
         self.booster_ = lgb.train(params, dall, num_boost_round=n_iter)
         self.best_iteration_ = n_iter
+        return self._fit_scaling(X)
+
+    def _fit_scaling(self, X: pd.DataFrame) -> "MonotoneChallenger":
+        self.scaling_ = bands.fit_scaling(-self.decision_function(X).to_numpy())
         return self
 
     # ------------------------------------------------------------ outputs
@@ -280,7 +292,7 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
         """Credit scores (int Series 350..950); with ``y``, the ROC AUC instead.
         ``clamp=False`` gives the rounded score before clamping."""
         m = self.decision_function(X)
-        raw = bands.OFFSET - bands.FACTOR * m.to_numpy()
+        raw = self.scaling_.score_from_log_odds(-m.to_numpy(), clamp=False)
         vals = clamp_round(raw) if clamp else np.rint(raw).astype(np.int64)
         s = pd.Series(vals, index=m.index, name="score")
         if y is not None:
@@ -302,13 +314,14 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
     def explain(self, X: Any) -> pd.DataFrame:
         """Contributions in score points (negative = lowers the score)."""
         C = self.contributions(X)
-        return -bands.FACTOR * C[self.features_]
+        return -self.scaling_.factor * C[self.features_]
 
     def reasons(self, X: Any, k: int = 4) -> pd.DataFrame:
-        """Principal reasons: features with the largest contributions towards bad."""
-        C = self.contributions(X)[self.features_]
-        codes = [self.reason_code_of(f) for f in self.features_]
-        return select_reasons(C.to_numpy(), self.features_, codes, k, self.inquiry_feature, C.index)
+        """Principal reasons: true statements about the features with the largest contributions towards
+        bad, in score points (none at the top of the range)."""
+        X = self._frame(X)
+        cost = -self.explain(X).to_numpy()
+        return self._reasons_from_cost(X, cost, self.score(X).to_numpy(), k)
 
     # ------------------------------------------------------------ artifacts
     def to_dict(self) -> dict:
@@ -316,7 +329,7 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
         params = self.artifact_params()
         return {
             "format": FORMAT, "version": FORMAT_VERSION,
-            "scaling": scaling_record(),
+            "scaling": self.scaling_.to_dict(),
             "params": params,
             "features": self.features_,
             "categories": self.categories_,
@@ -345,6 +358,7 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
         m.columns_ = list(d["columns"])
         m.column_source_ = list(d["column_source"])
         m.booster_ = lgb.Booster(model_str=d["lightgbm_model"])
+        m.scaling_ = bands.Scaling.from_dict(d["scaling"])
         m.best_iteration_ = m.booster_.num_trees()
         return m
 

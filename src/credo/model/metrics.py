@@ -63,21 +63,31 @@ def psi_bands(expected_scores, actual_scores, eps: float = 1e-4) -> float:
     return psi(expected_scores, actual_scores, bins=edges, eps=eps)
 
 
-def calibration_by_band(scores, y) -> pd.DataFrame:
-    """Observed vs published expected bad rate per band."""
+def calibration_by_band(scores, y, published: list[dict] | None = None) -> pd.DataFrame:
+    """Observed vs published expected bad rate per band, with the 95 % binomial interval of the
+    observed rate around the published one and whether it holds.
+
+    ``published``: the model's band table (:func:`credo.policy.bands.band_table`); without it the
+    bands of :data:`credo.policy.bands.DEFAULT_SCALING` are used.
+    """
     s = np.asarray(scores)
     yy = np.asarray(y).astype(float)
     bi = bands.band_index(s)
+    table = published or bands.band_table(bands.DEFAULT_SCALING)
     rows = []
     for i, b in enumerate(bands.BANDS):
         m = bi == i
         n = int(m.sum())
+        expected = float(table[i]["expected_bad_rate"])
+        low, high = bands.expected_bad_rate_interval(expected, n)
+        observed = float(yy[m].mean()) if n else float("nan")
         rows.append({
             "band": b.name, "lower": b.lower, "upper": b.upper, "n": n,
             "share": n / max(len(s), 1), "bad": int(yy[m].sum()),
-            "observed_bad_rate": float(yy[m].mean()) if n else float("nan"),
-            "expected_bad_rate": bands.expected_bad_rate(b),
-            "mean_implied_bad_rate": float(bands.bad_rate_at(s[m]).mean()) if n else float("nan"),
+            "observed_bad_rate": observed, "expected_bad_rate": expected,
+            "interval_low": low, "interval_high": high,
+            "holds": bool(n == 0 or low <= observed <= high),
+            "miss": 0.0 if n == 0 or low <= observed <= high else observed - (high if observed > high else low),
         })
     return pd.DataFrame(rows)
 

@@ -10,8 +10,15 @@ Conventions
 
       score = clamp(base_points + sum(points of the row's bins), 350, 950)
 
-  The scaling (600 at 20:1 good:bad, 50 points to double the odds) comes from
-  :mod:`credo.policy.bands`.
+  The scaling (``scaling_``: anchor odds at 600 and points to double the
+  odds) is fitted by the published rule :func:`credo.policy.bands.fit_scaling`:
+  the all-best-bins file scores 950 and the riskiest 0.25 % of the training
+  population 350 or less.
+* Every feature's points follow its bad rates: coefficients are constrained
+  so that points rise with WoE (``drop_wrong_sign=True``), and a feature
+  without a declared direction gets the direction its data shows. A feature
+  the fit gives no weight is listed in ``zeroed_features_``;
+  :meth:`direction_report` flags any bin whose points disagree with its bad rate.
 * ``predict_proba`` / ``decision_function`` use the unrounded logistic model;
   ``score`` uses the integer points table (they agree up to rounding).
 * Every pandas output keeps the input index.
@@ -41,8 +48,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from credo.model._common import (
-    JsonArtifactMixin, ScoreOutputsMixin, as_frame, as_target, check_artifact, check_columns, scaling_record,
-    select_reasons,
+    JsonArtifactMixin, ScoreOutputsMixin, as_frame, as_target, check_artifact, check_columns,
 )
 from credo.model.binning import FeatureBinning
 from credo.policy import bands
@@ -112,17 +118,25 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
     smoothing : float
         Pseudo-observations added to every bin when computing WoE.
     C, max_iter, class_weight : logistic-regression parameters (L2).
-    drop_wrong_sign : "declared", True or False
+    drop_wrong_sign : True (default), "declared" or False
         Constrain coefficients to the sign that keeps a feature's points in
-        the order of its WoE, so its points follow its declared risk
-        direction (a feature that wants the wrong sign gets coefficient 0).
-        ``"declared"`` (default) constrains the features whose direction is
-        declared in ``monotone_constraints`` (+1/-1) and lets the fit choose
-        the sign of the others (their bins are monotone either way, so their
-        points stay monotone); ``True`` constrains every feature; ``False`` is
-        plain sklearn LR.
+        the order of its WoE, so its points follow its bad rates (a feature
+        that wants the wrong sign gets coefficient 0 and is reported in
+        ``zeroed_features_``). ``"declared"`` constrains only the features
+        whose direction is declared in ``monotone_constraints``; ``False`` is
+        plain sklearn LR (points may then run against the bad rates).
     reason_codes : dict feature -> reason code, optional
-        Codes from :mod:`credo.policy.reasons`; unmapped features get ``RX:<feature>``.
+        Codes from :mod:`credo.policy.reasons` (stated for any value outside
+        the best range); unmapped features get ``RX:<feature>``.
+    reason_rules : dict feature -> {"rules": [[op, threshold, code], ...], "missing": code}, optional
+        When each feature's statements are true (:class:`credo.policy.reasons.ReasonRule`);
+        takes precedence over ``reason_codes``.
+    null_values : dict feature -> float, optional
+        The value a missing entry stands for where missing is a fact (e.g. "no
+        delinquency on record"), not a lack of data.
+    own_bins : dict feature -> list of float, optional
+        Values that always get a bin of their own at the edge of the range
+        (0 late payments is never pooled with 1).
     inquiry_feature : str, optional
         The feature that measures recent inquiries: reported as a 5th reason
         when it costs points and is not among the first ``k``.
@@ -146,8 +160,11 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         C: float = 1.0,
         max_iter: int = 1000,
         class_weight: Any = None,
-        drop_wrong_sign: bool | str = "declared",
+        drop_wrong_sign: bool | str = True,
         reason_codes: Mapping[str, str] | None = None,
+        reason_rules: Mapping[str, Any] | None = None,
+        null_values: Mapping[str, float] | None = None,
+        own_bins: Mapping[str, Sequence[float]] | None = None,
         inquiry_feature: str | None = None,
         min_observed_features: int | Callable | None = None,
         snap_splits: bool = True,
@@ -164,6 +181,9 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         self.class_weight = class_weight
         self.drop_wrong_sign = drop_wrong_sign
         self.reason_codes = reason_codes
+        self.reason_rules = reason_rules
+        self.null_values = null_values
+        self.own_bins = own_bins
         self.inquiry_feature = inquiry_feature
         self.min_observed_features = min_observed_features
         self.snap_splits = snap_splits
@@ -181,6 +201,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "Scorecard":
         X = as_frame(X)
         y = as_target(y)
+        own = dict(self.own_bins or {})
         feats = list(self.features) if self.features is not None else [str(c) for c in X.columns]
         check_columns(X, feats)
         cats = set(self.categorical_features or ())
@@ -189,13 +210,14 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         self.n_features_in_ = len(feats)
         self.classes_ = np.array([0, 1])
         self.binnings_ = {}
+        X = self._filled(X)
         for f in feats:
             self.binnings_[f] = FeatureBinning.fit(
                 f, X[f].to_numpy(), y,
                 dtype="categorical" if f in cats else "numerical",
                 specials=None if f in cats else self._specials_for(f),
                 direction=mono.get(f), alpha=self.smoothing, snap=self.snap_splits,
-                binning_params=dict(self.binning_params or {}),
+                binning_params=dict(self.binning_params or {}), own_bins=own.get(f, ()),
             )
         W = np.column_stack([self.binnings_[f].transform(X[f].to_numpy()) for f in feats])
         active = W.std(axis=0) > 0  # constant-WoE features carry no information
@@ -218,19 +240,33 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         self.intercept_ = intercept
         self.features_ = feats
         self.selected_features_ = [f for f, a in zip(feats, coef) if a != 0]
+        self.zeroed_features_ = [f for f, a in zip(feats, coef) if a == 0]
+        log_odds_good = -(intercept + W @ coef)
+        best = -(intercept + sum(float(np.min(c * np.asarray(self.binnings_[f].woe, float)))
+                                 for f, c in zip(feats, coef) if self.binnings_[f].woe))
+        self.scaling_ = bands.fit_scaling(log_odds_good, best_log_odds=best)
         self._build_points()
         return self
 
     def _build_points(self) -> None:
-        base = bands.OFFSET - bands.FACTOR * self.intercept_
+        factor = self.scaling_.factor
+        base = self.scaling_.offset - factor * self.intercept_
         self.points_ = {}
         for f, b in zip(self.features_, self.coef_):
-            raw = -bands.FACTOR * b * np.asarray(self.binnings_[f].woe, float)
+            raw = -factor * b * np.asarray(self.binnings_[f].woe, float)
             m = float(raw.min()) if raw.size else 0.0
             self.points_[f] = np.rint(raw - m).astype(np.int64)
             base += m
         self.base_points_ = int(round(base))
         self._fast = None
+
+    def _bins(self, f: str, values: Any) -> np.ndarray:
+        """Bin index of each value of feature ``f``, NULL read as its ``null_values`` entry."""
+        fill = (self.null_values or {}).get(f)
+        if fill is not None and self.binnings_[f].dtype == "numerical":
+            v = np.asarray(values, dtype=np.float64)
+            values = np.where(np.isnan(v), float(fill), v)
+        return self.binnings_[f].bin_index(values)
 
     # ------------------------------------------------------------ checks
     def _check_fitted(self) -> None:
@@ -248,8 +284,8 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
     # ------------------------------------------------------------ model outputs
     def woe_transform(self, X: Any) -> pd.DataFrame:
         X = self._frame(X)
-        return pd.DataFrame({f: self.binnings_[f].transform(X[f].to_numpy()) for f in self.features_},
-                            index=X.index)
+        return pd.DataFrame({f: np.asarray(self.binnings_[f].woe, float)[self._bins(f, X[f].to_numpy())]
+                             for f in self.features_}, index=X.index)
 
     def decision_function(self, X: Any) -> pd.Series:
         """Log-odds of bad (unrounded logistic model)."""
@@ -271,7 +307,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         """Integer points of each feature per row (the scorecard's own arithmetic)."""
         X = self._frame(X)
         return pd.DataFrame(
-            {f: self.points_[f][self.binnings_[f].bin_index(X[f].to_numpy())] for f in self.features_},
+            {f: self.points_[f][self._bins(f, X[f].to_numpy())] for f in self.features_},
             index=X.index,
         )
 
@@ -299,14 +335,41 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         return pd.DataFrame(mx[None, :] - P.to_numpy(), index=P.index, columns=self.features_)
 
     def reasons(self, X: Any, k: int = 4) -> pd.DataFrame:
-        """Principal reasons per row: codes of the features with the largest shortfall.
+        """Principal reasons per row: true statements about the features with the largest shortfall.
 
         Columns ``reason_1 .. reason_{k+1}`` (None when absent); the last column
-        only ever holds the inquiry reason (5th reason rule).
+        only ever holds the inquiry reason (5th reason rule). A score at the top
+        of the range has none (see :func:`credo.model._common.select_reasons`).
         """
+        X = self._frame(X)
         S = self.shortfall(X)
-        codes = [self.reason_code_of(f) for f in self.features_]
-        return select_reasons(S.to_numpy(), self.features_, codes, k, self.inquiry_feature, S.index)
+        return self._reasons_from_cost(X, S.to_numpy(), self.score(X).to_numpy(), k)
+
+    # ------------------------------------------------------------ what the model publishes
+    def point_ranges(self) -> dict[str, int]:
+        """Each feature's point range (its best bin's points minus its worst's)."""
+        self._check_fitted()
+        return {f: int(self.points_[f].max() - self.points_[f].min()) for f in self.features_}
+
+    def direction_report(self, min_count: float = 30.0) -> pd.DataFrame:
+        """Per feature: its risk direction (declared or from the data), its weight, and the bins whose
+        points disagree with their observed bad rate (a riskier bin with more points than a safer one,
+        among bins of at least ``min_count`` training rows)."""
+        self._check_fitted()
+        declared = dict(self.monotone_constraints or {})
+        rows = []
+        for f, c in zip(self.features_, self.coef_):
+            b = self.binnings_[f]
+            pts, rate, cnt = self.points_[f], b.event_rate, b.counts
+            ok = np.flatnonzero(cnt >= min_count)
+            bad_pairs = [(b.bin_labels()[i], b.bin_labels()[j]) for i in ok for j in ok
+                         if rate[i] > rate[j] + 1e-12 and pts[i] > pts[j]]
+            rows.append({"feature": f, "declared": declared.get(f) in (1, -1), "trend": b.trend,
+                         "coef": float(c), "zeroed": bool(c == 0), "point_range": int(pts.max() - pts.min()),
+                         "exceptions": len(bad_pairs),
+                         "example": f"{bad_pairs[0][0]} has more bad and more points than {bad_pairs[0][1]}"
+                         if bad_pairs else ""})
+        return pd.DataFrame(rows)
 
     def points_table(self) -> pd.DataFrame:
         self._check_fitted()
@@ -359,7 +422,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
                         fixes.append((j, np.float32(sv), int(pts[b.special_bin(k)]) - int(pts[ilo[h]])))
                     else:
                         t[h] = _SENTINEL
-            t[all_nan] = pts[b.missing_bin]
+            t[all_nan] = pts[self._bins(f, [np.nan])[0]]
             t[ambiguous_nf] = _SENTINEL
             lut[j] = t
         self._fast = ("lut", lut.ravel(), fixes)
@@ -368,7 +431,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
     def _exact_rows(self, M: np.ndarray) -> np.ndarray:
         tot = np.zeros(M.shape[0], dtype=np.int64)
         for j, f in enumerate(self.features_):
-            tot += self.points_[f][self.binnings_[f].bin_index(M[:, j])]
+            tot += self.points_[f][self._bins(f, M[:, j])]
         return tot
 
     def score_matrix(self, M: np.ndarray, chunk_rows: int = 8192) -> np.ndarray:
@@ -430,7 +493,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         return {
             "format": FORMAT,
             "version": FORMAT_VERSION,
-            "scaling": scaling_record(),
+            "scaling": self.scaling_.to_dict(),
             "params": params,
             "intercept": float(self.intercept_),
             "base_points": int(self.base_points_),
@@ -458,6 +521,8 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         sc.points_ = {e["name"]: np.asarray(e["points"], dtype=np.int64) for e in d["features"]}
         sc.base_points_ = int(d["base_points"])
         sc.selected_features_ = [f for f, c in zip(feats, sc.coef_) if c != 0]
+        sc.zeroed_features_ = [f for f, c in zip(feats, sc.coef_) if c == 0]
+        sc.scaling_ = bands.Scaling.from_dict(d["scaling"])
         sc._fast = None
         return sc
 
@@ -482,7 +547,8 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         for f in self.features_:
             b = self.binnings_[f]
             pts = self.points_[f]
-            col = f"f.{q(f)}"
+            fill = (self.null_values or {}).get(f)
+            col = f"f.{q(f)}" if fill is None else f"COALESCE(f.{q(f)}, {lit(fill)})"
             parts = [f"WHEN {col} IS NULL THEN {int(pts[b.missing_bin])}"]
             if b.dtype == "categorical":
                 for i, grp in enumerate(b.categories):

@@ -6,15 +6,20 @@ other module may keep its own copy of these constants.
 
 Scaling (points-to-double-the-odds, odds are **good:bad**)::
 
-    score = BASE_SCORE + PDO / ln(2) * ln(odds / BASE_ODDS)      odds = (1 - p_bad) / p_bad
+    score = base_score + pdo / ln(2) * ln(odds / base_odds)      odds = (1 - p_bad) / p_bad
 
-so a score of 600 means odds of 20 good to 1 bad (bad rate 4.76 %), and every
-50 points doubles the odds. The clamp range 350..950 therefore spans odds from
-0.625:1 (bad rate 61.5 %) to 2560:1 (bad rate 0.04 %), which spreads ordinary
-lending populations (bad rates of 2-30 %) across the whole scale.
+Every model publishes its own :class:`Scaling` (anchor odds at 600 points and
+points to double the odds), chosen by one rule, :func:`fit_scaling`, so that
+the population it was trained on uses the whole 350–950 range: the best
+achievable file sits at 950 and the riskiest :data:`FLOOR_SHARE` of the
+training population at or below 350. A scorecard whose range is fixed in
+advance either wastes the scale or piles a risky population on the floor,
+where clamping ties them and ranking is lost.
 
-Each band publishes an expected bad rate: the average of the bad rate implied
-by the scaling over the band's integer scores (every score weighted equally).
+Each band publishes an expected bad rate: the mean bad rate the scaling implies
+for the training population's members in that band (:func:`band_table`).
+:data:`DEFAULT_SCALING` (600 at 20:1, 50 points to double) is used only where
+no fitted model is involved.
 """
 
 from __future__ import annotations
@@ -27,16 +32,13 @@ import numpy as np
 SCORE_MIN: int = 350
 SCORE_MAX: int = 950
 
-#: Anchor of the scaling: BASE_SCORE points at BASE_ODDS good:bad odds.
-BASE_SCORE: float = 600.0
-BASE_ODDS: float = 20.0
-#: Points to double the odds.
-PDO: float = 50.0
-
-#: Points per unit of natural log-odds.
-FACTOR: float = PDO / math.log(2.0)
-#: Score at odds 1:1 (log-odds 0).
-OFFSET: float = BASE_SCORE - FACTOR * math.log(BASE_ODDS)
+#: The anchor score every scaling publishes its odds at.
+ANCHOR_SCORE: float = 600.0
+#: Share of the training population the scaling rule lets sit at or below 350.
+FLOOR_SHARE: float = 0.0025
+#: Share of the training population at or above 950 when the best file is not known
+#: (models without a finite points table, such as gradient-boosted trees).
+CAP_SHARE: float = 0.0025
 
 
 @dataclass(frozen=True)
@@ -89,50 +91,118 @@ def get_band(name: str) -> Band:
     raise KeyError(name)
 
 
-def score_from_log_odds(log_odds_good, clamp: bool = True):
-    """Unrounded score for natural log-odds (good:bad); clamped to the range by default."""
-    s = OFFSET + FACTOR * np.asarray(log_odds_good, dtype=float)
-    return np.clip(s, SCORE_MIN, SCORE_MAX) if clamp else s
+@dataclass(frozen=True)
+class Scaling:
+    """A published scaling: ``base_score`` points at ``base_odds`` good:bad, ``pdo`` points to double."""
+
+    base_score: float
+    base_odds: float
+    pdo: float
+
+    def __post_init__(self) -> None:
+        if not (self.pdo > 0 and self.base_odds > 0):
+            raise ValueError("pdo and base_odds must be positive")
+
+    @property
+    def factor(self) -> float:
+        """Points per unit of natural log-odds."""
+        return self.pdo / math.log(2.0)
+
+    @property
+    def offset(self) -> float:
+        """Score at odds 1:1 (log-odds 0)."""
+        return self.base_score - self.factor * math.log(self.base_odds)
+
+    def score_from_log_odds(self, log_odds_good, clamp: bool = True):
+        """Unrounded score for natural log-odds (good:bad); clamped to the range by default."""
+        s = self.offset + self.factor * np.asarray(log_odds_good, dtype=float)
+        return np.clip(s, SCORE_MIN, SCORE_MAX) if clamp else s
+
+    def log_odds_from_score(self, score):
+        """Natural log-odds good:bad implied by a score (inverse of the scaling)."""
+        return (np.asarray(score, dtype=float) - self.offset) / self.factor
+
+    def odds_at(self, score):
+        """Good:bad odds implied by a score."""
+        return np.exp(self.log_odds_from_score(score))
+
+    def bad_rate_at(self, score):
+        """Bad rate (probability of bad) implied by a score."""
+        return 1.0 / (1.0 + self.odds_at(score))
+
+    def to_dict(self) -> dict[str, float]:
+        return {"base_score": float(self.base_score), "base_odds_good_bad": float(self.base_odds),
+                "pdo": float(self.pdo), "score_min": SCORE_MIN, "score_max": SCORE_MAX}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Scaling":
+        return cls(float(d["base_score"]), float(d["base_odds_good_bad"]), float(d["pdo"]))
+
+    def describe(self) -> str:
+        return (f"{self.base_score:.0f} points = {self.base_odds:.4g}:1 good:bad odds "
+                f"(bad rate {1 / (1 + self.base_odds):.2%}); {self.pdo:.1f} points double the odds")
 
 
-def log_odds_from_score(score):
-    """Natural log-odds good:bad implied by a score (inverse of the scaling)."""
-    return (np.asarray(score, dtype=float) - OFFSET) / FACTOR
+DEFAULT_SCALING = Scaling(ANCHOR_SCORE, 20.0, 50.0)
 
 
-def odds_at(score) -> float | np.ndarray:
-    """Good:bad odds implied by a score."""
-    return np.exp(log_odds_from_score(score))
+def fit_scaling(log_odds_good, best_log_odds: float | None = None) -> Scaling:
+    """The published scaling rule: the training population uses the whole range.
+
+    ``log_odds_good``: the model's (unrounded) log-odds good:bad of every
+    training row. ``best_log_odds``: the best the model can give (a
+    scorecard's all-best-bins total), mapped to 950; without it the
+    ``1 - CAP_SHARE`` quantile is. The ``FLOOR_SHARE`` quantile is mapped to
+    350. A degenerate population (no spread) gets :data:`DEFAULT_SCALING`.
+    """
+    x = np.asarray(log_odds_good, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return DEFAULT_SCALING
+    lo = float(np.quantile(x, FLOOR_SHARE))
+    hi = float(best_log_odds) if best_log_odds is not None else float(np.quantile(x, 1.0 - CAP_SHARE))
+    if not hi - lo > 1e-9:
+        return DEFAULT_SCALING
+    factor = (SCORE_MAX - SCORE_MIN) / (hi - lo)
+    offset = SCORE_MIN - factor * lo
+    return Scaling(ANCHOR_SCORE, float(math.exp((ANCHOR_SCORE - offset) / factor)), factor * math.log(2.0))
 
 
-def bad_rate_at(score) -> float | np.ndarray:
-    """Bad rate (probability of bad) implied by a score."""
-    return 1.0 / (1.0 + odds_at(score))
+def band_table(scaling: Scaling, training_scores=None) -> list[dict]:
+    """The table a model publishes: band, bounds, odds at the bounds and the expected bad rate.
+
+    The expected bad rate of a band is the mean bad rate the scaling implies for
+    the training population's scores in the band (every integer score of the
+    band weighted equally where the band holds none of them).
+    """
+    s = None if training_scores is None else np.asarray(training_scores, dtype=float)
+    rows = []
+    for b in BANDS:
+        member = None if s is None else s[(s >= b.lower) & (s <= b.upper)]
+        basis = member if member is not None and member.size else np.arange(b.lower, b.upper + 1)
+        rows.append({
+            "band": b.name, "lower": b.lower, "upper": b.upper,
+            "odds_at_lower": round(float(scaling.odds_at(b.lower)), 4),
+            "odds_at_upper": round(float(scaling.odds_at(b.upper)), 4),
+            "expected_bad_rate": float(np.mean(scaling.bad_rate_at(basis))),
+            "training_share": float(member.size / s.size) if s is not None and s.size else None,
+        })
+    return rows
 
 
-def expected_bad_rate(band: Band | str) -> float:
-    """Published expected bad rate of a band: mean implied bad rate over its integer scores."""
-    b = get_band(band) if isinstance(band, str) else band
-    return float(np.mean(bad_rate_at(np.arange(b.lower, b.upper + 1))))
+def expected_bad_rate_interval(expected: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Central ``level`` interval of the observed bad rate of ``n`` consumers whose expected rate is
+    ``expected`` (binomial), as rates."""
+    from scipy.stats import binom
 
-
-def published_table() -> list[dict]:
-    """The table Credo publishes: band, bounds, odds at the bounds, expected bad rate."""
-    return [
-        {
-            "band": b.name,
-            "lower": b.lower,
-            "upper": b.upper,
-            "odds_at_lower": round(float(odds_at(b.lower)), 3),
-            "odds_at_upper": round(float(odds_at(b.upper)), 3),
-            "expected_bad_rate": round(expected_bad_rate(b), 5),
-        }
-        for b in BANDS
-    ]
+    if n <= 0:
+        return (0.0, 1.0)
+    tail = (1.0 - level) / 2.0
+    return (float(binom.ppf(tail, n, expected) / n), float(binom.ppf(1.0 - tail, n, expected) / n))
 
 
 __all__ = [
-    "SCORE_MIN", "SCORE_MAX", "BASE_SCORE", "BASE_ODDS", "PDO", "FACTOR", "OFFSET",
-    "Band", "BANDS", "band_of", "band_index", "get_band", "score_from_log_odds",
-    "log_odds_from_score", "odds_at", "bad_rate_at", "expected_bad_rate", "published_table",
+    "SCORE_MIN", "SCORE_MAX", "ANCHOR_SCORE", "FLOOR_SHARE", "CAP_SHARE", "Band", "BANDS", "band_of",
+    "band_index", "get_band", "Scaling", "DEFAULT_SCALING", "fit_scaling", "band_table",
+    "expected_bad_rate_interval",
 ]

@@ -38,6 +38,14 @@ class ModelBundle:
             return self.challenger
         return self.champion
 
+    def published(self, which: Which = "champion") -> dict[str, Any]:
+        """What a model publishes (its scaling, band table and weights), as recorded at training."""
+        return self.manifest.get("published", {}).get(which, {})
+
+    def factor_weights(self, which: Which = "champion") -> dict[str, float]:
+        """The factor-group weights (percent) of a model, computed from it at training."""
+        return dict(self.published(which).get("weights", {}).get("groups", {}))
+
     @classmethod
     def create(cls, champion: Scorecard, challenger: MonotoneChallenger | None, **manifest: Any) -> ModelBundle:
         trained_at = datetime.now(timezone.utc)

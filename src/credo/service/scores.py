@@ -80,15 +80,17 @@ def _grade(share: float) -> str:
 
 def factor_groups(svc: Service, features: pd.DataFrame) -> list[dict[str, Any]]:
     """Points and grade of the five groups, from the scorecard's points per feature."""
-    card = svc.model_bundle().champion
+    bundle = svc.model_bundle()
+    card = bundle.champion
     pts = card.points(features[list(card.features_)]).iloc[0]
     groups = feature_groups()
+    weights = bundle.factor_weights(svc.settings.serving_model)
     out = []
     for g in FACTOR_GROUPS:
         names = [f for f in card.features_ if groups.get(f) == g.code]
         got = int(sum(int(pts[f]) for f in names))
         best = int(sum(int(card.points_[f].max()) for f in names))
-        out.append({"group": g.code, "name": g.name, "weight": g.weight, "points": got, "max_points": best,
+        out.append({"group": g.code, "name": g.name, "weight": weights.get(g.code), "points": got, "max_points": best,
                     "grade": _grade(got / best) if best > 0 else "A"})
     return out
 

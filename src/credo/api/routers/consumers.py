@@ -60,7 +60,9 @@ class Me(BaseModel):
 class FactorGroupOut(BaseModel):
     group: str
     name: str
-    weight: int
+    weight: float | None = Field(None, description=(
+        "The group's weight in percent, computed from the serving model (share of its point range, or of "
+        "its mean contribution for the challenger)."))
     points: int
     max_points: int
     grade: Literal["A", "B", "C", "D", "E"]
