@@ -26,9 +26,19 @@ semantics matter.
 
 **Retention.** Negative records (late or missed payments, days past due,
 charge-offs, collections, unpaid fees) whose event time is older than the
-retention period before D (default 60 months, :class:`AsOf`) are ignored:
-every negative feature's window starts at ``max(window cut, retention cut)``
-(:meth:`AsOf.since` with ``negative=True``).
+retention period before D (:mod:`credo.policy.retention`, ``CREDO_RETENTION_MONTHS``,
+default 60 calendar months) are ignored: every negative feature's window starts
+at ``max(window cut, retention cut)`` (:meth:`AsOf.since` with ``negative=True``).
+The purge (:mod:`credo.service.retention`) cuts at the same instant.
+
+**One query text for every instant.** The SQL is written once against named
+as-of parameters (``$as_of``, ``$since_12m_negative``, ``$as_of_date``, …;
+:class:`AsOfParameters`), checked and linted once, and cached by its shape
+(features, criteria, table names). A :class:`FeatureQuery` for an instant
+renders it by putting each parameter's literal for that instant in its place
+(:meth:`AsOfParameters.render`), which takes microseconds: an online score can be
+computed as of the exact read time, and batch, online and Spark run the same
+text a fresh build would produce.
 
 **Nulls.** Counts over an empty window are 0 (``COUNT``/``COALESCE``), ratios
 use ``NULLIF(den, 0)`` and are NULL when the denominator is empty, means are
@@ -50,10 +60,10 @@ or a non-scorable field (``merchant_category``, any ``spending_insight``).
 
 from __future__ import annotations
 
-import calendar
-from functools import lru_cache
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property, lru_cache
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Literal
 
@@ -70,26 +80,22 @@ from credo.features.events_table import (
     is_scorable_category,
     payload_columns,
 )
+from credo.policy.retention import add_months, retention_cut
+from credo.policy.retention import retention_months as configured_retention_months
 
 if TYPE_CHECKING:
     from credo.features.definitions import Feature, ScoringCriteria
 
-#: Default retention of negative records, in months (5 years).
-DEFAULT_RETENTION_MONTHS = 60
+#: Kept for callers that pass ``retention_months=DEFAULT_RETENTION_MONTHS`` explicitly: ``None``
+#: means the configured period (:func:`credo.policy.retention.retention_months`), read when an
+#: :class:`AsOf` is built, so that a change of the one setting reaches every such caller.
+DEFAULT_RETENTION_MONTHS: int | None = None
 
 EVENTS_TABLE = "events"
 POPULATION_TABLE = "population"
 
 
 # ---------------------------------------------------------------- time
-
-
-def add_months(d: datetime, months: int) -> datetime:
-    """Calendar month arithmetic (day clamped to the month's end), in Python, never in SQL."""
-    total = d.year * 12 + (d.month - 1) + months
-    year, month = divmod(total, 12)
-    day = min(d.day, calendar.monthrange(year, month + 1)[1])
-    return d.replace(year=year, month=month + 1, day=day)
 
 
 def as_utc(instant: datetime | date) -> datetime:
@@ -117,14 +123,17 @@ class AsOf:
     """The as-of instant D and the literals every feature embeds.
 
     All arithmetic happens here, in Python, in UTC; SQL sees only literals.
+    ``retention_months`` defaults to the configured period (:mod:`credo.policy.retention`).
     """
 
     instant: datetime
-    retention_months: int = DEFAULT_RETENTION_MONTHS
+    retention_months: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "instant", as_utc(self.instant))
-        if self.retention_months < 1:
+        if self.retention_months is None:
+            object.__setattr__(self, "retention_months", configured_retention_months())
+        if self.retention_months < 1:  # type: ignore[operator]
             raise ValueError("retention_months must be >= 1")
 
     @property
@@ -150,7 +159,7 @@ class AsOf:
 
     @property
     def retention_cut(self) -> datetime:
-        return self.months_before(self.retention_months)
+        return retention_cut(self.instant, self.retention_months)
 
     def since(self, months: int | None, *, negative: bool = False) -> str:
         """Start of a window of ``months`` before D (``None``: unbounded), as a literal.
@@ -174,6 +183,78 @@ class AsOf:
 
     def months_since(self, date_sql: str) -> str:
         return f"{self.month_index} - ({month_index_sql(date_sql)})"
+
+
+_PARAMETER = re.compile(r"\$([a-z][a-z0-9_]*)")
+
+
+class AsOfParameters:
+    """The SQL-facing members of :class:`AsOf`, as named parameters instead of literals.
+
+    Features are written against an as-of context (``Feature.sql(d)``); given this one they
+    produce SQL that names each cut-off (``$since_12m_negative``) instead of embedding it, and the
+    parameter remembers how to compute its literal from a concrete :class:`AsOf` and its SQL type
+    (for the lint). :meth:`render` puts the literals in. Nothing here depends on an instant, so the
+    SQL built against it serves every instant and every retention period.
+    """
+
+    def __init__(self) -> None:
+        self._literal: dict[str, Callable[[AsOf], str]] = {}
+        self._types: dict[str, str] = {}
+
+    def _param(self, name: str, sql_type: str, literal: Callable[[AsOf], str]) -> str:
+        self._literal.setdefault(name, literal)
+        self._types.setdefault(name, sql_type)
+        return f"${name}"
+
+    @property
+    def at(self) -> str:
+        return self._param("as_of", "TIMESTAMPTZ", lambda d: d.at)
+
+    @property
+    def today(self) -> str:
+        return self._param("as_of_date", "DATE", lambda d: d.today)
+
+    def days_before(self, days: int) -> str:
+        return self._param(f"date_minus_{days}d", "DATE", lambda d: d.days_before(days))
+
+    def since(self, months: int | None, *, negative: bool = False) -> str:
+        if months is None and not negative:
+            raise ValueError("an unbounded window must be negative (retention-clipped) or omitted")
+        name = ("since_retention" if months is None else f"since_{months}m") + ("_negative" if negative else "")
+        return self._param(name, "TIMESTAMPTZ", lambda d: d.since(months, negative=negative))
+
+    def date_since(self, months: int) -> str:
+        return self._param(f"date_since_{months}m", "DATE", lambda d: d.date_since(months))
+
+    @property
+    def month_index(self) -> str:
+        return self._param("month_index", "BIGINT", lambda d: str(d.month_index))
+
+    def months_since(self, date_sql: str) -> str:
+        return f"{self.month_index} - ({month_index_sql(date_sql)})"
+
+    def types(self) -> dict[str, str]:
+        """``$name`` → SQL type of every parameter handed out so far (for :func:`lint_sql`)."""
+        return {f"${name}": t for name, t in self._types.items()}
+
+    def render(self, sql: str, as_of: AsOf) -> str:
+        """``sql`` with every parameter replaced by its literal as of ``as_of``."""
+        literals: dict[str, str] = {}
+
+        def literal(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in literals:
+                if name not in self._literal:
+                    raise ValueError(f"unknown as-of parameter ${name}")
+                literals[name] = self._literal[name](as_of)
+            return literals[name]
+
+        return _PARAMETER.sub(literal, sql)
+
+
+#: The one parameter set every query template is written against.
+PARAMETERS = AsOfParameters()
 
 
 # ---------------------------------------------------------------- expression helpers
@@ -336,6 +417,8 @@ ALLOWED_FUNCTIONS: frozenset[str] = frozenset({
 def _operand_type(node: exp.Expression, types: Mapping[str, str]) -> str | None:
     if isinstance(node, exp.Column):
         return types.get(node.name)
+    if isinstance(node, exp.Placeholder):
+        return types.get(f"${node.name}")
     if isinstance(node, exp.Cast):
         return node.to.sql(dialect="duckdb").upper()
     if isinstance(node, exp.Paren):
@@ -392,38 +475,41 @@ def _referenced_columns(expression: str) -> set[str]:
     return {c.name for c in tree.find_all(exp.Column)}
 
 
-
 @dataclass(frozen=True)
-class FeatureQuery:
-    """All features as of D for every consumer of the population, in one pass."""
+class QueryShape:
+    """What a feature query's text depends on: everything but the instant and the retention period.
 
-    as_of: AsOf
+    Its SQL is written against :data:`PARAMETERS` and built, checked and linted once per shape
+    (:func:`query_shape` caches shapes), whatever the number of instants it is rendered for.
+    """
+
     features: tuple[Feature, ...]
     criteria: ScoringCriteria | None = None
     events_table: str = EVENTS_TABLE
     population_table: str = POPULATION_TABLE
     #: Events-table columns to carry even when no feature reads them (e.g. for labels).
     extra_columns: tuple[str, ...] = ()
-    _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
-    # -- the resolved events as of D
-    def columns(self) -> list[str]:
+    # -- the resolved events as of D (``$as_of``)
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
         """Events-table columns the query reads: keys, times, enrichment inputs, feature inputs."""
         wanted = set(RESOLUTION_COLUMNS) | set(ENRICHMENT_INPUTS) | set(self.extra_columns)
         for f in self.features:
-            wanted |= _referenced_columns(f.sql(self.as_of))
+            wanted |= _referenced_columns(f.sql(PARAMETERS))
         if self.criteria is not None:
-            wanted |= _referenced_columns(self.criteria.sql(self.as_of))
-        return [c.name for c in EVENTS_SCHEMA if c.name in wanted]
+            wanted |= _referenced_columns(self.criteria.sql(PARAMETERS))
+        return tuple(c.name for c in EVENTS_SCHEMA if c.name in wanted)
 
-    def resolved_ctes(self) -> list[tuple[str, str]]:
-        """CTEs ending in ``effective_events``: the record of every event as of D."""
-        d = self.as_of.at
-        ev = self.columns()
+    @cached_property
+    def resolved_ctes(self) -> tuple[tuple[str, str], ...]:
+        """CTEs ending in ``effective_events``: the record of every event as of D (``$as_of``)."""
+        d = PARAMETERS.at
+        ev = self.columns
         plain = ", ".join(ev)
         v_cols = ", ".join(f"v.{c}" for c in ev)
         key = "{a}.consumer_id = v.consumer_id AND {a}.partner_id = v.partner_id"
-        return [
+        return (
             ("visible_events", f"SELECT {plain} FROM {self.events_table} WHERE received_at < {d}"),
             ("retracted_ids",
              "SELECT DISTINCT consumer_id, partner_id, target_event_id AS retracted_id "
@@ -448,15 +534,16 @@ class FeatureQuery:
              f"WHERE NOT revised AND type <> 'event.retraction' AND occurred_at < {d} "
              f"UNION ALL SELECT {plain} FROM revised_versions WHERE NOT in_chain AND occurred_at < {d} "
              f"UNION ALL SELECT {plain} FROM chain_heads WHERE occurred_at < {d}"),
-        ]
+        )
 
+    @cached_property
     def enriched_cte(self) -> tuple[str, str]:
         """``enriched_events``: effective events plus per-bill, per-account and latest-snapshot columns.
 
         Each window runs only over the event types it concerns (a UNION ALL of
         disjoint branches), so no window sorts the whole population.
         """
-        ev = ", ".join(self.columns())
+        ev = ", ".join(self.columns)
         per_ref = "PARTITION BY consumer_id, partner_id, ref"
         latest = ("ROW_NUMBER() OVER (PARTITION BY consumer_id, partner_id, type, ref "
                   "ORDER BY occurred_at DESC, received_at DESC, event_id DESC)")
@@ -504,19 +591,18 @@ class FeatureQuery:
             if f.name in seen:
                 problems.append(f"duplicate feature {f.name!r}")
             seen.add(f.name)
-            problems += feature_column_problems(f.name, f.sql(self.as_of))
+            problems += feature_column_problems(f.name, f.sql(PARAMETERS))
         if problems:
             raise LintError("; ".join(problems))
 
+    @cached_property
     def sql(self) -> str:
-        """The DuckDB-dialect query (checked and linted)."""
-        if "duckdb" in self._cache:
-            return self._cache["duckdb"]
+        """The DuckDB-dialect query with named as-of parameters (checked and linted)."""
         self.check()
-        ctes = [*self.resolved_ctes(), self.enriched_cte()]
-        aggs = [f"{f.sql(self.as_of)} AS {f.name}" for f in self.features]
+        ctes = [*self.resolved_ctes, self.enriched_cte]
+        aggs = [f"{f.sql(PARAMETERS)} AS {f.name}" for f in self.features]
         if self.criteria is not None:
-            aggs.append(f"{self.criteria.sql(self.as_of)} AS is_scorable")
+            aggs.append(f"{self.criteria.sql(PARAMETERS)} AS is_scorable")
         ctes.append(("features_agg", "SELECT consumer_id, " + ", ".join(aggs) +
                      " FROM enriched_events GROUP BY consumer_id"))
         outer = ["p.consumer_id AS consumer_id"]
@@ -531,22 +617,70 @@ class FeatureQuery:
             f"\nFROM {self.population_table} AS p\nLEFT JOIN features_agg AS a ON a.consumer_id = p.consumer_id"
             "\nORDER BY p.consumer_id"
         )
-        assert_portable(sql)
-        self._cache["duckdb"] = sql
+        problems = lint_sql(sql, {**column_types(), **PARAMETERS.types()})
+        if problems:
+            raise LintError("; ".join(problems))
         return sql
+
+
+@lru_cache(maxsize=32)
+def query_shape(
+    features: tuple[Feature, ...],
+    criteria: ScoringCriteria | None = None,
+    events_table: str = EVENTS_TABLE,
+    population_table: str = POPULATION_TABLE,
+    extra_columns: tuple[str, ...] = (),
+) -> QueryShape:
+    """The shared shape (and so the once-built SQL) of every query with these parts."""
+    return QueryShape(features, criteria, events_table, population_table, extra_columns)
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    """All features as of D for every consumer of the population, in one pass.
+
+    The text is its :class:`QueryShape`'s, built once, with D's literals rendered in.
+    """
+
+    as_of: AsOf
+    features: tuple[Feature, ...]
+    criteria: ScoringCriteria | None = None
+    events_table: str = EVENTS_TABLE
+    population_table: str = POPULATION_TABLE
+    #: Events-table columns to carry even when no feature reads them (e.g. for labels).
+    extra_columns: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> QueryShape:
+        return query_shape(tuple(self.features), self.criteria, self.events_table, self.population_table,
+                           tuple(self.extra_columns))
+
+    def columns(self) -> list[str]:
+        """Events-table columns the query reads: keys, times, enrichment inputs, feature inputs."""
+        return list(self.shape.columns)
+
+    def resolved_ctes(self) -> list[tuple[str, str]]:
+        """CTEs ending in ``effective_events``: the record of every event as of D."""
+        return [(name, PARAMETERS.render(sql, self.as_of)) for name, sql in self.shape.resolved_ctes]
+
+    def enriched_cte(self) -> tuple[str, str]:
+        return self.shape.enriched_cte
+
+    def check(self) -> None:
+        """Refuse features that read forbidden columns or break the portable subset."""
+        self.shape.check()
+
+    def template(self) -> str:
+        """The query with named as-of parameters: the same text for every instant."""
+        return self.shape.sql
+
+    def sql(self) -> str:
+        """The DuckDB-dialect query as of D (checked and linted)."""
+        return PARAMETERS.render(self.shape.sql, self.as_of)
 
     def to_spark_sql(self, pretty: bool = True) -> str:
         """The same query in Spark SQL (sqlglot transpile, duckdb → spark)."""
         return to_spark_sql(self.sql(), pretty=pretty)
-
-
-@lru_cache(maxsize=64)
-def _published_query(instant: datetime, retention_months: int, events_table: str, population_table: str) -> FeatureQuery:
-    from credo.features.definitions import FEATURES, SCORING_CRITERIA
-
-    query = FeatureQuery(AsOf(instant, retention_months), FEATURES, SCORING_CRITERIA, events_table, population_table)
-    query.sql()  # build, check and lint once
-    return query
 
 
 def to_spark_sql(sql: str, pretty: bool = True) -> str:
@@ -556,20 +690,20 @@ def to_spark_sql(sql: str, pretty: bool = True) -> str:
 def feature_query(
     as_of: datetime | date,
     *,
-    retention_months: int = DEFAULT_RETENTION_MONTHS,
+    retention_months: int | None = DEFAULT_RETENTION_MONTHS,
     features: Sequence[Feature] | None = None,
     criteria: ScoringCriteria | None | Literal["default"] = "default",
     events_table: str = EVENTS_TABLE,
     population_table: str = POPULATION_TABLE,
 ) -> FeatureQuery:
-    """The query for the published feature set (:mod:`credo.features.definitions`) as of ``as_of``."""
+    """The query for the published feature set (:mod:`credo.features.definitions`) as of ``as_of``.
+
+    ``retention_months`` defaults to the configured period (:mod:`credo.policy.retention`).
+    """
     from credo.features.definitions import FEATURES, SCORING_CRITERIA
 
-    instant = as_of if isinstance(as_of, datetime) else as_utc(as_of)
-    if features is None and criteria == "default":
-        return _published_query(as_utc(instant), retention_months, events_table, population_table)
     return FeatureQuery(
-        AsOf(as_of if isinstance(as_of, datetime) else as_utc(as_of), retention_months),
+        AsOf(as_utc(as_of), retention_months),
         tuple(FEATURES if features is None else features),
         SCORING_CRITERIA if criteria == "default" else criteria,  # type: ignore[arg-type]
         events_table,
@@ -578,9 +712,9 @@ def feature_query(
 
 
 __all__ = [
-    "AsOf", "Column", "FeatureQuery", "LintError", "ALLOWED_FUNCTIONS", "DEFAULT_RETENTION_MONTHS",
+    "AsOf", "AsOfParameters", "Column", "FeatureQuery", "LintError", "PARAMETERS", "QueryShape", "ALLOWED_FUNCTIONS", "DEFAULT_RETENTION_MONTHS",
     "ENRICHED_COLUMNS", "add_months", "agg_if", "all_of", "any_of", "as_utc", "assert_portable",
     "column_types", "count_if", "date_literal", "days_between", "feature_column_problems", "feature_query",
     "in_list", "is_type", "lint_sql", "month_index_sql", "ordinal", "ratio", "readable_columns", "sum_if",
-    "to_spark_sql", "ts_literal",
+    "query_shape", "to_spark_sql", "ts_literal",
 ]

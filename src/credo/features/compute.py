@@ -1,8 +1,9 @@
 """Run the feature query on DuckDB: batch (a whole population) and online (one consumer).
 
 Both paths run the *same* SQL text from :func:`credo.features.builder.feature_query`
-on an events table; the online path only reads fewer events (one consumer's,
-from the store). The DuckDB session is pinned to UTC.
+(built once, the instant's literals rendered in) on an events table; the online
+path only reads fewer events (one consumer's, from the store). The DuckDB
+session is pinned to UTC.
 
 The result is a ``pandas.DataFrame`` indexed by ``consumer_id`` (sorted), one
 column per feature in :data:`~credo.features.definitions.FEATURE_NAMES` order,
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
-from credo.features.builder import DEFAULT_RETENTION_MONTHS, FeatureQuery, feature_query
+from credo.features.builder import FeatureQuery, feature_query
 from credo.features.definitions import FEATURES
 from credo.features.events_table import EVENTS_SCHEMA, events_from_store
 
@@ -92,13 +93,16 @@ def compute_features(
     as_of: datetime | date,
     *,
     consumers: Iterable[str] | None = None,
-    retention_months: int = DEFAULT_RETENTION_MONTHS,
+    retention_months: int | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
     """Every feature as of ``as_of`` (a UTC instant; a date means its midnight UTC) for the population.
 
     The population is ``consumers`` when given, else every consumer in ``events``
     (consumers with no usable event get counts 0, NULL measures, not scorable).
+    ``retention_months`` defaults to the configured period (:mod:`credo.policy.retention`).
+    The query text is built once and only the instant's literals change, so any instant,
+    to the microsecond, costs no more than the last one.
     """
     query = feature_query(as_of, retention_months=retention_months)
     return to_frame(run_query(query, events, consumers, con), query)
@@ -109,7 +113,7 @@ def consumer_features(
     consumer_id: str,
     as_of: datetime | date,
     *,
-    retention_months: int = DEFAULT_RETENTION_MONTHS,
+    retention_months: int | None = None,
 ) -> pd.DataFrame:
     """The online path: the same SQL on one consumer's events read from the store (one row)."""
     events = events_from_store(engine, consumer_id)
