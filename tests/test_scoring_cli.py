@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from credo.cli.main import app
+from credo.features.definitions import SCORING_CRITERIA
 from credo.policy.bands import SCORE_MAX, SCORE_MIN
 from credo.registry import enrol_consumer
 from credo.scoring import ModelBundle
@@ -29,10 +31,16 @@ def simulated_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     return db
 
 
-def test_train_score_report_from_the_store(simulated_store: str, tmp_path: Path) -> None:
-    models = tmp_path / "models"
+@pytest.fixture(scope="module")
+def store_models(simulated_store: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    models = tmp_path_factory.mktemp("store-models")
     trained = runner.invoke(app, ["train", "--db", simulated_store, "--models", str(models)])
     assert trained.exit_code == 0, trained.output
+    return models
+
+
+def test_train_score_report_from_the_store(simulated_store: str, store_models: Path, tmp_path: Path) -> None:
+    models = store_models
     bundle = ModelBundle.load(models)
     assert bundle.challenger is not None
     assert bundle.manifest["validation"]["champion"]["auc"] > 0.7
@@ -40,9 +48,9 @@ def test_train_score_report_from_the_store(simulated_store: str, tmp_path: Path)
     engine = create_store_engine(simulated_store)
     with engine.begin() as conn:
         enrol_consumer(conn, "newcomer")
+        recorded = conn.execute(select(func.count()).select_from(scores)).scalar_one()  # other tests score too
     out = tmp_path / "scores.parquet"
-    scored = runner.invoke(app, ["score", "--db", simulated_store, "--models", str(models),
-                                 "--as-of", "2024-09-01", "--out", str(out)])
+    scored = runner.invoke(app, ["score", "--db", simulated_store, "--models", str(models), "--out", str(out)])
     assert scored.exit_code == 0, scored.output
     frame = pd.read_parquet(out).set_index("consumer_id")
     assert frame.loc["newcomer", "status"] == "not_enough_data" and pd.isna(frame.loc["newcomer", "score"])
@@ -50,7 +58,7 @@ def test_train_score_report_from_the_store(simulated_store: str, tmp_path: Path)
     assert len(ok) > 300 and ok["score"].between(SCORE_MIN, SCORE_MAX).all()
     assert ok["reasons"].map(len).le(5).all()
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == len(frame)
+        assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == recorded + len(frame)
 
     html = tmp_path / "report.html"
     reported = runner.invoke(app, ["report", "--models", str(models), "--out", str(html)])
@@ -73,3 +81,48 @@ def test_train_on_a_users_own_table(tmp_path: Path) -> None:
     bundle = ModelBundle.load(models)
     assert not {"a9", "a13", "a20", "target"} & set(bundle.champion.features_)
     assert bundle.manifest["validation"]["champion"]["auc"] > 0.65
+
+
+def test_train_and_score_german_credit_as_shipped(tmp_path: Path) -> None:
+    """The UCI file as it comes: whitespace separated (sniffed), no header, target c21 with 2 = bad."""
+    models = tmp_path / "m"
+    result = runner.invoke(app, ["train", "--data", str(DATA / "german.data"), "--no-header", "--target", "c21",
+                                 "--bad-value", "2", "--exclude", "c9,c13,c20", "--models", str(models),
+                                 "--no-challenger"])
+    assert result.exit_code == 0, result.output
+    bundle = ModelBundle.load(models)
+    assert set(bundle.champion.features_) == {f"c{i}" for i in range(1, 21)} - {"c9", "c13", "c20"}
+    assert bundle.manifest["inputs"]["bad_value"] == "2"
+    assert bundle.manifest["validation"]["bad_rate"] == pytest.approx(0.3, abs=0.01)  # 300 of 1,000 are bad
+    assert bundle.manifest["validation"]["champion"]["auc"] > 0.7
+
+    out = tmp_path / "scores.parquet"
+    scored = runner.invoke(app, ["score", "--data", str(DATA / "german.data"), "--no-header", "--models",
+                                 str(models), "--out", str(out)])
+    assert scored.exit_code == 0, scored.output
+    frame = pd.read_parquet(out)
+    assert len(frame) == 1000 and frame["score"].between(SCORE_MIN, SCORE_MAX).all()
+    assert frame["reasons"].str.split(";").map(len).le(5).all()
+
+    store = runner.invoke(app, ["score", "--models", str(models), "--db", f"sqlite:///{tmp_path / 's.db'}"])
+    assert store.exit_code == 2 and "Traceback" not in store.output
+    assert "trained on a table (german.data); score tables with --data" in store.output
+
+
+def test_score_says_why_nobody_is_scorable(simulated_store: str, store_models: Path) -> None:
+    result = runner.invoke(app, ["score", "--db", simulated_store, "--models", str(store_models),
+                                 "--as-of", "2000-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "Nobody is scorable as of 2000-01-01: events run from " in result.output
+    assert f"Minimum scoring criteria: {SCORING_CRITERIA.describe()}" in result.output.replace("\n", " ")
+
+
+def test_score_as_of_defaults_to_now(simulated_store: str, store_models: Path) -> None:
+    before = datetime.now(timezone.utc)
+    result = runner.invoke(app, ["score", "--db", simulated_store, "--models", str(store_models)])
+    assert result.exit_code == 0, result.output
+    engine = create_store_engine(simulated_store)
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(scores.c.as_of))).scalar_one()
+    latest = latest if latest.tzinfo else latest.replace(tzinfo=timezone.utc)
+    assert before <= latest <= datetime.now(timezone.utc)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import orjson
 import typer
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from credo.cli.progress import console, progress_bar
 from credo.settings import get_settings
+
+error_console = Console(stderr=True)
 
 app = typer.Typer(
     help="Credo: an opt-in, explainable 350-950 credit score.", no_args_is_help=True, pretty_exceptions_show_locals=False
@@ -202,6 +206,10 @@ def _instant(text: str | None):  # noqa: ANN202
 
 
 ModelsOption = Annotated[Path | None, typer.Option("--models", help="Model bundle directory (default: $CREDO_MODEL_DIR or models).")]
+SepOption = Annotated[str | None, typer.Option(
+    help="With --data: the CSV separator (a character, or tab / whitespace; default: sniffed from the file).")]
+NoHeaderOption = Annotated[bool, typer.Option(
+    "--no-header", help="With --data: the CSV has no header row; columns are named c1..cN.")]
 
 
 @app.command()
@@ -212,9 +220,14 @@ def train(
     last: Annotated[str | None, typer.Option(help="Last observation date (default: 12 months before the data ends).")] = None,
     horizon: Annotated[int, typer.Option(help="Months after an observation in which 90+ DPD or charge-off = bad.")] = 12,
     data: Annotated[Path | None, typer.Option(help="Train on your own CSV/Parquet table instead of the store.")] = None,
-    target: Annotated[str | None, typer.Option(help="With --data: the 0/1 column (1 = bad).")] = None,
+    target: Annotated[str | None, typer.Option(help="With --data: the outcome column (0/1 with 1 = bad, or see --bad-value).")] = None,
+    bad_value: Annotated[str | None, typer.Option(help="With --data: the target value that means bad (every other value is good).")] = None,
+    sep: SepOption = None,
+    no_header: NoHeaderOption = False,
     special_values: Annotated[str | None, typer.Option(help="With --data: comma-separated special values, e.g. -9,-8,-7.")] = None,
-    exclude: Annotated[str | None, typer.Option(help="With --data: comma-separated columns that must not be inputs.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="With --data: columns that must not be inputs (repeatable or comma-separated).")] = None,
+    allow_column: Annotated[list[str] | None, typer.Option(help="With --data: use a column a rule leaves out (repeatable; each needs a --because).")] = None,
+    because: Annotated[list[str] | None, typer.Option(help="The reason for the matching --allow-column (recorded in the model card).")] = None,
     labels: Annotated[Path | None, typer.Option(help="Parquet of consumer_id, bad: external labels for store events.")] = None,
     as_of: Annotated[str | None, typer.Option(help="With --labels: the as-of date of the features.")] = None,
     challenger: Annotated[bool, typer.Option(help="Also train the monotone LightGBM challenger.")] = True,
@@ -222,18 +235,15 @@ def train(
     """Train the champion scorecard (and the challenger), save them as JSON, write the report."""
     import pandas as pd
 
-    from credo.scoring import ModelBundle, train_from_labels, train_from_store, train_from_table
+    from credo.scoring import ModelBundle, train_from_labels, train_from_store
     from credo.scoring.reports import report_html, save_validation
 
     directory = models or Path(get_settings().model_dir)
     with console.status("training"):
         if data is not None:
-            if not target:
-                raise typer.BadParameter("--data needs --target")
-            frame = pd.read_parquet(data) if data.suffix == ".parquet" else pd.read_csv(data)
-            specials = [float(v) for v in special_values.split(",")] if special_values else None
-            run = train_from_table(frame, target, special_values=specials,
-                                   exclude=[c for c in (exclude or "").split(",") if c], with_challenger=challenger)
+            run = _train_on_table(data, target, bad_value=bad_value, read=_read_options(sep, no_header),
+                                  special_values=special_values, exclude=exclude or [],
+                                  allowed=_allowed(allow_column or [], because or []), with_challenger=challenger)
         elif labels is not None:
             run = train_from_labels(_engine(db), pd.read_parquet(labels), _instant(as_of), with_challenger=challenger)
         else:
@@ -248,6 +258,58 @@ def train(
     (directory / "report.html").write_text(report_html(ModelBundle.load(directory), directory))
     _print_validation(run.bundle.manifest, run.description)
     console.print(f"model {run.bundle.version} saved to {directory}/ (report: {directory / 'report.html'})")
+
+
+def _fail(message: str) -> NoReturn:
+    """Bad input: one line on stderr naming the problem, exit code 2, never a traceback."""
+    error_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _read_options(sep: str | None, no_header: bool):  # noqa: ANN202
+    from credo.tabular import ReadOptions, separator
+
+    return ReadOptions(sep=separator(sep), header=not no_header)
+
+
+def _read(data: Path, options):  # noqa: ANN001, ANN202
+    from credo.tabular import TableError, read_table
+
+    try:
+        return read_table(data, options)
+    except TableError as exc:
+        _fail(str(exc))
+
+
+def _allowed(columns: list[str], reasons: list[str]) -> dict[str, str]:
+    """Pair each --allow-column with its --because, in order."""
+    if len(columns) != len(reasons):
+        _fail(f"{len(columns)} --allow-column but {len(reasons)} --because: give one reason per allowed column")
+    return dict(zip(columns, reasons))
+
+
+def _train_on_table(data: Path, target: str | None, *, bad_value: str | None, read, special_values: str | None,  # noqa: ANN001
+                    exclude: list[str], allowed: dict[str, str], with_challenger: bool):  # noqa: ANN202
+    """Read the table, print its column report and notices, then fit (bad input: one-line error)."""
+    from credo.scoring import train_from_table
+    from credo.tabular import TableError, column_report, notices, plan_table
+
+    if not target:
+        _fail("--data needs --target (the outcome column)")
+    try:
+        specials = [float(v) for v in special_values.split(",") if v.strip()] if special_values else None
+    except ValueError:
+        _fail(f"--special-values {special_values!r}: give numbers separated by commas, e.g. -9,-8,-7")
+    frame = _read(data, read)
+    try:
+        plan = plan_table(frame, target, bad_value=bad_value, source=data.name, allowed=allowed,
+                          exclude=[c.strip() for option in exclude for c in option.split(",") if c.strip()])
+        console.print(column_report(plan))
+        for line in notices(plan):
+            console.print(line, soft_wrap=True, markup=False, highlight=False)
+        return train_from_table(frame, target, plan=plan, special_values=specials, with_challenger=with_challenger)
+    except TableError as exc:
+        _fail(str(exc))
 
 
 def _print_validation(manifest: dict, description: str) -> None:
@@ -278,14 +340,31 @@ def report(
 def score(
     db: DbOption = None,
     models: ModelsOption = None,
-    as_of: Annotated[str | None, typer.Option(help="Score as of this date/instant (default: now).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Also write the scores to this Parquet file.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Score the store as of this date/instant (default: now).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the scores here: Parquet for the store; .csv or .parquet with --data (required then).")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="Score your own CSV/Parquet table with a bundle trained on one (`credo train --data`).")] = None,
+    sep: SepOption = None,
+    no_header: NoHeaderOption = False,
 ) -> None:
-    """Score the whole population as of a date: to the store's score history and optionally Parquet."""
+    """Score the whole population as of a date (to the store's score history), or a table with --data."""
     from credo.scoring import ModelBundle, score_population
 
     settings = get_settings()
-    bundle = ModelBundle.load(models or Path(settings.model_dir))
+    directory = models or Path(settings.model_dir)
+    try:
+        bundle = ModelBundle.load(directory)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    if data is not None:
+        if as_of is not None:
+            _fail("--as-of applies to scoring the store; a table is scored as it is")
+        _score_table(bundle, settings.serving_model, data, out, _read_options(sep, no_header))
+        return
+    if "inputs" in bundle.manifest:
+        _fail(f"model {bundle.version} was trained on a table ({bundle.manifest['inputs']['source']}); "
+              "score tables with --data FILE --out FILE")
     engine = _engine(db)
     moment = _instant(as_of)
     with progress_bar("score and record", None) as advance:
@@ -297,6 +376,55 @@ def score(
         frame.to_parquet(out)
     _print_score_distribution(result)
     console.print(f"run {run_id}: {len(result):,} consumers scored as of {moment:%Y-%m-%d} with {bundle.version}")
+    if not (result["status"] == "scored").any():
+        _explain_nobody_scorable(engine, moment, len(result))
+
+
+def _explain_nobody_scorable(engine, moment, consumers: int) -> None:  # noqa: ANN001
+    """Why no one got a score: the minimum scoring criteria and where the data lies against the as-of date."""
+    from sqlalchemy import func, select
+
+    from credo.features.definitions import SCORING_CRITERIA
+    from credo.store.tables import events
+
+    with engine.connect() as conn:
+        first, last = conn.execute(select(func.min(events.c.occurred_at), func.max(events.c.occurred_at))).one()
+    if consumers == 0:
+        why = "the store has no active consumers."
+    elif first is None:
+        why = "the store holds no events."
+    else:
+        why = (f"events run from {first:%Y-%m-%d} to {last:%Y-%m-%d}; scoring as of {moment:%Y-%m-%d %H:%M} UTC "
+               f"(use --as-of for another date).")
+    console.print(f"Nobody is scorable as of {moment:%Y-%m-%d}: {why}", soft_wrap=True, markup=False)
+    console.print(f"Minimum scoring criteria: {SCORING_CRITERIA.describe()}", soft_wrap=True, markup=False)
+
+
+def _score_table(bundle, which: str, data: Path, out: Path | None, read) -> None:  # noqa: ANN001
+    """Score a table row by row into a CSV or Parquet file, in the input's order."""
+    from credo.policy.bands import BANDS
+    from credo.scoring import score_table
+    from credo.tabular import TableError
+
+    if out is None or out.suffix.lower() not in (".csv", ".parquet"):
+        _fail("--data needs --out FILE.csv or FILE.parquet for the scores")
+    frame = _read(data, read)
+    try:
+        scored = score_table(bundle, frame, which)
+    except TableError as exc:
+        _fail(str(exc))
+    if out.suffix.lower() == ".csv":
+        scored.to_csv(out, index=False)
+    else:
+        scored.to_parquet(out, index=False)
+    table = Table("band", "range", "rows", "share", title=f"Scores of {data.name}")
+    for band in BANDS:
+        n = int((scored["band"] == band.name).sum())
+        table.add_row(band.name, f"{band.lower}-{band.upper}", f"{n:,}", f"{n / len(scored):.1%}")
+    n = int(scored["score"].isna().sum())
+    table.add_row("not scorable", "-", f"{n:,}", f"{n / len(scored):.1%}")
+    console.print(table)
+    console.print(f"{len(scored):,} rows scored with {bundle.version} ({which}) into {out}")
 
 
 def _print_score_distribution(result) -> None:  # noqa: ANN001

@@ -3,7 +3,7 @@ or from any flat table a user brings."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
@@ -18,8 +18,12 @@ from credo.features.definitions import FEATURE_NAMES, INQUIRY_FEATURE, monotone_
 from credo.features.training import monthly_dates, training_frame_from_store
 from credo.model import MonotoneChallenger, Scorecard
 from credo.model.metrics import summary
-from credo.scoring.artifacts import ModelBundle
+from credo.policy.bands import band_of
+from credo.policy.columns import IDENTIFIER
+from credo.policy.reasons import reason
+from credo.scoring.artifacts import ModelBundle, Which
 from credo.store.tables import events
+from credo.tabular import TablePlan, TableError, plan_table
 
 
 @dataclass
@@ -129,21 +133,77 @@ def train_from_table(
     frame: pd.DataFrame,
     target: str,
     *,
-    special_values: Sequence[float] | None = None,
+    plan: TablePlan | None = None,
+    bad_value: Any = None,
     exclude: Sequence[str] = (),
+    allowed: Mapping[str, str] | None = None,
+    special_values: Sequence[float] | None = None,
     with_challenger: bool = True,
     seed: int = 0,
 ) -> TrainingRun:
-    """A user's own tabular data: every column but the target and the excluded ones is
-    a candidate feature; text columns are binned as categories; stratified 70/30 split."""
-    if target not in frame:
-        raise KeyError(f"target column {target!r} not in the data")
-    y = frame[target].astype(int)
-    X = frame.drop(columns=[target, *exclude])
-    categorical = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+    """A user's own table, as read (cells may be text such as ``"83.70%"``); stratified 70/30 split.
+
+    ``plan`` (from :func:`credo.tabular.plan_table`; built here from ``bad_value``,
+    ``exclude`` and ``allowed`` when not given) says how each column is read and
+    which columns are inputs. The run's ``X_*`` frames are the parsed inputs the
+    models saw (what :meth:`TablePlan.apply` gives for any table with these
+    columns); rows with an empty target are left out. The plan is stored as
+    ``manifest["inputs"]`` and the allowed exceptions as
+    ``manifest["allowed_exceptions"]``, so :func:`score_table` reads new files the
+    same way. Raises :class:`credo.tabular.TableError` for bad input.
+    """
+    if plan is None:
+        plan = plan_table(frame, target, bad_value=bad_value, exclude=exclude, allowed=allowed)
+    elif plan.target != target:
+        raise TableError(f"the plan is for target {plan.target!r}, not {target!r}")
+    if not plan.inputs:
+        raise TableError("no input column is left: every column is the target or left out (see the column report)")
+    labels = plan.labels(frame)
+    known = labels.notna().to_numpy()
+    X, y = plan.apply(frame.loc[known]), labels[known].astype(int)
     X_train, X_valid, y_train, y_valid = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
-    bundle = fit_bundle(X_train, y_train, features=list(X.columns), with_challenger=with_challenger,
-                        source=f"flat table, target {target!r}, excluded {list(exclude)}",
-                        special_values=special_values, categorical=categorical)
-    return _with_metrics(TrainingRun(bundle, X_train, y_train, X_valid, y_valid,
-                                     f"{len(frame):,} rows, stratified 70/30 split (seed {seed})."))
+    outcome = f"bad = {plan.bad_value!r}" if plan.bad_value is not None else "1 = bad"
+    bundle = fit_bundle(X_train, y_train, features=plan.input_names, with_challenger=with_challenger,
+                        source=f"table {plan.source}, target {target!r} ({outcome})",
+                        special_values=special_values, categorical=plan.categorical)
+    bundle.manifest["inputs"] = plan.model_dump(mode="json")
+    bundle.manifest["allowed_exceptions"] = plan.allowed_exceptions
+    dropped = int((~known).sum())
+    description = (f"{len(X):,} rows, stratified 70/30 split (seed {seed})"
+                   + (f"; {dropped:,} rows without a target value left out." if dropped else "."))
+    return _with_metrics(TrainingRun(bundle, X_train, y_train, X_valid, y_valid, description))
+
+
+#: Joins the reason codes and texts of one row in a scored table.
+REASON_SEPARATOR, TEXT_SEPARATOR = ";", " | "
+
+
+def score_table(bundle: ModelBundle, frame: pd.DataFrame, which: Which = "champion") -> pd.DataFrame:
+    """Score a table with a bundle trained by :func:`train_from_table`, reading it as training did.
+
+    One row per row of ``frame``, in order: ``row`` (1-based), the identifier
+    columns found in ``frame`` (to join the scores back), ``score`` (350..950;
+    empty where the row is not scorable: it fails the model's minimum scoring
+    criteria or every input is empty), ``band``, ``reasons`` (codes joined by
+    ``;``) and ``reason_texts``. The target column may be absent. Raises
+    :class:`credo.tabular.TableError` when ``frame`` lacks an input column.
+    """
+    if "inputs" not in bundle.manifest:
+        raise TableError(f"model {bundle.version} was trained on the store's events, not on a table; "
+                         "`credo score` without --data scores the store")
+    plan = TablePlan.model_validate(bundle.manifest["inputs"])
+    model = bundle.model(which)
+    X = plan.apply(frame).reset_index(drop=True)
+    scorable = (model.eligible(X) & X[list(model.features_)].notna().any(axis=1)).to_numpy()
+    scores = pd.Series(model.score(X).to_numpy(), dtype="Int64").where(scorable)
+    codes = [[c for c in row if c is not None] if ok else []
+             for row, ok in zip(model.reasons(X).to_numpy().tolist(), scorable)]
+    ids = [c.name for c in plan.columns if c.rule == IDENTIFIER.id and c.name in frame.columns]
+    out = pd.DataFrame({"row": np.arange(1, len(frame) + 1)})
+    for name in ids:
+        out[name] = frame[name].to_numpy()
+    out["score"] = scores
+    out["band"] = [band_of(int(s)).name if ok else None for s, ok in zip(scores.fillna(0), scorable)]
+    out["reasons"] = [REASON_SEPARATOR.join(row) for row in codes]
+    out["reason_texts"] = [TEXT_SEPARATOR.join(reason(c).text for c in row) for row in codes]
+    return out

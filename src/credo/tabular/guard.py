@@ -39,12 +39,13 @@ def _value_rule(series: pd.Series) -> policy.ColumnRule | None:
 
 
 def _is_identifier(name: str, parsed: ParsedColumn, rows: int) -> bool:
-    """Unique per row: text keys; integers that count up or whose name says id."""
+    """Unique per row: text keys (one word each: free text is not a key); integers that count up
+    or whose name says id."""
     values = parsed.values.dropna()
     if rows < policy.IDENTIFIER_MIN_ROWS or values.nunique() < policy.IDENTIFIER_UNIQUE_SHARE * rows:
         return False
     if parsed.type != NUMERIC:
-        return True
+        return not values.astype(str).str.contains(r"\s").any()
     numbers = values.to_numpy(dtype=np.float64)
     if not np.all(numbers == np.floor(numbers)):
         return False

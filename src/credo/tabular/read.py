@@ -43,8 +43,9 @@ def sniff_separator(sample: str) -> str:
     """The separator of a CSV sample: ``,`` ``;`` tab ``|`` or runs of whitespace.
 
     csv.Sniffer picks the character that splits every sample line into the same
-    number of fields; a space means "whitespace separated" (runs of spaces, as in
-    the UCI files). A single-column file sniffs as ``,``.
+    number of fields (it understands quoting); a space, or lines that split on
+    runs of spaces into the same number (>1) of fields, mean "whitespace
+    separated", as in the UCI files. Anything else reads as ``,``.
     """
     lines = [line for line in sample.splitlines()[:50] if line.strip()]
     if len(lines) > 1 and not sample.endswith("\n"):
@@ -52,7 +53,7 @@ def sniff_separator(sample: str) -> str:
     try:
         found = csv.Sniffer().sniff("\n".join(lines), delimiters=_CANDIDATES).delimiter
     except csv.Error:
-        return ","
+        found = " " if len({len(line.split()) for line in lines}) == 1 and len(lines[0].split()) > 1 else ","
     return WHITESPACE if found == " " else found
 
 
@@ -75,9 +76,7 @@ def read_table(path: Path, options: ReadOptions = ReadOptions()) -> pd.DataFrame
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise TableError(f"{path}: the file holds no data rows")
     frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if duplicated:
-        raise TableError(f"{path}: column names repeat: {', '.join(duplicated)}")
+    _refuse_repeated_names(path, list(frame.columns))
     return frame
 
 
@@ -115,9 +114,27 @@ def _read_text(path: Path, options: ReadOptions, encoding: str) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise TableError(f"{path}: rows do not split into the same columns with separator {sep!r} "
                          f"({_first_line(exc)}); give --sep") from exc
-    if not options.header:
+    if options.header:
+        _refuse_repeated_names(path, _header(sample, sep))
+    else:
         frame.columns = [f"c{i}" for i in range(1, frame.shape[1] + 1)]
     return frame
+
+
+def _header(sample: str, sep: str) -> list[str]:
+    first = next((line for line in sample.splitlines() if line.strip()), "")
+    if sep == WHITESPACE:
+        return first.split()
+    if len(sep) == 1:
+        return [name.strip() for name in next(csv.reader([first], delimiter=sep), [])]
+    return []  # a regular-expression separator: pandas' own names are all we have
+
+
+def _refuse_repeated_names(path: Path, names: list[str]) -> None:
+    """pandas renames a repeated column ``a`` to ``a.1``; a user's table must name each column once."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise TableError(f"{path}: column names repeat: {', '.join(repeated)}")
 
 
 def _first_line(exc: BaseException) -> str:
