@@ -313,11 +313,24 @@ def _train_on_table(data: Path, target: str | None, *, bad_value: str | None, re
 
 
 def _print_validation(manifest: dict, description: str) -> None:
-    table = Table("model", "AUC", "Gini", "KS", title=f"Validation — {description}")
-    for name in ("champion", "challenger"):
-        metrics = manifest.get("validation", {}).get(name)
-        if metrics:
-            table.add_row(name, f"{metrics['auc']:.4f}", f"{metrics['gini']:.4f}", f"{metrics['ks']:.4f}")
+    """Each model's probability AUC/Gini/KS beside what ships: the 350–950 score's AUC/Gini/KS, the raw
+    points total's AUC, the shares clamped at 350 and 950, and the score's PSI (validation vs training).
+    One column per model, so the table fits a narrow terminal."""
+    validation = manifest.get("validation", {})
+    models = [name for name in ("champion", "challenger") if name in validation]
+    table = Table("metric", *models, title=f"Validation — {description}")
+    rows = [("AUC, probability", lambda m: f"{m['auc']:.4f}"),
+            ("AUC, 350–950 score", lambda m: f"[bold]{m['score']['auc']:.4f}[/]"),
+            ("AUC, raw points total", lambda m: f"{m['raw_total_auc']:.4f}"),
+            ("Gini, probability", lambda m: f"{m['gini']:.4f}"),
+            ("Gini, 350–950 score", lambda m: f"[bold]{m['score']['gini']:.4f}[/]"),
+            ("KS, probability", lambda m: f"{m['ks']:.4f}"),
+            ("KS, 350–950 score", lambda m: f"[bold]{m['score']['ks']:.4f}[/]"),
+            ("share at 350", lambda m: f"{m['at_floor']:.1%}"),
+            ("share at 950", lambda m: f"{m['at_cap']:.1%}"),
+            ("score PSI, validation vs training", lambda m: f"{m['psi_score']:.3f}")]
+    for label, cell in rows:
+        table.add_row(label, *(cell(validation[name]) for name in models))
     console.print(table)
 
 

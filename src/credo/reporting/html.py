@@ -1,106 +1,121 @@
-"""``credo report``: one self-contained HTML page (figures inlined, no CDN)."""
+"""``credo report``: one self-contained HTML page (figures inlined as PNG data, no CDN).
+
+The page leads with what ships, the 350–950 score: its AUC, Gini and KS beside
+the model probability's, the raw points total's AUC, the shares clamped at 350
+and 950 and the score's PSI, for every model. Then calibration by band against
+each model's published expected bad rates, the points table with the reason
+each bin gives, and the model card (:mod:`credo.reporting.card`).
+"""
 
 from __future__ import annotations
 
 import base64
-import html
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
 
 import numpy as np
 import pandas as pd
+from jinja2 import Environment, select_autoescape
+from markupsafe import Markup
 
-from credo.model.metrics import calibration_by_band, gini, ks, psi_bands
-from credo.model.metrics import auc as auc_of
+from credo.reporting.calibration import band_verdicts
+from credo.reporting.card import MODEL_LABELS, ModelCard
 from credo.reporting.plots import calibration_png, distribution_png, roc_png
 
 
 @dataclass
-class ModelCard:
-    """What a reader needs to judge the model: data, intended use, limits."""
+class ModelScores:
+    """One model's shipped scores (integers 350–950) on the training and the validation rows."""
 
-    name: str
-    version: str
-    data: str
-    intended_use: str
-    limitations: list[str]
-    features: list[str]
-    excluded_inputs: list[str] = field(default_factory=list)
-    trained_at: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    training: np.ndarray
+    validation: np.ndarray
 
 
 @dataclass
 class ModelResult:
-    """One model's output on the validation set (scores are integers 350–950)."""
+    """What the page shows of one model: its validation record and calibration verdicts."""
 
-    name: str
-    risk: np.ndarray
-    scores: np.ndarray
+    key: str
+    label: str
+    metrics: dict
+    calibration: pd.DataFrame
+    verdicts: list[str]
+
+    @property
+    def holds(self) -> bool:
+        """Every band's observed bad rate lies within its published interval."""
+        return bool(self.calibration["holds"].all())
 
 
-def _img(png: bytes, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, classes="grid", float_format=lambda v: f"{v:.4f}")
+def _table(frame: pd.DataFrame, table_id: str) -> Markup:
+    """A data frame as an HTML table (cells escaped by pandas)."""
+    return Markup(frame.to_html(index=False, border=0, classes="grid", table_id=table_id,
+                                float_format=lambda v: f"{v:.4f}", na_rep=""))
 
 
-_STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-h1{margin-bottom:0} .sub{color:#666;margin-top:.2em}
-table.grid{border-collapse:collapse;margin:1em 0;font-size:.9em}
-table.grid td,table.grid th{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:right}
-table.grid th{background:#f4f4f4} .figs img{max-width:49%;vertical-align:top}
-"""
+def _pct(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f} %"
+
+
+def _calibration_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The calibration table as a reader wants it: rates in percent, the interval as one cell."""
+    return pd.DataFrame({
+        "band": table["band"], "scores": [f"{lo}–{hi}" for lo, hi in zip(table["lower"], table["upper"])],
+        "validation rows": table["n"], "share": table["share"].map(_pct),
+        "observed bad rate": [_pct(v, 2) if n else "" for v, n in zip(table["observed_bad_rate"], table["n"])],
+        "published expected": table["expected_bad_rate"].map(lambda v: _pct(v, 2)),
+        "95 % interval": [f"{_pct(lo, 2)} – {_pct(hi, 2)}" if n else "" for lo, hi, n
+                          in zip(table["interval_low"], table["interval_high"], table["n"])],
+        "holds": ["yes" if h else "NO" for h in table["holds"]],
+        "miss (percentage points)": [f"{100 * m:+.1f}" if m else "" for m in table["miss"]],
+    })
+
+
+@lru_cache(maxsize=1)
+def _template():  # noqa: ANN202
+    env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters.update(pct=_pct, f4=lambda v: f"{v:.4f}", f1=lambda v: f"{v:.1f}")
+    return env.from_string(files("credo.reporting").joinpath("report.html").read_text(encoding="utf-8"))
 
 
 def render_report(
     card: ModelCard,
+    validation: dict,
     y_valid: np.ndarray,
-    results: list[ModelResult],
-    train_scores: np.ndarray,
-    points_table: pd.DataFrame,
+    scores: dict[str, ModelScores],
+    points: pd.DataFrame,
 ) -> str:
-    """The report: metrics per model, ROC, calibration by band, distribution, PSI, points, card."""
+    """The report page.
+
+    ``validation``: the bundle's ``manifest["validation"]`` (metrics of the
+    probability and of the shipped score, raw total AUC, shares at 350/950,
+    score PSI and calibration per band, per model); ``scores``: each model's
+    shipped scores, for the ROC and distribution figures; ``points``: the
+    champion's points table with reasons (:func:`credo.reporting.points.points_with_reasons`).
+    """
     y = np.asarray(y_valid).astype(int)
-    champion = results[0]
-    metrics = pd.DataFrame(
-        [
-            {
-                "model": r.name,
-                "AUC": auc_of(y, r.risk),
-                "Gini": gini(y, r.risk),
-                "KS": ks(y, r.risk),
-                "PSI vs training (bands)": psi_bands(train_scores, r.scores) if r is champion else np.nan,
-            }
-            for r in results
-        ]
+    results = []
+    for key in scores:
+        metrics = validation[key]
+        results.append(ModelResult(key, MODEL_LABELS.get(key, key), metrics, pd.DataFrame(metrics["bands"]),
+                                   band_verdicts(metrics["bands"])))
+    figures = [
+        (_data_uri(roc_png(y, {MODEL_LABELS.get(k, k): s.validation for k, s in scores.items()})), "ROC curves"),
+        (_data_uri(distribution_png({MODEL_LABELS.get(k, k): {"training": s.training, "validation": s.validation}
+                                     for k, s in scores.items()})), "score distribution, training and validation"),
+        (_data_uri(calibration_png({r.label: r.calibration for r in results})), "calibration by band"),
+    ]
+    return _template().render(
+        card=card, rows=len(y), bad_rate=float(y.mean()) if len(y) else float("nan"), results=results,
+        figures=figures, points=_table(points, "points"),
+        calibration={r.key: _table(_calibration_view(r.calibration), f"calibration-{r.key}") for r in results},
     )
-    calibration = calibration_by_band(champion.scores, y)
-    figures = "".join(
-        [
-            _img(roc_png(y, {r.name: r.risk for r in results}), "ROC curves"),
-            _img(calibration_png(calibration), "calibration by band"),
-            _img(distribution_png({"training": train_scores, "validation": champion.scores}), "score distribution"),
-        ]
-    )
-    limitations = "".join(f"<li>{html.escape(item)}</li>" for item in card.limitations)
-    excluded = ", ".join(html.escape(x) for x in card.excluded_inputs) or "none"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(card.name)} — model report</title><style>{_STYLE}</style></head><body>
-<h1>{html.escape(card.name)}</h1>
-<p class="sub">version {html.escape(card.version)} · trained {html.escape(card.trained_at)} ·
-{len(y):,} validation consumers, bad rate {y.mean():.2%}</p>
-<h2>Discrimination and stability</h2>{_table(metrics)}
-<div class="figs">{figures}</div>
-<h2>Calibration and bad rate by band (champion)</h2>{_table(calibration)}
-<h2>Points table</h2>{_table(points_table)}
-<h2>Model card</h2>
-<p><b>Data.</b> {html.escape(card.data)}</p>
-<p><b>Intended use.</b> {html.escape(card.intended_use)}</p>
-<p><b>Inputs.</b> {html.escape(", ".join(card.features))}</p>
-<p><b>Never inputs.</b> {excluded}</p>
-<p><b>Limitations.</b></p><ul>{limitations}</ul>
-</body></html>
-"""
+
+
+__all__ = ["ModelResult", "ModelScores", "render_report"]

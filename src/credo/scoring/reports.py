@@ -4,54 +4,43 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from credo.policy.protection import FORBIDDEN_CATEGORIES
-from credo.reporting import ModelCard, ModelResult, render_report
+from credo.reporting import ModelScores, build_card, points_with_reasons, render_report
 from credo.scoring.artifacts import ModelBundle
 from credo.scoring.training import TrainingRun
 
 VALIDATION_FILE = "validation.parquet"
+#: Each model's shipped scores on the training rows, one column per model.
 TRAIN_SCORES_FILE = "train_scores.parquet"
+DESCRIPTION_FILE = "description.txt"
+
+
+def _models(bundle: ModelBundle) -> dict[str, object]:
+    return {k: m for k, m in (("champion", bundle.champion), ("challenger", bundle.challenger)) if m is not None}
 
 
 def save_validation(run: TrainingRun, directory: Path) -> None:
-    """Keep what the report needs, so ``credo report`` runs from the artifacts alone."""
+    """Keep what the report needs, so ``credo report`` runs from the artifacts alone: the validation
+    rows with their labels, every model's training scores and the run's description."""
     frame = run.X_valid.copy()
     frame["__label__"] = run.y_valid.to_numpy()
     frame.reset_index(drop=True).to_parquet(directory / VALIDATION_FILE)
-    train_scores = run.bundle.champion.score(run.X_train).to_numpy()
-    pd.DataFrame({"score": train_scores}).to_parquet(directory / TRAIN_SCORES_FILE)
-    (directory / "description.txt").write_text(run.description + "\n")
+    pd.DataFrame({name: model.score(run.X_train).to_numpy() for name, model in _models(run.bundle).items()}) \
+        .to_parquet(directory / TRAIN_SCORES_FILE)
+    (directory / DESCRIPTION_FILE).write_text(run.description + "\n")
 
 
 def report_html(bundle: ModelBundle, directory: Path, title: str = "Credo score") -> str:
+    """The report of the bundle in ``directory`` (saved with :func:`save_validation`)."""
+    if "validation" not in bundle.manifest or "published" not in bundle.manifest:
+        raise ValueError(f"model {bundle.version} records no published scaling or validation; "
+                         "retrain it with `credo train` to report on it")
     valid = pd.read_parquet(directory / VALIDATION_FILE)
     y = valid.pop("__label__").to_numpy()
-    results = [ModelResult("champion (scorecard)", bundle.champion.predict_proba(valid)[1].to_numpy(),
-                           bundle.champion.score(valid).to_numpy())]
-    if bundle.challenger is not None:
-        results.append(ModelResult("challenger (monotone LightGBM)",
-                                   bundle.challenger.predict_proba(valid)[1].to_numpy(),
-                                   bundle.challenger.score(valid).to_numpy()))
-    train_scores = pd.read_parquet(directory / TRAIN_SCORES_FILE)["score"].to_numpy()
-    description = (directory / "description.txt").read_text().strip() if (directory / "description.txt").exists() else ""
-    card = ModelCard(
-        name=title,
-        version=bundle.version,
-        data=f"{bundle.manifest.get('source', '')}. {description}",
-        intended_use=("A 350-950 score of repayment behaviour for consumers who opted in, used to grant perks "
-                      "(deposit-free rentals and the like) and, with consent, credit decisions. Scores are "
-                      "explained by at most four principal reasons plus inquiries."),
-        limitations=[
-            "Trained on the population described above; scores of other populations need revalidation (watch PSI).",
-            "Consumers below the minimum scoring criteria receive 'not enough data', never a score.",
-            "Bad = 90+ days past due or charge-off within the horizon; other harms are not predicted.",
-            "Fairness is audited separately with audit-only attributes that are never model inputs.",
-        ],
-        features=list(bundle.champion.features_),
-        excluded_inputs=[c.name for c in FORBIDDEN_CATEGORIES] + ["merchant category"],
-        trained_at=bundle.manifest.get("trained_at", ""),
-    )
-    return render_report(card, y, results, np.asarray(train_scores), bundle.champion.points_table())
+    train_scores = pd.read_parquet(directory / TRAIN_SCORES_FILE)
+    scores = {name: ModelScores(train_scores[name].to_numpy(), model.score(valid).to_numpy())
+              for name, model in _models(bundle).items()}
+    path = directory / DESCRIPTION_FILE
+    card = build_card(bundle.manifest, name=title, description=path.read_text().strip() if path.exists() else "")
+    return render_report(card, bundle.manifest["validation"], y, scores, points_with_reasons(bundle.champion))
