@@ -171,6 +171,10 @@ def test_store_card_uses_the_published_outcome_definition(trained) -> None:
     assert build_card(store, name="t", description="").outcome == OUTCOME_DEFINITION
     store["source"] = f"store events, monthly observations 2024-01-01..2024-06-01, {outcome_summary(6)}"
     assert "6-month horizon" in build_card(store, name="t", description="").outcome
+    store["source"] = "store events as of 2024-06-01 with external labels"
+    labelled = build_card(store, name="t", description="")
+    assert "external label" in labelled.outcome and OUTCOME_DEFINITION not in labelled.outcome
+    assert not any("90+" in line for line in labelled.limitations)
     store["zeroed_features"] = ["late_payments_12m"]
     card = build_card(store, name="t", description="")
     assert card.zeroed_payment_history == ["late_payments_12m"]

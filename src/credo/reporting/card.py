@@ -82,6 +82,10 @@ def _is_table(manifest: dict) -> bool:
     return "inputs" in manifest
 
 
+def _has_external_labels(manifest: dict) -> bool:
+    return not _is_table(manifest) and _EXTERNAL_LABELS in str(manifest.get("source", ""))
+
+
 def _store_horizon(source: str) -> int | None:
     """The outcome horizon of a store run, when its source line is the policy's own summary."""
     match = re.search(r"within (\d+) months", source)
@@ -99,7 +103,7 @@ def outcome_text(manifest: dict) -> str:
                     "its horizon and its meaning are the table's, not Credo's published outcome definition.")
         return (f"Bad = 1 in the 0/1 {where} (0 = good). The outcome, its horizon and its meaning are the "
                 "table's, not Credo's published outcome definition.")
-    if _EXTERNAL_LABELS in source:
+    if _has_external_labels(manifest):
         return ("Bad = the external label supplied with the training run (1 = bad), joined to each consumer's "
                 "features; Credo's published outcome definition was not used to label this model.")
     horizon = _store_horizon(source)
@@ -186,9 +190,13 @@ def _limitations(manifest: dict) -> list[str]:
     else:
         lines.append(f"Consumers below the minimum scoring criteria get “not enough data”, never a low score "
                      f"({SCORING_CRITERIA.describe()})")
-        horizon = _store_horizon(str(manifest.get("source", ""))) or HORIZON_MONTHS
-        lines.append(f"Predicts {BAD_DAYS_PAST_DUE}+ days past due, charge-off or collection within {horizon} "
-                     "months only; lesser delinquency and other harms are not predicted.")
+        if _has_external_labels(manifest):
+            lines.append("Predicts the external label only; what it measures and over which horizon is defined by "
+                         "its source, not by Credo's published outcome.")
+        else:
+            horizon = _store_horizon(str(manifest.get("source", ""))) or HORIZON_MONTHS
+            lines.append(f"Predicts {BAD_DAYS_PAST_DUE}+ days past due, charge-off or collection within {horizon} "
+                         "months only; lesser delinquency and other harms are not predicted.")
         lines.append("No fairness audit is part of this report; protected traits are never inputs (see above), "
                      "and an audit needs audit-only attributes kept outside the model.")
     zeroed = _zeroed_payment_history(manifest)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from credo.model import MonotoneChallenger, Scorecard
 from credo.reporting import ModelScores, build_card, points_with_reasons, render_report
 from credo.scoring.artifacts import ModelBundle
 from credo.scoring.training import TrainingRun
@@ -16,7 +17,8 @@ TRAIN_SCORES_FILE = "train_scores.parquet"
 DESCRIPTION_FILE = "description.txt"
 
 
-def _models(bundle: ModelBundle) -> dict[str, object]:
+def _models(bundle: ModelBundle) -> dict[str, Scorecard | MonotoneChallenger]:
+    """The bundle's models by name (the challenger only when it was trained)."""
     return {k: m for k, m in (("champion", bundle.champion), ("challenger", bundle.challenger)) if m is not None}
 
 
