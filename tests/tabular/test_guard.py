@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credo.policy import columns as policy
@@ -122,6 +122,7 @@ def test_bad_value_matches_text_and_numbers() -> None:
     assert bad_labels(pd.Series(["1.0", "2", "2.0", "1"]), "c21", 2).tolist() == [0.0, 1.0, 1.0, 0.0]
 
 
+@settings(deadline=None)  # Arrow calls: timings vary on a busy machine
 @given(st.lists(st.sampled_from(["good", "bad", "late", ""]), min_size=4, max_size=60))
 def test_labels_are_one_exactly_where_the_bad_value_is(values: list[str]) -> None:
     series = pd.Series(values)
