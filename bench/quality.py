@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from credo.model.metrics import auc  # noqa: E402
 from credo.policy.bands import SCORE_MAX, SCORE_MIN  # noqa: E402
 from credo.scoring.training import TrainingRun, train_from_table  # noqa: E402
+from credo.tabular import ReadOptions, TablePlan, plan_table, read_table  # noqa: E402
 
 warnings.filterwarnings("ignore")
 console = Console()
@@ -65,60 +66,66 @@ console = Console()
 
 @dataclass(frozen=True)
 class Dataset:
-    """One dataset as a user would hand it to ``credo train --data``."""
+    """One dataset as a user would hand it to ``credo train --data``: only command-line options."""
 
     path: str
     target: str
-    bad_value: Any = None  # None: the target is already 0/1
-    special_values: tuple[float, ...] = ()
-    exclude: tuple[str, ...] = ()
-    read_options: dict[str, Any] = field(default_factory=dict)
-    note: str = ""
+    bad_value: str | None = None  # --bad-value; None: the target is already 0/1
+    special_values: tuple[float, ...] = ()  # --special-values (apply to every numeric column)
+    exclude: tuple[str, ...] = ()  # --exclude
+    header: bool = True  # False: --no-header (columns c1..cN)
+
+    def command(self) -> str:
+        """The ``credo train`` command line these options stand for."""
+        parts = ["credo train", f"--data {Path(self.path).name}", f"--target {_quoted(self.target)}"]
+        if self.bad_value is not None:
+            parts.append(f"--bad-value {_quoted(self.bad_value)}")
+        if not self.header:
+            parts.append("--no-header")
+        if self.special_values:
+            parts.append("--special-values " + ",".join(f"{v:g}" for v in self.special_values))
+        if self.exclude:
+            parts.append("--exclude " + ",".join(self.exclude))
+        return " ".join(parts)
 
 
+def _quoted(text: str) -> str:
+    return f"'{text}'" if " " in text else text
+
+
+# Row ids (GMSC's unnamed first column, Taiwan's ID) are not excluded here: the
+# shipped column guard leaves them out as identifiers, as it does for a user.
 DATASETS: dict[str, Dataset] = {
-    "gmsc": Dataset(
-        "give_me_some_credit/cs-training.csv", "SeriousDlqin2yrs",
-        special_values=(96.0, 98.0), exclude=("Unnamed: 0",),
-        note="96/98 are codes of the past-due counters; the unnamed first column is a row id",
-    ),
-    "heloc": Dataset(
-        "fico_heloc/heloc_dataset_v1.csv", "RiskPerformance", bad_value="Bad",
-        special_values=(-9.0, -8.0, -7.0), note="-9/-8/-7 are FICO's special values",
-    ),
-    "taiwan": Dataset(
-        "taiwan_default_credit_card/default_of_credit_card_clients.csv", "default payment next month",
-        exclude=("ID", "SEX", "EDUCATION", "MARRIAGE", "AGE"),
-        note="ID is a row id; SEX, EDUCATION, MARRIAGE, AGE are audit-only",
-    ),
-    "german": Dataset(
-        "german_credit/german.data", "c21", bad_value=2, exclude=("c9", "c13", "c20"),
-        read_options={"sep": r"\s+", "header": None},
-        note="whitespace separated, no header (columns c1..c21); attributes 9, 13, 20 are audit-only",
-    ),
+    "gmsc": Dataset("give_me_some_credit/cs-training.csv", "SeriousDlqin2yrs", special_values=(96.0, 98.0)),
+    "heloc": Dataset("fico_heloc/heloc_dataset_v1.csv", "RiskPerformance", bad_value="Bad",
+                     special_values=(-9.0, -8.0, -7.0)),
+    "taiwan": Dataset("taiwan_default_credit_card/default_of_credit_card_clients.csv", "default payment next month",
+                      exclude=("SEX", "EDUCATION", "MARRIAGE", "AGE")),
+    "german": Dataset("german_credit/german.data", "c21", bad_value="2", exclude=("c9", "c13", "c20"), header=False),
 }
 SEEDS = (0, 1, 2, 3, 4)
 # (target label, Credo model, peer model)
 TARGETS = (("scorecard ≥ optbinning", "credo_scorecard", "optbinning_scorecard"),
            ("challenger ≥ LightGBM", "credo_challenger", "lightgbm_default"))
-MODELS = ("credo_scorecard", "credo_challenger", "optbinning_scorecard", "lightgbm_default")
 
 
 # ------------------------------------------------------------------ data and fits
-def read_table(spec: Dataset, data_dir: Path) -> pd.DataFrame:
-    """The file as ``credo train --data`` reads it (header-less files get columns c1..cN)."""
-    options = dict(spec.read_options)
-    frame = pd.read_csv(data_dir / spec.path, **options)
-    if options.get("header", "infer") is None:
-        frame.columns = [f"c{i}" for i in range(1, frame.shape[1] + 1)]
-    if spec.bad_value is not None:
-        frame[spec.target] = (frame[spec.target] == spec.bad_value).astype(int)
-    return frame
+def load(spec: Dataset, data_dir: Path) -> tuple[pd.DataFrame, TablePlan]:
+    """The file read and planned as ``credo train --data`` does (separator sniffed, column guard applied)."""
+    frame = read_table(data_dir / spec.path, ReadOptions(header=spec.header))
+    plan = plan_table(frame, spec.target, bad_value=spec.bad_value, exclude=list(spec.exclude),
+                      source=Path(spec.path).name)
+    return frame, plan
 
 
-def train_credo(frame: pd.DataFrame, spec: Dataset, seed: int) -> TrainingRun:
-    return train_from_table(frame, spec.target, special_values=list(spec.special_values) or None,
-                            exclude=list(spec.exclude), seed=seed)
+def train_credo(frame: pd.DataFrame, plan: TablePlan, spec: Dataset, seed: int) -> TrainingRun:
+    return train_from_table(frame, spec.target, plan=plan, special_values=list(spec.special_values) or None,
+                            seed=seed)
+
+
+def left_out(plan: TablePlan, spec: Dataset) -> list[str]:
+    """Columns the shipped guard left out by itself (not by --exclude), with the rule."""
+    return [f"{c.name} ({c.rule})" for c in plan.columns if c.decision == "excluded" and c.name not in spec.exclude]
 
 
 def credo_rows(run: TrainingRun) -> list[dict]:
@@ -134,26 +141,19 @@ def credo_rows(run: TrainingRun) -> list[dict]:
     return rows
 
 
-def categorical_columns(run: TrainingRun) -> list[str]:
-    """The columns Credo's scorecard binned as categories (the peers get the same)."""
-    return [c for c in run.X_train.columns if c in set(run.bundle.champion.categorical_features or ())]
-
-
-def optbinning_auc(run: TrainingRun, spec: Dataset) -> float:
+def optbinning_auc(run: TrainingRun, spec: Dataset, cats: list[str]) -> float:
     from optbinning import BinningProcess, Scorecard
     from sklearn.linear_model import LogisticRegression
 
     columns = list(run.X_train.columns)
-    process = BinningProcess(columns, categorical_variables=categorical_columns(run) or None,
+    process = BinningProcess(columns, categorical_variables=cats or None,
                              special_codes=list(spec.special_values) or None)
     model = Scorecard(binning_process=process, estimator=LogisticRegression()).fit(run.X_train, run.y_train)
     return auc(run.y_valid, model.predict_proba(run.X_valid)[:, 1])
 
 
-def lightgbm_auc(run: TrainingRun) -> float:
+def lightgbm_auc(run: TrainingRun, cats: list[str]) -> float:
     import lightgbm
-
-    cats = categorical_columns(run)
 
     def design(X: pd.DataFrame) -> pd.DataFrame:
         return X.astype({c: "category" for c in cats}) if cats else X
@@ -162,15 +162,17 @@ def lightgbm_auc(run: TrainingRun) -> float:
     return auc(run.y_valid, model.predict_proba(design(run.X_valid))[:, 1])
 
 
-def run_seed(name: str, frame: pd.DataFrame, seed: int) -> tuple[list[dict], list[str]]:
+def run_seed(name: str, frame: pd.DataFrame, plan: TablePlan, seed: int) -> tuple[list[dict], list[str]]:
+    """Credo through ``train_from_table`` on one split; the peers on its rows and input columns."""
     spec = DATASETS[name]
     t0 = time.perf_counter()
-    run = train_credo(frame, spec, seed)
+    run = train_credo(frame, plan, spec, seed)
     credo_s = time.perf_counter() - t0
     rows = credo_rows(run)
     t1 = time.perf_counter()
-    rows.append({"model": "optbinning_scorecard", "auc": optbinning_auc(run, spec)})
-    rows.append({"model": "lightgbm_default", "auc": lightgbm_auc(run)})
+    cats = [c for c in plan.categorical if c in run.X_train.columns]
+    rows.append({"model": "optbinning_scorecard", "auc": optbinning_auc(run, spec, cats)})
+    rows.append({"model": "lightgbm_default", "auc": lightgbm_auc(run, cats)})
     peers_s = time.perf_counter() - t1
     for r in rows:
         r.update(dataset=name, seed=seed)
@@ -254,20 +256,22 @@ def commit() -> str:
     return sha + (" (with uncommitted changes in src/ or bench/quality.py)" if dirty else "")
 
 
-def markdown(summary: pd.DataFrame, checks: pd.DataFrame, inputs: dict[str, list[str]], seeds: list[int],
-             seconds: float) -> str:
+def input_lines(inputs: dict[str, tuple[list[str], list[str]]]) -> list[str]:
+    """Per dataset: the command line, what the guard left out by itself, the input columns."""
+    return [f"- `{ds}`: `{DATASETS[ds].command()}`; left out by the column guard: "
+            f"{', '.join(f'`{c}`' for c in guarded) or 'nothing'}; {len(cols)} inputs: "
+            f"{', '.join(f'`{c}`' for c in cols)}"
+            for ds, (guarded, cols) in inputs.items()]
+
+
+def markdown(summary: pd.DataFrame, checks: pd.DataFrame, inputs: dict[str, tuple[list[str], list[str]]],
+             seeds: list[int], seconds: float) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    given = "\n".join(
-        f"- `{ds}`: target `{DATASETS[ds].target}`"
-        + (f" (bad = `{DATASETS[ds].bad_value}`)" if DATASETS[ds].bad_value is not None else "")
-        + (f", special values {', '.join(f'{v:g}' for v in DATASETS[ds].special_values)}"
-           if DATASETS[ds].special_values else "")
-        + (f", excluded {', '.join(f'`{c}`' for c in DATASETS[ds].exclude)}" if DATASETS[ds].exclude else "")
-        + f"; {len(cols)} input columns: {', '.join(f'`{c}`' for c in cols)}"
-        for ds, cols in inputs.items())
+    given = "\n".join(input_lines(inputs))
     return (f"Measured {when} at commit {commit()}, seeds {','.join(map(str, seeds))}, "
             f"{seconds / 60:.1f} min in all; machine: {machine()}.\n\n"
-            f"What each dataset was given, and the columns Credo's models (and the peers) saw:\n\n{given}\n\n"
+            f"What each dataset was given (as `credo train` options), what the shipped column guard left out by "
+            f"itself, and the input columns Credo's models and the peers saw:\n\n{given}\n\n"
             f"Mean over the seeds. AUC: Credo's shipped 350–950 score, the peers' probability; sd: of that AUC "
             f"over the seeds; AUC proba / AUC raw: Credo's probability and its points total before the clamp; "
             f"at 350 / at 950: share of the test rows at the floor and the cap.\n\n"
@@ -295,16 +299,21 @@ def main() -> int:
     seeds = [int(s) for s in args.seeds.split(",") if s]
 
     rows: list[dict] = []
-    inputs: dict[str, list[str]] = {}
+    inputs: dict[str, tuple[list[str], list[str]]] = {}
     t_all = time.perf_counter()
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("fits", total=len(names) * len(seeds))
         for name in names:
-            frame = read_table(DATASETS[name], data_dir)
+            progress.update(task, description=f"{name} read and plan")
+            frame, plan = load(DATASETS[name], data_dir)
+            guarded = left_out(plan, DATASETS[name])
+            console.log(f"{name}: {DATASETS[name].command()}; left out by the column guard: "
+                        f"{', '.join(guarded) or 'nothing'}")
             for seed in seeds:
                 progress.update(task, description=f"{name} seed {seed}")
-                seed_rows, inputs[name] = run_seed(name, frame, seed)
+                seed_rows, cols = run_seed(name, frame, plan, seed)
+                inputs[name] = (guarded, cols)
                 rows.extend(seed_rows)
                 progress.advance(task)
     seconds = time.perf_counter() - t_all
