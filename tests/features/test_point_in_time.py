@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from credo.features import compute_features, events_from_directory
+from credo.features import compute_features, events_from_directory, feature_query
 from credo.features.definitions import FEATURE_NAMES
 from credo.features.events_table import derive_keys
 from credo.simulate import SimulationConfig, simulate_to_directory
@@ -117,6 +117,34 @@ def test_negative_records_age_out_after_retention():
     short = feats(base_history() + [charge_off(400)], retention_months=12)
     assert short.derogatory_records == 0
     assert feats(base_history() + [charge_off(300)], retention_months=12).derogatory_records == 1
+
+
+def test_one_query_text_serves_every_instant_to_the_microsecond():
+    """The query is built once; an instant only renders its literals, so a read can be as of any microsecond."""
+    t = D + timedelta(hours=13, minutes=7, seconds=5, microseconds=123456)
+    a, b = feature_query(t), feature_query(t + timedelta(microseconds=1))
+    assert a.template() is b.template() and "$as_of" in a.template()
+    assert "TIMESTAMPTZ '2024-06-01 13:07:05.123456+00:00'" in a.sql()
+    assert "TIMESTAMPTZ '2024-06-01 13:07:05.123457+00:00'" in b.sql() and "$" not in b.sql()
+    # an event received (and occurred) at exactly t is not in the features as of t, and is as of t + 1 µs
+    late = ev("order.payment", "pay-at-t", t, t, order_ref="o-9", due_date=at(45).date().isoformat(),
+              paid_date=at(40).date().isoformat())
+    assert feats(base_history() + [late], t).late_payments_12m == 0
+    assert feats(base_history() + [late], t + timedelta(microseconds=1)).late_payments_12m == 1
+
+
+def test_the_retention_period_is_one_setting(monkeypatch):
+    """Without an explicit period the features read CREDO_RETENTION_MONTHS (policy/retention.py)."""
+    def charge_off(days):
+        return ev("credit.charged_off", "co-old", at(days), account_ref="a-9",
+                  charged_off_date=at(days).date().isoformat())
+
+    monkeypatch.delenv("CREDO_RETENTION_MONTHS", raising=False)
+    assert feats(base_history() + [charge_off(400)]).derogatory_records == 1
+    monkeypatch.setenv("CREDO_RETENTION_MONTHS", "12")
+    assert feats(base_history() + [charge_off(400)]).derogatory_records == 0
+    assert feats(base_history() + [charge_off(300)]).derogatory_records == 1
+    assert feats(base_history() + [charge_off(400)], retention_months=24).derogatory_records == 1
 
 
 def test_null_handling_empty_windows():

@@ -11,7 +11,8 @@ import typer
 from credo.cli.progress import console
 
 ledger_app = typer.Typer(help="The hash-chained access ledger.", no_args_is_help=True)
-retention_app = typer.Typer(help="Retention of negative records (5 years by default).", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention of negative records (CREDO_RETENTION_MONTHS, 60 months by default).",
+                            no_args_is_help=True)
 disputes_app = typer.Typer(help="Consumer disputes.", no_args_is_help=True)
 
 DbOption = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store.")]
@@ -73,14 +74,21 @@ def ledger_verify(db: DbOption = None) -> None:
 def retention_run(db: DbOption = None, at: AtOption = None) -> None:
     """Exclude, then purge, negative records older than the retention period."""
     from credo.cli.main import _engine
+    from credo.policy.retention import retention_cut, retention_months
     from credo.service import Service, ServiceConfig
     from credo.service.retention import run
     from credo.settings import get_settings
 
     now = _now(at)
+    try:
+        months = retention_months()
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     svc = Service(_engine(db), get_settings(), ServiceConfig(), clock=lambda: now)
     counts = run(svc, now)
-    console.print(f"retention: {counts['excluded']} excluded, {counts['purged']} purged")
+    console.print(f"retention: {counts['excluded']} excluded, {counts['purged']} purged (older than {months} "
+                  f"months: before {retention_cut(now, months):%Y-%m-%d %H:%M} UTC)")
 
 
 @disputes_app.command("sweep")

@@ -1,4 +1,8 @@
-"""Knobs of the score service (environment prefix ``CREDO_``), beside :class:`credo.settings.Settings`."""
+"""Knobs of the score service (environment prefix ``CREDO_``), beside :class:`credo.settings.Settings`.
+
+The retention period is not here: it is one setting for the features and the purge,
+``CREDO_RETENTION_MONTHS`` (:mod:`credo.policy.retention`).
+"""
 
 from __future__ import annotations
 
@@ -22,13 +26,9 @@ class ServiceConfig(BaseSettings):
     notice_business_days: int = Field(5, ge=1, le=5, description=(
         "Business days (Mon-Fri) within which the furnisher is notified of a dispute and the consumer of "
         "its results."))
-    retention_years: int = Field(5, ge=1, description="Negative records older than this are excluded, then purged.")
     probe_window_minutes: int = Field(1440, ge=1)
     probe_max_thresholds: int = Field(3, ge=1, description="Distinct thresholds per partner and consumer per window.")
     probe_max_checks: int = Field(20, ge=1, description="Eligibility checks per partner and consumer per window.")
-    online_as_of_seconds: int = Field(60, ge=1, le=3600, description=(
-        "Online scores are as of the start of the current period of this many seconds (the feature query "
-        "is built once per as-of instant)."))
     credential_ttl_minutes: int = Field(15, ge=1, le=1440)
     cra_name: str = "Credo Scores Ltd"
     cra_address: str = "1 Example Street, Example City"

@@ -1,4 +1,8 @@
-"""Retention: negative records older than the period (5 years) are excluded, then purged.
+"""Retention: negative records older than the period are excluded, then purged.
+
+The period and its cut are :mod:`credo.policy.retention`'s (``CREDO_RETENTION_MONTHS``,
+60 calendar months by default), the same the features apply: a record the features
+have stopped counting as of ``now`` is the record purged at ``now``.
 
 Run by ``credo retention run`` (schedule it daily). Phase 1 marks every
 negative record past the period as suppressed (excluded from scoring and from
@@ -9,11 +13,12 @@ recognised and never scored again.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import orjson
 from sqlalchemy import delete, select
 
+from credo.policy.retention import retention_cut
 from credo.service.disputes import suppress
 from credo.service.runtime import Service
 from credo.store.tables import events, suppressions
@@ -37,7 +42,7 @@ def is_negative(event_type: str, payload: dict) -> bool:
 
 
 def run(svc: Service, now: datetime, *, chunk: int = 5000) -> dict[str, int]:
-    cutoff = now - timedelta(days=round(365.25 * svc.config.retention_years))
+    cutoff = retention_cut(now)
     excluded = 0
     with svc.engine.begin() as conn:
         rows = conn.execute(select(events.c.partner_id, events.c.event_id, events.c.consumer_id, events.c.type,

@@ -1,7 +1,8 @@
-"""Score now (online), score history, the what-if simulator, and the dispute rule.
+"""Score now (online), score history, and the dispute rule (the what-if is :mod:`credo.service.whatif`).
 
 Online scoring runs the production feature SQL (:func:`credo.features.compute_features`)
-on one consumer's events and the serving model. While a dispute is open the
+on one consumer's events and the serving model, as of the read itself: every event
+accepted up to the read counts (:func:`online_as_of`). While a dispute is open the
 consumer gets ``max(score with the record, score without it)``: opening a
 dispute never lowers a score. Every computed score is a score-history row.
 """
@@ -10,20 +11,18 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Select, bindparam, func, insert, select
 
-from credo.errors import CredoError, ErrorCode
 from credo.features import compute_features, events_from_store
-from credo.features.definitions import FEATURES_BY_NAME, SCORING_CRITERIA, feature_groups
+from credo.features.definitions import SCORING_CRITERIA, feature_groups
 from credo.features.events_table import derive_keys
 from credo.policy.bands import SCORE_MAX, SCORE_MIN
 from credo.policy.reasons import FACTOR_GROUPS, reason
@@ -33,11 +32,6 @@ from credo.store.prepared import Prepared
 from credo.store.tables import disputes, events, scores, suppressions
 
 SCORED, NOT_ENOUGH_DATA = "scored", "not_enough_data"
-#: Features whose increase means taking on debt or applying for credit: the what-if refuses them.
-DEBT_FEATURES: frozenset[str] = frozenset({
-    "revolving_utilisation", "balance_to_limit", "open_credit_lines", "new_accounts_6m", "inquiries_6m",
-    "inquiries_12m", "total_credit_limit",
-})
 _WITHOUT = "\x1fwithout-disputed"
 
 
@@ -107,7 +101,9 @@ def _exclude(table: pa.Table, keys: Iterable[tuple[str, str]]) -> pa.Table:
     return derive_keys(table.filter(pc.invert(drop)))
 
 
-def _result(svc: Service, cid: str, as_of: datetime, feats: pd.DataFrame, with_groups: bool) -> ScoreResult:
+def result_from_features(svc: Service, cid: str, as_of: datetime, feats: pd.DataFrame,
+                         with_groups: bool) -> ScoreResult:
+    """The serving model's answer for one row of features (a computed or a hypothetical one)."""
     bundle = svc.model_bundle()
     row = score_frame(bundle.model(svc.settings.serving_model), feats).iloc[0]
     scored = row["status"] == SCORED
@@ -127,15 +123,24 @@ def open_disputed_records(conn: Connection, consumer_id: str) -> list[tuple[str,
                                                                  disputes.c.status == "open"))]
 
 
-def compute(svc: Service, consumer_id: str, as_of: datetime, *, with_groups: bool = True) -> ScoreResult:
-    """The consumer's score as of ``as_of``; with open disputes, the higher of with/without the records.
+def online_as_of(now: datetime) -> datetime:
+    """The as-of instant of an online score read at ``now``: one microsecond (the store's time
+    resolution) after it.
 
-    ``as_of`` is truncated to ``online_as_of_seconds`` (a minute by default): the feature query is
-    built once per instant (about 0.4 s), so online scores within one minute share it."""
-    step = svc.config.online_as_of_seconds
-    if step > 1:
-        epoch = int(as_of.timestamp())
-        as_of = datetime.fromtimestamp(epoch - epoch % step, as_of.tzinfo)
+    Features count only events received strictly before their as-of instant (an event stamped
+    exactly D belongs to the next as-of), so a score as of ``now`` itself would leave out an event
+    accepted at the same instant; as of the next microsecond it counts every event accepted up to
+    and including the read, and a batch run as of that instant gives the same features."""
+    return now + timedelta(microseconds=1)
+
+
+def compute(svc: Service, consumer_id: str, now: datetime, *, with_groups: bool = True) -> ScoreResult:
+    """The consumer's score read at ``now`` (as of :func:`online_as_of`), from every event accepted
+    so far; with open disputes, the higher of with/without the records.
+
+    The feature query is built once for every instant (:mod:`credo.features.builder`), so the
+    exact read time costs nothing extra."""
+    as_of = online_as_of(now)
     with svc.engine.connect() as conn:
         disputed = open_disputed_records(conn, consumer_id)
         # read before the events: an event committed in between only makes the score look stale
@@ -149,11 +154,11 @@ def compute(svc: Service, consumer_id: str, as_of: datetime, *, with_groups: boo
         table = pa.concat_tables([table, renamed])
         population.append(consumer_id + _WITHOUT)
     feats = compute_features(table, as_of, consumers=population)
-    base = _result(svc, consumer_id, as_of, feats.loc[[consumer_id]], with_groups)
+    base = result_from_features(svc, consumer_id, as_of, feats.loc[[consumer_id]], with_groups)
     base.events_seq = seen
     if disputed:
         alt_feats = feats.loc[[consumer_id + _WITHOUT]].rename(index={consumer_id + _WITHOUT: consumer_id})
-        alt = _result(svc, consumer_id, as_of, alt_feats, with_groups)
+        alt = result_from_features(svc, consumer_id, as_of, alt_feats, with_groups)
         alt.events_seq = seen
         if base.status == SCORED and alt.status == SCORED and (alt.score or 0) > (base.score or 0):
             alt.dispute_adjusted = True
@@ -227,33 +232,3 @@ def history(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
     return [{"as_of": utc(r["as_of"]), "scored_at": utc(r["scored_at"]), "score": r["score"], "band": r["band"],
              "status": r["status"], "model_version": r["model_version"],
              "kind": "online" if r["run_id"].startswith("online-") else "batch"} for r in rows]
-
-
-def what_if(svc: Service, consumer_id: str, now: datetime, changes: Mapping[str, float | None]) -> dict[str, Any]:
-    """Apply hypothetical feature values to a copy and run the production model (an estimate)."""
-    if not changes:
-        raise CredoError(ErrorCode.WHAT_IF_INVALID, "give at least one change", "changes")
-    base = compute(svc, consumer_id, now, with_groups=False)
-    row = dict(base.features)
-    for name, value in changes.items():
-        feature = FEATURES_BY_NAME.get(name)
-        if feature is None:
-            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"unknown feature {name!r}", f"changes.{name}")
-        if value is None:
-            if feature.empty != "null":
-                raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name} cannot be empty", f"changes.{name}")
-        elif not math.isfinite(value) or value < 0 or (name.endswith("_share_12m") and value > 1):
-            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: value out of range", f"changes.{name}")
-        old = row.get(name)
-        if name in DEBT_FEATURES and value is not None and (old is None or value > old):
-            raise CredoError(ErrorCode.WHAT_IF_ADDS_DEBT, f"{name}: the simulator never suggests taking on more "
-                             "debt, credit or applications", f"changes.{name}", "no added debt")
-        row[name] = value if value is not None else np.nan
-    frame = pd.DataFrame([row], index=pd.Index([consumer_id], name="consumer_id"))
-    for name in FEATURES_BY_NAME:
-        frame[name] = frame[name].astype(float)
-    frame["is_scorable"] = bool(row.get("is_scorable", False))
-    est = _result(svc, consumer_id, now, frame, with_groups=True)
-    return {"estimate": True, "label": "Estimate only: a simulation on the production model, not your score.",
-            "current": {"status": base.status, "score": base.score, "band": base.band},
-            "estimated": est.public(), "changes": dict(changes)}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from credo.api.deps import EngineDep, PartnerDep, SettingsDep
+from credo.api.deps import EngineDep, PartnerDep, ServiceDep, SettingsDep
 from credo.api.problems import ErrorResponse, error_response
 from credo.errors import ErrorCode
 from credo.ingest import ingest_records
@@ -55,7 +55,7 @@ class BatchResult(BaseModel):
     summary="Report a batch of events",
 )
 async def post_events(
-    batch: EventBatch, partner_id: PartnerDep, engine: EngineDep, settings: SettingsDep
+    batch: EventBatch, partner_id: PartnerDep, engine: EngineDep, settings: SettingsDep, svc: ServiceDep
 ) -> Any:
     """Answer per event: accepted, duplicate, or rejected with code, field and rule.
 
@@ -69,7 +69,8 @@ async def post_events(
             "events",
             f"max {settings.max_batch_events}",
         )
-    outcomes = await run_in_threadpool(ingest_records, engine, batch.events, partner_id=partner_id)
+    # received_at from the service's clock, the one every read uses: an accepted event counts in the next read
+    outcomes = await run_in_threadpool(ingest_records, engine, batch.events, partner_id=partner_id, now=svc.clock)
     results = [o.as_dict() for o in outcomes]
     return {
         "accepted": sum(o.status == "accepted" for o in outcomes),
@@ -93,13 +94,14 @@ async def post_events(
     summary="Report one event idempotently",
 )
 async def put_event(
-    event_id: str, response: Response, partner_id: PartnerDep, engine: EngineDep,
+    event_id: str, response: Response, partner_id: PartnerDep, engine: EngineDep, svc: ServiceDep,
     event: dict[str, Any] = Body(...),
 ) -> Any:
     """201 when stored, 200 when it is a replay, 409 when the id holds other content."""
     if event.get("event_id", event_id) != event_id:
         return error_response(ErrorCode.INVALID_VALUE, "event_id in the body differs from the URL", "event_id", "matches URL")
-    (outcome,) = await run_in_threadpool(ingest_records, engine, [{**event, "event_id": event_id}], partner_id=partner_id)
+    (outcome,) = await run_in_threadpool(ingest_records, engine, [{**event, "event_id": event_id}],
+                                         partner_id=partner_id, now=svc.clock)
     if outcome.status == "rejected":
         first = outcome.problems[0]
         return error_response(first.code, first.message, first.field, first.rule)
