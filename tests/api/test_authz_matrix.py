@@ -38,6 +38,7 @@ MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "GET /v1/me": (ME, None),
     "GET /v1/me/score": (ME, "self"),
     "GET /v1/me/score/history": (ME, "self"),
+    "GET /v1/me/score/what-if": (ME, "self"),
     "POST /v1/me/score/what-if": (ME, "self"),
     "GET /v1/me/access-consents": (ME, None),
     "GET /v1/me/report-consents": (ME, None),

@@ -14,7 +14,7 @@ from credo.errors import CredoError, ErrorCode
 from credo.events import EVENT_TYPES
 from credo.ledger import ActorKind
 from credo.registry import grant_report_consent, withdraw_report_consent
-from credo.service import access, accounts, disputes, mydata, sharing
+from credo.service import access, accounts, disputes, mydata, sharing, whatif
 from credo.service import scores as scoring
 
 router = APIRouter(prefix="/v1", tags=["consumers"])
@@ -99,9 +99,12 @@ class HistoryPoint(BaseModel):
 
 
 class WhatIf(BaseModel):
-    changes: dict[str, Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None] = Field(min_length=1, max_length=30, description=(
-        "Feature name → hypothetical value (see GET /v1/features). Changes that add debt, credit or "
-        "applications are refused (WHATIF_ADDS_DEBT)."))
+    changes: dict[str, Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None] = Field(
+        min_length=1, max_length=30, description=(
+            "Input name → hypothetical value, in the unit GET /v1/me/score/what-if lists for it: percentages "
+            "0-100 for ratios (80 = 80 %), money in major units of the currency shown (1234.5 = 1,234.50), "
+            "whole counts, days and months, levels by number; null empties an input that may be empty. "
+            "Raising an input that means debt, credit or applications is refused (WHATIF_ADDS_DEBT)."))
 
 
 class CurrentBrief(BaseModel):
@@ -113,9 +116,52 @@ class CurrentBrief(BaseModel):
 class WhatIfOut(BaseModel):
     estimate: Literal[True]
     label: str
+    units: str
     current: CurrentBrief
     estimated: ScoreOut
-    changes: dict[str, float | None]
+    changes: dict[str, float | None] = Field(description="The changes as given, in the units listed.")
+
+
+class LevelOut(BaseModel):
+    value: int
+    label: str
+
+
+class WhatIfInputBase(BaseModel):
+    name: str
+    description: str
+    group: str
+    group_name: str
+    in_model: bool = Field(description="False: the serving model does not use it; changing it moves nothing.")
+    unit: Literal["count", "days", "months", "percent", "money", "level"]
+    currency: str | None = Field(description="ISO 4217 currency of a money input (null: none reported, or several).")
+    value: float | None = Field(description="The current value as the model reads it (shares 0-1, money in minor "
+                                            "units); null: no data.")
+    current: float | None = Field(description="The current value in the unit above (percent, major units).")
+    display: str = Field(description="The current value as text, e.g. '83.4 %', '1,234.50 CNY', '3'.")
+
+
+class WhatIfInputOut(WhatIfInputBase):
+    min: float
+    max: float | None = Field(description="Largest value accepted (null: no upper bound).")
+    whole_numbers: bool
+    can_be_empty: bool
+    lower_only: bool = Field(description="Raising it means debt, credit or applications: only lower values.")
+    levels: list[LevelOut] | None
+
+
+class WhatIfRefusedOut(WhatIfInputBase):
+    rule: str
+
+
+class WhatIfInputsOut(BaseModel):
+    estimate: Literal[True]
+    label: str
+    units: str
+    as_of: datetime
+    current: CurrentBrief
+    inputs: list[WhatIfInputOut]
+    refused: list[WhatIfRefusedOut]
 
 
 class AccessConsentIn(BaseModel):
@@ -308,10 +354,26 @@ def my_history(me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
         return scoring.history(conn, me.consumer_id)
 
 
+@router.get("/me/score/what-if", response_model=WhatIfInputsOut, responses=errors(401, 422, 503),
+            summary="What-if inputs: what I can change, its current value and accepted range, in human units")
+def my_what_if_inputs(me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
+    """Every input the simulator accepts, with its current value (as computed for the score now) in
+    percent, money with its currency, counts, days, months or levels, and those it refuses, with why.
+    Recorded in the access ledger (it shows the score and its inputs)."""
+    disputes.sweep(svc, now, me.consumer_id)
+    out = whatif.inputs(svc, me.consumer_id, now)
+    with svc.engine.begin() as conn:
+        access.record(conn, consumer_id=me.consumer_id, actor=access.Actor(ActorKind.CONSUMER, me.consumer_id),
+                      purpose="self_view", disclosed="what_if_inputs", now=now)
+    return out
+
+
 @router.post("/me/score/what-if", response_model=WhatIfOut, responses=errors(401, 422, 503),
              summary="What-if simulator (an estimate)")
 def my_what_if(body: WhatIf, me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
-    out = scoring.what_if(svc, me.consumer_id, now, body.changes)
+    """Changes in the units GET /v1/me/score/what-if lists; the answer is labelled an estimate."""
+    disputes.sweep(svc, now, me.consumer_id)
+    out = whatif.what_if(svc, me.consumer_id, now, body.changes)
     with svc.engine.begin() as conn:
         access.record(conn, consumer_id=me.consumer_id, actor=access.Actor(ActorKind.CONSUMER, me.consumer_id),
                       purpose="self_view", disclosed="what_if_estimate", now=now)
