@@ -263,3 +263,41 @@ def test_unfitted_raises():
 
     with pytest.raises(NotFittedError):
         Scorecard().score(pd.DataFrame({"a": [1.0]}))
+
+
+def test_tied_features_share_one_coefficient_and_keep_their_own_points():
+    """Two collinear counts of the same records: fitted apart the regression may zero one; tied, both
+    carry points in the order of their own WoE."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    z = rng.normal(size=n)
+    late_12m = rng.poisson(np.exp(0.3 - 0.8 * z))
+    late_24m = late_12m + rng.poisson(0.3, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(2.0 + 1.2 * z))).astype(int)
+    X = pd.DataFrame({"late_12m": late_12m.astype(float), "late_24m": late_24m.astype(float)})
+    sc = Scorecard(monotone_constraints={"late_12m": 1, "late_24m": 1},
+                   tied_features=[["late_12m", "late_24m"]], own_bins={"late_12m": [0.0], "late_24m": [0.0]}).fit(X, y)
+    assert sc.coef_[0] == sc.coef_[1] < 0
+    for f in ("late_12m", "late_24m"):
+        assert sc.point_ranges()[f] > 0
+        b = sc.binnings_[f]
+        assert b.splits[0] == 0.5  # none is never pooled with some
+    assert sc.zeroed_features_ == []
+    assert Scorecard.from_json(sc.to_json()).tied_features == [["late_12m", "late_24m"]]
+
+
+def test_a_column_without_declared_direction_follows_its_bad_rates():
+    """No column runs backwards: a feature whose risk falls with its value, not declared, gets points that
+    rise with the value; the direction report lists no exception."""
+    rng = np.random.default_rng(9)
+    n = 8000
+    income = rng.lognormal(8, 0.6, n)
+    noise = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(1.0 + 0.9 * (np.log(income) - 8) / 0.6 + 0.5 * noise))).astype(int)
+    X = pd.DataFrame({"income": income, "noise": noise})
+    sc = Scorecard().fit(X, y)
+    pts = sc.points(pd.DataFrame({"income": np.quantile(income, [0.05, 0.5, 0.95]), "noise": 0.0}))["income"]
+    assert pts.is_monotonic_increasing and pts.iloc[-1] > pts.iloc[0]
+    report = sc.direction_report()
+    assert (report["exceptions"] == 0).all()
+    assert set(report["feature"]) == {"income", "noise"}

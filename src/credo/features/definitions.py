@@ -385,10 +385,22 @@ def own_bins() -> dict[str, list[float]]:
     return {f.name: [0.0] for f in FEATURES if f.direction == "increasing" and f.empty == "zero"}
 
 
+#: Collinear measures of the same records, which share one scorecard coefficient (their WoEs enter the
+#: regression summed): a late bill is counted in the late-payment counts and in the on-time shares, and a
+#: delinquency shows in its worst days past due and in the months since it. Fitted apart, the regression
+#: zeroes all but one of each family, and removing late payments then moves no score.
+TIED_FEATURES: tuple[tuple[str, ...], ...] = (
+    ("late_payments_3m", "late_payments_12m", "late_payments_24m", "bills_on_time_share_12m",
+     "rent_on_time_share_12m"),
+    ("worst_days_past_due_3m", "worst_days_past_due_24m", "months_since_last_delinquency"),
+)
+
+
 def model_settings() -> dict:
     """What every model trained on these features is told about them (one place for the store paths)."""
     return {"directions": monotone_constraints(), "codes": reason_codes(), "rules": reason_rules(),
             "null_values": null_values(), "own_bins": own_bins(), "groups": feature_groups(),
+            "tied": [list(t) for t in TIED_FEATURES],
             "inquiry_feature": INQUIRY_FEATURE}
 
 
@@ -458,5 +470,5 @@ SCORING_CRITERIA = ScoringCriteria()
 __all__ = [
     "Feature", "FEATURES", "FEATURE_NAMES", "FEATURES_BY_NAME", "INQUIRY_FEATURE", "GROUPS",
     "PERFORMANCE_TYPES", "ScoringCriteria", "SCORING_CRITERIA", "reason_codes", "reason_rules", "null_values",
-    "monotone_constraints", "feature_groups", "NO_DELINQUENCY_MONTHS", "own_bins", "model_settings",
+    "monotone_constraints", "feature_groups", "NO_DELINQUENCY_MONTHS", "own_bins", "model_settings", "TIED_FEATURES",
 ]

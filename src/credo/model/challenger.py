@@ -15,8 +15,8 @@
   to the bad margin (at least the policy's minimum of points; none at 950).
 * Score: ``clamp(round(offset - factor * margin), 350, 950)`` with the
   model's own ``scaling_``, fitted by the published rule of
-  :func:`credo.policy.bands.fit_scaling` (0.25 % of the training population
-  at or below 350, 0.25 % at or above 950).
+  :func:`credo.policy.bands.fit_scaling` (``FLOOR_SHARE`` of the training
+  population at or below 350, ``CAP_SHARE`` at or above 950).
 * LightGBM's ``monotone_constraints_method="advanced"`` was measured to break
   monotonicity (LightGBM 4.7); "intermediate" is used and tested.
 * Artifact: JSON with LightGBM's text model inside (no pickle).

@@ -12,8 +12,8 @@ Conventions
 
   The scaling (``scaling_``: anchor odds at 600 and points to double the
   odds) is fitted by the published rule :func:`credo.policy.bands.fit_scaling`:
-  the all-best-bins file scores 950 and the riskiest 0.25 % of the training
-  population 350 or less.
+  the all-best-bins file scores 950 and the riskiest ``FLOOR_SHARE`` of the
+  training population 350 or less.
 * Every feature's points follow its bad rates: coefficients are constrained
   so that points rise with WoE (``drop_wrong_sign=True``), and a feature
   without a declared direction gets the direction its data shows. A feature
@@ -137,6 +137,11 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
     own_bins : dict feature -> list of float, optional
         Values that always get a bin of their own at the edge of the range
         (0 late payments is never pooled with 1).
+    tied_features : list of lists of str, optional
+        Groups of collinear features that share one coefficient (their WoEs
+        enter the regression summed), so each member keeps points in the
+        order of its own WoE instead of the fit zeroing all but one of them
+        (e.g. late payments counted over 3, 12 and 24 months).
     inquiry_feature : str, optional
         The feature that measures recent inquiries: reported as a 5th reason
         when it costs points and is not among the first ``k``.
@@ -165,6 +170,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         reason_rules: Mapping[str, Any] | None = None,
         null_values: Mapping[str, float] | None = None,
         own_bins: Mapping[str, Sequence[float]] | None = None,
+        tied_features: Sequence[Sequence[str]] | None = None,
         inquiry_feature: str | None = None,
         min_observed_features: int | Callable | None = None,
         snap_splits: bool = True,
@@ -184,6 +190,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         self.reason_rules = reason_rules
         self.null_values = null_values
         self.own_bins = own_bins
+        self.tied_features = tied_features
         self.inquiry_feature = inquiry_feature
         self.min_observed_features = min_observed_features
         self.snap_splits = snap_splits
@@ -220,22 +227,25 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
                 binning_params=dict(self.binning_params or {}), own_bins=own.get(f, ()),
             )
         W = np.column_stack([self.binnings_[f].transform(X[f].to_numpy()) for f in feats])
-        active = W.std(axis=0) > 0  # constant-WoE features carry no information
-        coef = np.zeros(len(feats))
+        T = self._tie_matrix(feats)
+        Z = W @ T  # one regression input per tied group (their WoEs summed), one per other feature
+        active = Z.std(axis=0) > 0  # constant-WoE inputs carry no information
+        coef = np.zeros(T.shape[1])
         if not active.any():
             p = float(np.average(y, weights=sample_weight))
             intercept = math.log(p / (1 - p))
         elif self.drop_wrong_sign:
-            declared = np.array([mono.get(f) in (1, -1) for f in feats])
+            declared = (np.array([mono.get(f) in (1, -1) for f in feats], float) @ T) > 0
             constrained = declared[active] if self.drop_wrong_sign == "declared" else None
-            b, intercept = _sign_constrained_lr(W[:, active], y, self.C, sample_weight, self.max_iter,
+            b, intercept = _sign_constrained_lr(Z[:, active], y, self.C, sample_weight, self.max_iter,
                                                 self.class_weight, constrained)
             coef[active] = b
         else:
             lr = LogisticRegression(C=self.C, max_iter=self.max_iter, class_weight=self.class_weight)
-            lr.fit(W[:, active], y, sample_weight=sample_weight)
+            lr.fit(Z[:, active], y, sample_weight=sample_weight)
             coef[active] = lr.coef_[0]
             intercept = float(lr.intercept_[0])
+        coef = T @ coef
         self.coef_ = coef
         self.intercept_ = intercept
         self.features_ = feats
@@ -247,6 +257,23 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         self.scaling_ = bands.fit_scaling(log_odds_good, best_log_odds=best)
         self._build_points()
         return self
+
+    def _tie_matrix(self, feats: list[str]) -> np.ndarray:
+        """(features × regression inputs) 0/1 matrix: each group of ``tied_features`` is one input."""
+        column: dict[str, int] = {}
+        n = 0
+        for group in self.tied_features or ():
+            members = [f for f in group if f in feats and f not in column]
+            for f in members:
+                column[f] = n
+            n += bool(members)
+        for f in feats:
+            if f not in column:
+                column[f] = n
+                n += 1
+        T = np.zeros((len(feats), n))
+        T[np.arange(len(feats)), [column[f] for f in feats]] = 1.0
+        return T
 
     def _build_points(self) -> None:
         factor = self.scaling_.factor

@@ -35,7 +35,7 @@ SCORE_MAX: int = 950
 #: The anchor score every scaling publishes its odds at.
 ANCHOR_SCORE: float = 600.0
 #: Share of the training population the scaling rule lets sit at or below 350.
-FLOOR_SHARE: float = 0.0025
+FLOOR_SHARE: float = 0.001
 #: Share of the training population at or above 950 when the best file is not known
 #: (models without a finite points table, such as gradient-boosted trees).
 CAP_SHARE: float = 0.0025
