@@ -690,7 +690,7 @@ def to_spark_sql(sql: str, pretty: bool = True) -> str:
 def feature_query(
     as_of: datetime | date,
     *,
-    retention_months: int | None = DEFAULT_RETENTION_MONTHS,
+    retention_months: int | None = None,
     features: Sequence[Feature] | None = None,
     criteria: ScoringCriteria | None | Literal["default"] = "default",
     events_table: str = EVENTS_TABLE,
