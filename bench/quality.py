@@ -1,7 +1,7 @@
 """Model-quality benchmark: what `credo train --data` ships, against default peers.
 
     .venv/bin/python bench/quality.py [--data-dir DIR] [--datasets gmsc,heloc,taiwan,german]
-                                      [--seeds 0,1,2,3,4] [--markdown FILE]
+                                      [--seeds 0,1,2,3,4] [--markdown FILE] [--jobs N]
 
 Data directory: ``--data-dir``, else ``$CREDO_DATA_DIR``, else ``../shared/data``
 relative to the repository root (layout: ``../shared/data/README.md``).
@@ -41,7 +41,9 @@ import subprocess
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -181,6 +183,23 @@ def run_seed(name: str, frame: pd.DataFrame, plan: TablePlan, seed: int) -> tupl
     return rows, list(run.X_train.columns)
 
 
+@lru_cache(maxsize=None)
+def loaded(name: str, data_dir: Path) -> tuple[pd.DataFrame, TablePlan, list[str]]:
+    """A dataset read and planned once per process, with what the guard left out (logged once)."""
+    spec = DATASETS[name]
+    frame, plan = load(spec, data_dir)
+    guarded = left_out(plan, spec)
+    console.log(f"{name}: {spec.command()}; left out by the column guard: {', '.join(guarded) or 'nothing'}")
+    return frame, plan, guarded
+
+
+def fit_split(name: str, data_dir: Path, seed: int) -> tuple[str, list[dict], list[str], list[str]]:
+    """One (dataset, seed) cell: its result rows, the guard's exclusions, the input columns."""
+    frame, plan, guarded = loaded(name, data_dir)
+    rows, cols = run_seed(name, frame, plan, seed)
+    return name, rows, guarded, cols
+
+
 # ------------------------------------------------------------------ summaries
 def summarise(res: pd.DataFrame) -> pd.DataFrame:
     """Mean over seeds per dataset and model."""
@@ -287,6 +306,8 @@ def main() -> int:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)))
     ap.add_argument("--markdown", type=Path, help="also write the tables as a markdown fragment to this file")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="(dataset, seed) fits run in this many processes (results do not depend on it)")
     args = ap.parse_args()
     data_dir = Path(args.data_dir)
     names = [d for d in args.datasets.split(",") if d]
@@ -302,23 +323,29 @@ def main() -> int:
     inputs: dict[str, tuple[list[str], list[str]]] = {}
     t_all = time.perf_counter()
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    cells = [(name, seed) for name in names for seed in seeds]
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("fits", total=len(names) * len(seeds))
-        for name in names:
-            progress.update(task, description=f"{name} read and plan")
-            frame, plan = load(DATASETS[name], data_dir)
-            guarded = left_out(plan, DATASETS[name])
-            console.log(f"{name}: {DATASETS[name].command()}; left out by the column guard: "
-                        f"{', '.join(guarded) or 'nothing'}")
-            for seed in seeds:
+        task = progress.add_task("(dataset, seed) fits", total=len(cells))
+
+        def collect(result: tuple[str, list[dict], list[str], list[str]]) -> None:
+            name, seed_rows, guarded, cols = result
+            inputs[name] = (guarded, cols)
+            rows.extend(seed_rows)
+            progress.advance(task)
+
+        if args.jobs <= 1:
+            for name, seed in cells:
                 progress.update(task, description=f"{name} seed {seed}")
-                seed_rows, cols = run_seed(name, frame, plan, seed)
-                inputs[name] = (guarded, cols)
-                rows.extend(seed_rows)
-                progress.advance(task)
+                collect(fit_split(name, data_dir, seed))
+        else:
+            with ProcessPoolExecutor(args.jobs) as pool:
+                for future in as_completed([pool.submit(fit_split, n, data_dir, s) for n, s in cells]):
+                    collect(future.result())
     seconds = time.perf_counter() - t_all
 
-    res = pd.DataFrame(rows)
+    res = pd.DataFrame(rows).sort_values(["dataset", "seed"], key=lambda c: c.map(
+        {n: i for i, n in enumerate(names)}) if c.name == "dataset" else c, kind="stable")
+    inputs = {name: inputs[name] for name in names}
     summary, checks = summarise(res), verdicts(res)
     console.print(rich_table("Model quality, mean over seeds " + ",".join(map(str, seeds)),
                              QUALITY_HEAD, quality_rows(summary)))
