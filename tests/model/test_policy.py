@@ -49,12 +49,16 @@ def test_scaling_anchor_and_expected_bad_rates():
 @given(mean=st.floats(-3, 5), spread=st.floats(0.2, 3), size=st.integers(200, 5000), seed=st.integers(0, 99),
        headroom=st.floats(0, 2))
 def test_fitted_scaling_uses_the_whole_range(mean, spread, size, seed, headroom):
-    """The published rule: the best achievable file maps to 950 and at most the floor share of the
-    training population sits at 350; the implied odds rise with the score."""
+    """The published rule: at most the cap share of the training population sits at 950 (a best
+    achievable file below that quantile scores exactly 950) and at most the floor share at 350."""
     log_odds = np.random.default_rng(seed).normal(mean, spread, size)
     best = float(log_odds.max() + headroom)
     sc = bands.fit_scaling(log_odds, best_log_odds=best)
-    assert np.isclose(sc.score_from_log_odds(best, clamp=False), bands.SCORE_MAX)
+    assert sc.score_from_log_odds(best, clamp=False) >= bands.SCORE_MAX - 1e-9
+    assert np.mean(sc.score_from_log_odds(log_odds) >= bands.SCORE_MAX - 1e-9) <= bands.CAP_SHARE + 1.0 / size
+    low_best = float(np.quantile(log_odds, 0.5))
+    assert np.isclose(bands.fit_scaling(log_odds, best_log_odds=low_best).score_from_log_odds(low_best, clamp=False),
+                      bands.SCORE_MAX)
     at_floor = np.mean(sc.score_from_log_odds(log_odds) <= bands.SCORE_MIN + 1e-9)
     assert at_floor <= bands.FLOOR_SHARE + 1.0 / size
     assert sc.base_score == bands.ANCHOR_SCORE and sc.pdo > 0

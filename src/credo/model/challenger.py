@@ -87,9 +87,11 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
     Parameters mirror :class:`credo.model.Scorecard` where they overlap
     (``features``, ``categorical_features``, ``special_values``,
     ``monotone_constraints``, ``reason_codes``, ``inquiry_feature``,
-    ``min_observed_features``). ``direction_rule`` ("spearman" or
-    "spearman_checked", see :func:`infer_direction`) sets the direction of
-    numerical features not in ``monotone_constraints``. Boosting: ``n_estimators`` is the maximum;
+    ``min_observed_features``). ``direction_rule`` ("spearman_checked", the
+    default, or "spearman", see :func:`infer_direction`) sets the direction of
+    numerical features not in ``monotone_constraints``: a feature whose bad
+    rate is not itself monotone (a U shape) is left unconstrained rather than
+    forced one way. Boosting: ``n_estimators`` is the maximum;
     with ``early_stopping_rounds`` a stratified ``validation_fraction`` of the
     training set chooses the number of trees, then (``refit_full``) the model
     is refitted on all training rows with that many trees.
@@ -102,7 +104,7 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
         categorical_features: Sequence[str] = (),
         special_values: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
         monotone_constraints: Mapping[str, int] | None = None,
-        direction_rule: str = "spearman",
+        direction_rule: str = "spearman_checked",
         n_estimators: int = 2000,
         learning_rate: float = 0.03,
         num_leaves: int = 15,

@@ -12,8 +12,8 @@ Conventions
 
   The scaling (``scaling_``: anchor odds at 600 and points to double the
   odds) is fitted by the published rule :func:`credo.policy.bands.fit_scaling`:
-  the all-best-bins file scores 950 and the riskiest ``FLOOR_SHARE`` of the
-  training population 350 or less.
+  the safest ``CAP_SHARE`` of the training population scores 950 (the
+  all-best-bins file at least) and the riskiest ``FLOOR_SHARE`` 350 or less.
 * Every feature's points follow its bad rates: coefficients are constrained
   so that points rise with WoE (``drop_wrong_sign=True``), and a feature
   without a declared direction gets the direction its data shows. A feature
@@ -52,6 +52,15 @@ from credo.model._common import (
 )
 from credo.model.binning import FeatureBinning
 from credo.policy import bands
+
+#: Pre-binning candidates of ``binning_params="auto"``: optbinning's defaults, and a finer grid that
+#: lets the optimiser place cut points where a large population shows them.
+AUTO_BINNING: tuple[dict[str, Any], ...] = (
+    {"max_n_prebins": 20, "min_prebin_size": 0.05},
+    {"max_n_prebins": 50, "min_prebin_size": 0.01},
+)
+#: Share of the training rows held out to choose among them (never the caller's validation data).
+TUNING_SHARE = 0.25
 
 FORMAT = "credo.scorecard"
 FORMAT_VERSION = 1
@@ -112,9 +121,12 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         every numerical feature), e.g. ``[-9, -8, -7]`` for FICO HELOC.
     monotone_constraints : dict feature -> {+1, -1, 0, "auto"}, optional
         Risk direction per feature (see module docstring).
-    binning_params : dict, optional
+    binning_params : dict or "auto" (default)
         Extra ``optbinning.OptimalBinning`` parameters (``max_n_prebins``,
-        ``min_prebin_size``, ``min_bin_size``, ``max_n_bins`` ...).
+        ``min_prebin_size``, ``min_bin_size``, ``max_n_bins`` ...). ``"auto"``
+        chooses among :data:`AUTO_BINNING` on a stratified tuning split of the
+        training rows (``TUNING_SHARE``), by the AUC of the points total, then
+        refits on all of them; the choice is kept in ``binning_params_``.
     smoothing : float
         Pseudo-observations added to every bin when computing WoE.
     C, max_iter, class_weight : logistic-regression parameters (L2).
@@ -160,7 +172,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         categorical_features: Sequence[str] = (),
         special_values: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
         monotone_constraints: Mapping[str, Any] | None = None,
-        binning_params: Mapping[str, Any] | None = None,
+        binning_params: Mapping[str, Any] | str | None = "auto",
         smoothing: float = 5.0,
         C: float = 1.0,
         max_iter: int = 1000,
@@ -209,6 +221,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         X = as_frame(X)
         y = as_target(y)
         own = dict(self.own_bins or {})
+        self.binning_params_ = self._chosen_binning(X, y, sample_weight)
         feats = list(self.features) if self.features is not None else [str(c) for c in X.columns]
         check_columns(X, feats)
         cats = set(self.categorical_features or ())
@@ -224,7 +237,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
                 dtype="categorical" if f in cats else "numerical",
                 specials=None if f in cats else self._specials_for(f),
                 direction=mono.get(f), alpha=self.smoothing, snap=self.snap_splits,
-                binning_params=dict(self.binning_params or {}), own_bins=own.get(f, ()),
+                binning_params=dict(self.binning_params_), own_bins=own.get(f, ()),
             )
         W = np.column_stack([self.binnings_[f].transform(X[f].to_numpy()) for f in feats])
         T = self._tie_matrix(feats)
@@ -257,6 +270,27 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         self.scaling_ = bands.fit_scaling(log_odds_good, best_log_odds=best)
         self._build_points()
         return self
+
+    def _chosen_binning(self, X: pd.DataFrame, y: np.ndarray, sample_weight: Any) -> dict[str, Any]:
+        """The pre-binning to use: as given, or ``"auto"``'s choice on a tuning split of these rows."""
+        if self.binning_params != "auto":
+            return dict(self.binning_params or {})
+        counts = np.bincount(y, minlength=2)
+        if len(y) < 1000 or counts.min() < 50 or sample_weight is not None:
+            return dict(AUTO_BINNING[0])
+        from sklearn.base import clone
+        from sklearn.model_selection import train_test_split
+
+        fit_rows, tune_rows = train_test_split(np.arange(len(y)), test_size=TUNING_SHARE, stratify=y,
+                                               random_state=0)
+        best, best_auc = AUTO_BINNING[0], -1.0
+        for candidate in AUTO_BINNING:
+            trial = clone(self).set_params(binning_params=candidate)
+            trial.fit(X.iloc[fit_rows], y[fit_rows])
+            got = roc_auc_score(y[tune_rows], -trial.score(X.iloc[tune_rows], clamp=False).to_numpy())
+            if got > best_auc + 5e-4:  # a finer grid must earn its place
+                best, best_auc = candidate, got
+        return dict(best)
 
     def _tie_matrix(self, feats: list[str]) -> np.ndarray:
         """(features × regression inputs) 0/1 matrix: each group of ``tied_features`` is one input."""
@@ -522,6 +556,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
             "version": FORMAT_VERSION,
             "scaling": self.scaling_.to_dict(),
             "params": params,
+            "binning_params_used": dict(self.binning_params_),
             "intercept": float(self.intercept_),
             "base_points": int(self.base_points_),
             "features": [
@@ -549,6 +584,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         sc.base_points_ = int(d["base_points"])
         sc.selected_features_ = [f for f, c in zip(feats, sc.coef_) if c != 0]
         sc.zeroed_features_ = [f for f, c in zip(feats, sc.coef_) if c == 0]
+        sc.binning_params_ = dict(d.get("binning_params_used", {}))
         sc.scaling_ = bands.Scaling.from_dict(d["scaling"])
         sc._fast = None
         return sc

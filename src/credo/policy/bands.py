@@ -10,9 +10,9 @@ Scaling (points-to-double-the-odds, odds are **good:bad**)::
 
 Every model publishes its own :class:`Scaling` (anchor odds at 600 points and
 points to double the odds), chosen by one rule, :func:`fit_scaling`, so that
-the population it was trained on uses the whole 350–950 range: the best
-achievable file sits at 950 and the riskiest :data:`FLOOR_SHARE` of the
-training population at or below 350. A scorecard whose range is fixed in
+the population it was trained on uses the whole 350–950 range: the safest
+:data:`CAP_SHARE` of the training population sits at 950 and the riskiest
+:data:`FLOOR_SHARE` at or below 350. A scorecard whose range is fixed in
 advance either wastes the scale or piles a risky population on the floor,
 where clamping ties them and ranking is lost.
 
@@ -36,8 +36,7 @@ SCORE_MAX: int = 950
 ANCHOR_SCORE: float = 600.0
 #: Share of the training population the scaling rule lets sit at or below 350.
 FLOOR_SHARE: float = 0.001
-#: Share of the training population at or above 950 when the best file is not known
-#: (models without a finite points table, such as gradient-boosted trees).
+#: Share of the training population the scaling rule lets sit at 950.
 CAP_SHARE: float = 0.0025
 
 
@@ -150,17 +149,22 @@ def fit_scaling(log_odds_good, best_log_odds: float | None = None) -> Scaling:
     """The published scaling rule: the training population uses the whole range.
 
     ``log_odds_good``: the model's (unrounded) log-odds good:bad of every
-    training row. ``best_log_odds``: the best the model can give (a
-    scorecard's all-best-bins total), mapped to 950; without it the
-    ``1 - CAP_SHARE`` quantile is. The ``FLOOR_SHARE`` quantile is mapped to
-    350. A degenerate population (no spread) gets :data:`DEFAULT_SCALING`.
+    training row. The ``1 - CAP_SHARE`` quantile is mapped to 950 (or
+    ``best_log_odds``, the best the model can give, when it is lower: a
+    scorecard's all-best-bins file then scores exactly 950), and the
+    ``FLOOR_SHARE`` quantile to 350. Mapping the best possible file to 950
+    instead would let one extreme combination nobody has squeeze the whole
+    population towards the floor. A degenerate population (no spread) gets
+    :data:`DEFAULT_SCALING`.
     """
     x = np.asarray(log_odds_good, dtype=float)
     x = x[np.isfinite(x)]
     if x.size == 0:
         return DEFAULT_SCALING
     lo = float(np.quantile(x, FLOOR_SHARE))
-    hi = float(best_log_odds) if best_log_odds is not None else float(np.quantile(x, 1.0 - CAP_SHARE))
+    hi = float(np.quantile(x, 1.0 - CAP_SHARE))
+    if best_log_odds is not None:
+        hi = min(hi, float(best_log_odds))
     if not hi - lo > 1e-9:
         return DEFAULT_SCALING
     factor = (SCORE_MAX - SCORE_MIN) / (hi - lo)
