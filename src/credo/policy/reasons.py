@@ -171,8 +171,8 @@ def generic_reason(feature: str, group: str = "obligations_mix") -> ReasonCode:
     name = _readable(feature)
     return ReasonCode(
         f"{GENERIC_PREFIX}{feature}", group,
-        f"Your {name} is in a range with more risk than the best range for {name}.",
-        f"Moving your {name} towards its lowest-risk range would help.",
+        f"Your value for {name} is in a range with more risk than its lowest-risk range.",
+        f"A value for {name} closer to its lowest-risk range would help.",
     )
 
 
@@ -181,7 +181,7 @@ def missing_reason(feature: str, group: str = "obligations_mix") -> ReasonCode:
     name = _readable(feature)
     return ReasonCode(
         f"{MISSING_PREFIX}{feature}", group, f"No value for {name} was provided.",
-        f"Providing your {name} may help.",
+        f"Providing a value for {name} may help.",
     )
 
 

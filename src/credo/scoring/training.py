@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -14,14 +14,16 @@ from sklearn.model_selection import train_test_split
 from sqlalchemy import Engine, func, select
 
 from credo.features import compute_features, events_from_store
-from credo.features.definitions import FEATURE_NAMES, INQUIRY_FEATURE, monotone_constraints, reason_codes
+from credo.features.definitions import FEATURE_NAMES, model_settings
 from credo.features.training import monthly_dates, training_frame_from_store
 from credo.model import MonotoneChallenger, Scorecard
-from credo.model.metrics import summary
-from credo.policy.bands import band_of
+from credo.model.metrics import auc, calibration_by_band, psi, summary
+from credo.policy.outcome import HORIZON_MONTHS, outcome_summary
+from credo.policy.bands import SCORE_MAX, SCORE_MIN, band_of, band_table
 from credo.policy.columns import IDENTIFIER
 from credo.policy.reasons import reason
 from credo.scoring.artifacts import ModelBundle, Which
+from credo.scoring.weights import weights_record
 from credo.store.tables import events
 from credo.tabular import TablePlan, TableError, plan_table
 
@@ -50,31 +52,69 @@ def fit_bundle(
     directions: dict[str, int] | None = None,
     codes: dict[str, str] | None = None,
     inquiry_feature: str | None = None,
+    rules: dict[str, dict] | None = None,
+    null_values: dict[str, float] | None = None,
+    own_bins: dict[str, list[float]] | None = None,
+    tied: list[list[str]] | None = None,
+    groups: dict[str, str] | None = None,
 ) -> ModelBundle:
+    """Fit the champion scorecard (and the challenger) with the shipped defaults and record what they
+    publish: each model's fitted scaling, its band table with expected bad rates, its factor weights
+    and the features the scorecard's fit gave no weight."""
     common: dict[str, Any] = dict(
         features=list(features), categorical_features=list(categorical), special_values=special_values,
         monotone_constraints=directions, reason_codes=codes, inquiry_feature=inquiry_feature,
+        reason_rules=rules, null_values=null_values,
     )
-    champion = Scorecard(**common).fit(X_train, y_train)
+    champion = Scorecard(**common, own_bins=own_bins, tied_features=tied).fit(X_train, y_train)
     challenger = MonotoneChallenger(**common).fit(X_train, y_train) if with_challenger else None
-    return ModelBundle.create(champion, challenger, source=source, features=list(features),
-                              training_rows=len(X_train), training_bad_rate=float(np.mean(y_train)))
+    published = {}
+    for name, model in (("champion", champion), ("challenger", challenger)):
+        if model is not None:
+            published[name] = {
+                "scaling": model.scaling_.to_dict(),
+                "bands": band_table(model.scaling_, model.score(X_train[list(features)]).to_numpy()),
+                "weights": weights_record(model, groups, X_train[list(features)]),
+            }
+    report = champion.direction_report()
+    return ModelBundle.create(
+        champion, challenger, source=source, features=list(features), training_rows=len(X_train),
+        training_bad_rate=float(np.mean(y_train)), published=published,
+        zeroed_features=list(champion.zeroed_features_),
+        direction_exceptions=report[report["exceptions"] > 0][["feature", "exceptions", "example"]]
+        .to_dict("records"))
 
 
 def _with_metrics(run: TrainingRun) -> TrainingRun:
+    """Out-of-sample metrics of what ships (the 350–950 score) beside the model's probability, the
+    observed bad rate per band against the published one, and the score PSI of validation against
+    training, for each model."""
     y = run.y_valid.to_numpy()
-    metrics = {"champion": summary(y, run.bundle.champion.predict_proba(run.X_valid)[1].to_numpy())}
-    if run.bundle.challenger is not None:
-        metrics["challenger"] = summary(y, run.bundle.challenger.predict_proba(run.X_valid)[1].to_numpy())
-    run.bundle.manifest["validation"] = {"rows": len(y), "bad_rate": float(y.mean()), **metrics}
+    validation: dict[str, Any] = {"rows": len(y), "bad_rate": float(y.mean())}
+    for name in ("champion", "challenger"):
+        model = getattr(run.bundle, name)
+        if model is None:
+            continue
+        shipped = model.score(run.X_valid).to_numpy()
+        calibration = calibration_by_band(shipped, y, run.bundle.manifest["published"][name]["bands"])
+        validation[name] = {
+            **summary(y, model.predict_proba(run.X_valid)[1].to_numpy()),
+            "score": summary(y, -shipped.astype(float)),
+            "raw_total_auc": auc(y, -model.score(run.X_valid, clamp=False).to_numpy().astype(float)),
+            "at_floor": float(np.mean(shipped <= SCORE_MIN)), "at_cap": float(np.mean(shipped >= SCORE_MAX)),
+            "psi_score": psi(model.score(run.X_train).to_numpy(), shipped),
+            "bands": calibration.to_dict("records"),
+        }
+    run.bundle.manifest["validation"] = validation
     return run
 
 
-def default_observation_window(engine: Engine) -> tuple[date, date]:
-    """Observation dates from 7 months after the first event was received (so there
-    is history) to 11 months before the last event (so outcomes are known)."""
+def default_observation_window(engine: Engine, horizon_months: int = HORIZON_MONTHS) -> tuple[date, date]:
+    """Monthly observation dates: from 7 months after the first event was received (so
+    there is history) to the last first-of-month whose ``horizon_months`` outcome
+    window the received events cover (so outcomes are known)."""
     with engine.connect() as conn:
-        low, high = conn.execute(select(func.min(events.c.received_at), func.max(events.c.occurred_at))).one()
+        low, high = conn.execute(select(func.min(events.c.received_at), func.max(events.c.received_at))).one()
     if low is None:
         raise ValueError("the store holds no events to train on")
 
@@ -82,7 +122,8 @@ def default_observation_window(engine: Engine) -> tuple[date, date]:
         index = day.year * 12 + day.month - 1 + months
         return date(index // 12, index % 12 + 1, 1)
 
-    return shift(low.date(), 7), shift(high.date(), -11)
+    # labels are dated by day: D's horizon is covered when its last day is high's day or earlier
+    return shift(low.date(), 7), shift(high.date() + timedelta(days=1), -horizon_months)
 
 
 def train_from_store(
@@ -100,9 +141,8 @@ def train_from_store(
     features = list(FEATURE_NAMES)
     bundle = fit_bundle(
         train[features], train["label"], features=features, with_challenger=with_challenger,
-        source=f"store events, monthly observations {first}..{last}, bad = 90+ DPD or charge-off within "
-               f"{horizon_months} months",
-        directions=monotone_constraints(), codes=reason_codes(), inquiry_feature=INQUIRY_FEATURE,
+        source=f"store events, monthly observations {first}..{last}, {outcome_summary(horizon_months)}",
+        **model_settings(),
     )
     description = (f"{len(train):,} training and {len(valid):,} out-of-time validation snapshots "
                    f"(observations {first} to {last}).")
@@ -123,7 +163,7 @@ def train_from_labels(
     bundle = fit_bundle(
         train[names], train["bad"], features=names, with_challenger=with_challenger,
         source=f"store events as of {as_of.date()} with external labels",
-        directions=monotone_constraints(), codes=reason_codes(), inquiry_feature=INQUIRY_FEATURE,
+        **model_settings(),
     )
     return _with_metrics(TrainingRun(bundle, train[names], train["bad"], valid[names], valid["bad"],
                                      f"{len(joined):,} consumers as of {as_of.date()}, stratified 70/30 split."))
