@@ -95,6 +95,12 @@ def test_train_and_score_german_credit_as_shipped(tmp_path: Path) -> None:
     assert bundle.manifest["inputs"]["bad_value"] == "2"
     assert bundle.manifest["validation"]["bad_rate"] == pytest.approx(0.3, abs=0.01)  # 300 of 1,000 are bad
     assert bundle.manifest["validation"]["champion"]["auc"] > 0.7
+    # every input without a declared direction follows its bad rates, and the run says whether any does not
+    flagged = bundle.manifest["direction_exceptions"]
+    for item in flagged:
+        assert f"flag {item['feature']}" in result.output
+    if not flagged:
+        assert "every input's points follow its bad rates" in result.output
 
     out = tmp_path / "scores.parquet"
     scored = runner.invoke(app, ["score", "--data", str(DATA / "german.data"), "--no-header", "--models",
@@ -126,3 +132,30 @@ def test_score_as_of_defaults_to_now(simulated_store: str, store_models: Path) -
         latest = conn.execute(select(func.max(scores.c.as_of))).scalar_one()
     latest = latest if latest.tzinfo else latest.replace(tzinfo=timezone.utc)
     assert before <= latest <= datetime.now(timezone.utc)
+
+
+def test_a_column_that_would_run_backwards_is_turned_the_way_its_data_shows(tmp_path: Path) -> None:
+    """A column without a declared direction whose risk falls as it rises: its points rise with it (the
+    fit never gives the riskier bins more points), and an applicant in its safest range is never told it
+    is a reason."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    months_at_address = rng.integers(0, 240, n)
+    utilisation = rng.uniform(0, 1, n)
+    risk = -1.0 - 0.012 * months_at_address + 1.5 * utilisation
+    bad = rng.random(n) < 1 / (1 + np.exp(-risk))
+    path = tmp_path / "apps.csv"
+    pd.DataFrame({"tenure_months": months_at_address, "utilisation_pct": [f"{100 * u:.1f}%" for u in utilisation],
+                  "bad": bad.astype(int)}).to_csv(path, index=False)
+    models = tmp_path / "m"
+    result = runner.invoke(app, ["train", "--data", str(path), "--target", "bad", "--models", str(models),
+                                 "--no-challenger"])
+    assert result.exit_code == 0, result.output
+    card = ModelBundle.load(models).champion
+    probe = pd.DataFrame({"tenure_months": [5.0, 120.0, 230.0], "utilisation_pct": [50.0, 50.0, 50.0]})
+    points = card.points(probe)["tenure_months"]
+    assert points.is_monotonic_increasing and points.iloc[-1] > points.iloc[0]
+    safest = pd.DataFrame({"tenure_months": [230.0], "utilisation_pct": [90.0]})
+    assert "RX:tenure_months" not in list(card.reasons(safest).iloc[0])

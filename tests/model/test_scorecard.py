@@ -301,3 +301,17 @@ def test_a_column_without_declared_direction_follows_its_bad_rates():
     report = sc.direction_report()
     assert (report["exceptions"] == 0).all()
     assert set(report["feature"]) == {"income", "noise"}
+
+
+def test_direction_report_flags_a_bin_with_more_bad_and_more_points(data, fitted_scorecard):
+    """A points table that runs backwards is flagged, naming the feature and the bins."""
+    sc = Scorecard.from_json(fitted_scorecard.to_json())
+    assert (sc.direction_report()["exceptions"] == 0).all()
+    b = sc.binnings_["utilisation"]
+    worst = int(np.nanargmax(np.where(b.counts >= 30, b.event_rate, np.nan)))
+    sc.points_["utilisation"] = sc.points_["utilisation"].copy()
+    sc.points_["utilisation"][worst] = sc.points_["utilisation"].max() + 10
+    report = sc.direction_report().set_index("feature")
+    assert report.loc["utilisation", "exceptions"] > 0
+    assert b.bin_labels()[worst] in report.loc["utilisation", "example"]
+    assert report.drop(index="utilisation")["exceptions"].eq(0).all()

@@ -257,7 +257,22 @@ def train(
     save_validation(run, directory)
     (directory / "report.html").write_text(report_html(ModelBundle.load(directory), directory))
     _print_validation(run.bundle.manifest, run.description)
+    _print_fit_checks(run.bundle.manifest)
     console.print(f"model {run.bundle.version} saved to {directory}/ (report: {directory / 'report.html'})")
+
+
+def _print_fit_checks(manifest: dict) -> None:
+    """Flag what an analyst must look at: inputs whose points run against their bad rates, inputs the
+    fit gave no weight."""
+    exceptions = manifest.get("direction_exceptions", [])
+    for item in exceptions:
+        console.print(f"[yellow]flag[/] {item['feature']}: points run against the bad rates in "
+                      f"{item['exceptions']} bin pair(s), e.g. {item['example']}")
+    if not exceptions:
+        console.print("every input's points follow its bad rates (no bin with more bad and more points)")
+    zeroed = manifest.get("zeroed_features", [])
+    if zeroed:
+        console.print(f"[yellow]note[/] the fit gave no weight to: {', '.join(zeroed)}")
 
 
 def _fail(message: str) -> NoReturn:
