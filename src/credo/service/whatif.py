@@ -163,9 +163,8 @@ def display(name: str, value: float | None, currency: str | None, currencies: se
             return f"not shown: amounts in several currencies ({', '.join(sorted(currencies))})"
         return "0" if value == 0 else "no currency reported"
     if unit.kind == "level":
-        labels = unit.levels
-        return labels[int(value) - (0 if labels[0] == "none" else 1)]
-    number = f"{value:g}" if unit.whole else f"{value:.1f}"
+        return unit.levels[int(value) - _level_range(unit)[0]]
+    number = f"{int(value):,}" if unit.whole else f"{value:,.1f}"
     return {"days": f"{number} days", "months": f"{number} months"}.get(unit.kind, number)
 
 
