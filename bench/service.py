@@ -79,10 +79,7 @@ def build_store(work: Path, consumers: int) -> tuple[str, dict]:
     from credo.simulate import SimulationConfig, simulate_to_directory
     from credo.store import create_store_engine, upgrade_schema
 
-    today = date.today()
-    index = today.year * 12 + today.month - 1 - 20
-    start = date(index // 12, index % 12 + 1, 1)
-    simulate_to_directory(SimulationConfig(consumers=consumers, months=20, seed=0, start=start), work / "world")
+    simulate_to_directory(SimulationConfig(consumers=consumers, months=20, seed=0, end=date.today()), work / "world")
     url = f"sqlite:///{work / 'bench.db'}"
     engine = create_store_engine(url)
     upgrade_schema(engine)

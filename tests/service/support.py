@@ -49,8 +49,8 @@ def _build(base: Path) -> dict[str, Any]:
     db = base / "world.db"
     runner = CliRunner()
     url = f"sqlite:///{db}"
-    r = runner.invoke(cli, ["simulate", "--consumers", "300", "--months", "20", "--seed", "3", "--into-store",
-                            "--db", url])
+    r = runner.invoke(cli, ["simulate", "--consumers", "300", "--months", "20", "--seed", "3", "--end", "2024-09-01",
+                            "--into-store", "--db", url])
     assert r.exit_code == 0, r.output
     models = base / "models"
     r = runner.invoke(cli, ["train", "--db", url, "--models", str(models), "--no-challenger"])

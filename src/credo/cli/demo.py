@@ -46,6 +46,8 @@ def _misbehaving_batch(engine) -> list[dict]:  # noqa: ANN001
 
 
 def run_demo(db: Path, *, consumers: int, months: int, seed: int) -> None:  # noqa: C901
+    from datetime import date
+
     from credo.cli.main import _engine, _load_world, _print_report
     from credo.simulate import SimulationConfig, simulate_to_directory
 
@@ -54,7 +56,7 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int) -> None:  # no
     engine = _engine(f"sqlite:///{db}")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        config = SimulationConfig(consumers=consumers, months=months, seed=seed)
+        config = SimulationConfig(consumers=consumers, months=months, seed=seed, end=date.today())
         with progress_bar("simulate consumers", consumers) as advance:
             simulate_to_directory(config, directory, fmt="parquet", progress=advance)
         _, report = _load_world(engine, directory)

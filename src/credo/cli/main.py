@@ -116,13 +116,20 @@ def simulate(
     fmt: Annotated[str, typer.Option("--format", help="parquet or jsonl")] = "parquet",
     into_store: Annotated[bool, typer.Option("--into-store", help="Also load it into the store.")] = False,
     db: DbOption = None,
+    end: Annotated[str | None, typer.Option(
+        help="The data ends on this date, YYYY-MM-DD (default: today); it starts MONTHS earlier.")] = None,
 ) -> None:
-    """Simulate partners, consenting consumers and their event streams (same seed, same output)."""
+    """Simulate partners, consenting consumers and their event streams (same seed and end, same output)."""
     import tempfile
+    from datetime import date
 
     from credo.simulate import SimulationConfig, simulate_to_directory
 
-    config = SimulationConfig(consumers=consumers, months=months, seed=seed)
+    try:
+        last = date.fromisoformat(end) if end else date.today()
+    except ValueError:
+        raise typer.BadParameter(f"{end!r} is not a date (YYYY-MM-DD)", param_hint="--end") from None
+    config = SimulationConfig(consumers=consumers, months=months, seed=seed, end=last)
     with tempfile.TemporaryDirectory() as tmp:
         target = out or Path(tmp)
         with progress_bar("simulate consumers", consumers) as advance:

@@ -10,12 +10,11 @@ For each observation date D (midnight UTC of a calendar date):
   ``[D, D + horizon_months)``, ``0`` otherwise; consumers whose first bad event
   is before D are **already bad** and excluded.
 
-A bad event (dated by its own date, as :mod:`credo.simulate` dates outcomes):
-
-* ``credit.status`` with ``days_past_due >= 90`` (its ``as_of_date``);
-* ``credit.charged_off`` (its ``charged_off_date``);
-* ``bureau.tradeline`` with ``worst_days_past_due_24m >= 90`` newly reported:
-  the first snapshot of that tradeline reporting it (its ``as_of_date``).
+What a bad event is, and how it is dated, is the published outcome definition
+(:mod:`credo.policy.outcome`): 90+ days past due, charge-off or collection on
+any obligation: credit status and charge-offs, bureau tradelines, bills and
+rent, order instalments, rental and ride fees. :data:`_SOURCES_SQL` holds one
+query per :data:`~credo.policy.outcome.BAD_EVENT_SOURCES` entry.
 
 Labels look back with hindsight: bad events are read with every correction and
 retraction known when the labels are built (``labels_known_at``, default: after
@@ -23,7 +22,8 @@ the last received event). Features never see that hindsight.
 
 With ``require_full_horizon`` (default) observation dates whose horizon ends
 after the data do are dropped (with a warning): their labels would be biased
-towards good.
+towards good. Labels are dated by day, so a horizon is covered when its last
+day is the day of the last received event or earlier.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -43,27 +42,49 @@ from credo.features.builder import DEFAULT_RETENTION_MONTHS, AsOf, FeatureQuery,
 from credo.features.compute import compute_features, connect
 from credo.features.definitions import FEATURE_NAMES
 from credo.features.events_table import EVENTS_SCHEMA, events_from_store
+from credo.policy.outcome import BAD_DAYS_PAST_DUE, BAD_SOURCE_CODES, HORIZON_MONTHS
 
-BadSource = Literal["credit_status", "charge_off", "bureau"]
-DEFAULT_BAD_SOURCES: tuple[BadSource, ...] = ("credit_status", "charge_off", "bureau")
-BAD_DAYS_PAST_DUE = 90
-LABEL_COLUMNS = ("as_of_date", "days_past_due", "charged_off_date", "worst_days_past_due_24m")
+BadSource = str  # a code of credo.policy.outcome.BAD_EVENT_SOURCES
+DEFAULT_BAD_SOURCES: tuple[BadSource, ...] = BAD_SOURCE_CODES
+LABEL_COLUMNS = ("as_of_date", "days_past_due", "charged_off_date", "worst_days_past_due_24m", "status",
+                 "instalment")
+_DPD = BAD_DAYS_PAST_DUE
+_DEROGATORY = "('charged_off', 'collection')"
 
+#: One query per published bad-event source: ``(consumer_id, bad_date)`` rows over ``effective_events``.
 _SOURCES_SQL: dict[str, str] = {
     "credit_status": (
         "SELECT consumer_id, as_of_date AS bad_date FROM effective_events "
-        f"WHERE type = 'credit.status' AND days_past_due >= {BAD_DAYS_PAST_DUE}"
+        f"WHERE type = 'credit.status' AND days_past_due >= {_DPD}"
     ),
     "charge_off": (
         "SELECT consumer_id, charged_off_date AS bad_date FROM effective_events "
         "WHERE type = 'credit.charged_off'"
     ),
-    "bureau": (
+    "bureau": (  # the first snapshot of each tradeline that reports it
         "SELECT consumer_id, MIN(as_of_date) AS bad_date FROM effective_events "
-        f"WHERE type = 'bureau.tradeline' AND worst_days_past_due_24m >= {BAD_DAYS_PAST_DUE} "
+        f"WHERE type = 'bureau.tradeline' AND (worst_days_past_due_24m >= {_DPD} OR status IN {_DEROGATORY}) "
         "GROUP BY consumer_id, partner_id, ref"
     ),
+    "bill": (  # unpaid by due + 90, or paid 90+ days late
+        "SELECT b.consumer_id, b.due_date + {dpd} AS bad_date FROM effective_events AS b "
+        "LEFT JOIN (SELECT consumer_id, partner_id, ref, MIN(paid_date) AS paid_date FROM effective_events "
+        "WHERE type = 'bill.paid' GROUP BY consumer_id, partner_id, ref) AS p "
+        "ON p.consumer_id = b.consumer_id AND p.partner_id = b.partner_id AND p.ref = b.ref "
+        "WHERE b.type = 'bill.issued' AND (p.paid_date IS NULL OR p.paid_date >= b.due_date + {dpd})"
+    ).format(dpd=_DPD),
+    "order_instalment": (  # reported unpaid, or paid 90+ days late
+        f"SELECT consumer_id, MIN(due_date) + {_DPD} AS bad_date FROM effective_events "
+        "WHERE type = 'order.payment' GROUP BY consumer_id, partner_id, ref, instalment "
+        f"HAVING MIN(paid_date) IS NULL OR MIN(paid_date) >= MIN(due_date) + {_DPD}"
+    ),
+    "rental_fee": (  # nothing settles an unpaid fee: 90 days past due at due + 90
+        f"SELECT consumer_id, due_date + {_DPD} AS bad_date FROM effective_events "
+        "WHERE type = 'rental.fee_unpaid'"
+    ),
 }
+if set(_SOURCES_SQL) != set(BAD_SOURCE_CODES):  # pragma: no cover - a policy change without its query
+    raise RuntimeError("credo.features.training._SOURCES_SQL must cover exactly policy.outcome.BAD_EVENT_SOURCES")
 
 
 def monthly_dates(first: date, last: date) -> list[date]:
@@ -91,15 +112,24 @@ def first_bad_dates(
     sources: Sequence[BadSource] = DEFAULT_BAD_SOURCES,
     known_at: datetime | None = None,
 ) -> pd.Series:
-    """Each consumer's first bad-event date (``consumer_id`` → ``datetime.date``), with hindsight."""
+    """Each consumer's first bad-event date (``consumer_id`` → ``datetime.date``), with hindsight.
+
+    Events received up to ``known_at`` count, every correction and retraction
+    among them applied; a bad date after ``known_at``'s date (an unpaid bill
+    whose 90 days have not run out yet) is not known and does not count.
+    """
+    unknown = sorted(set(sources) - set(BAD_SOURCE_CODES))
+    if unknown:
+        raise ValueError(f"unknown bad-event source(s) {', '.join(unknown)}; known: {', '.join(BAD_SOURCE_CODES)}")
     if known_at is None:
         end = data_end(events)
         known_at = (end or datetime(1970, 1, 1, tzinfo=timezone.utc)) + timedelta(microseconds=1)
     query = FeatureQuery(AsOf(known_at), (), extra_columns=LABEL_COLUMNS)
     ctes = ",\n".join(f"{name} AS ({sql})" for name, sql in query.resolved_ctes())
     union = " UNION ALL ".join(_SOURCES_SQL[s] for s in sources)
+    known_date = known_at.astimezone(timezone.utc).date().isoformat()
     sql = (f"WITH {ctes}\nSELECT consumer_id, MIN(bad_date) AS first_bad_date FROM ({union}) AS bad "
-           "GROUP BY consumer_id ORDER BY consumer_id")
+           f"WHERE bad_date <= DATE '{known_date}' GROUP BY consumer_id ORDER BY consumer_id")
     con = connect()
     try:
         con.register("events", events.select(EVENTS_SCHEMA.names))
@@ -115,7 +145,7 @@ def training_frame(
     events: pa.Table,
     observation_dates: Iterable[date],
     *,
-    horizon_months: int = 12,
+    horizon_months: int = HORIZON_MONTHS,
     retention_months: int = DEFAULT_RETENTION_MONTHS,
     bad_sources: Sequence[BadSource] = DEFAULT_BAD_SOURCES,
     labels_known_at: datetime | None = None,
@@ -134,7 +164,8 @@ def training_frame(
     dates = sorted(set(observation_dates))
     end = data_end(events)
     if require_full_horizon and end is not None:
-        kept = [d for d in dates if as_utc(add_months(as_utc(d), horizon_months)) <= end]
+        # labels are dated by day: the horizon's last day must be a day the data reaches
+        kept = [d for d in dates if add_months(as_utc(d), horizon_months).date() - timedelta(days=1) <= end.date()]
         dropped = [d for d in dates if d not in kept]
         if dropped:
             warnings.warn(

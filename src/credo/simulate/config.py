@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+import calendar
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,11 +12,28 @@ import pyarrow as pa
 from credo.events.types import currency_exponent
 
 
+#: Where a population starts when no end date is given (a fixed window keeps tests deterministic).
+DEFAULT_START = date(2023, 1, 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` calendar months, clamped to the target month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 @dataclass(frozen=True)
 class SimulationConfig:
     """What to simulate.
 
-    The output is a pure function of ``(consumers, months, seed, start,
+    The data covers ``[start, end)``: nothing occurs or is received on or after
+    ``end`` (events that would arrive later do not exist yet), and ``start`` is
+    ``months`` calendar months before ``end``. Without ``end`` the population
+    starts on :data:`DEFAULT_START` (deterministic, for tests and benchmarks);
+    ``credo simulate`` and ``credo demo`` pass today's date.
+
+    The output is a pure function of ``(consumers, months, seed, end,
     chunk_size, currency)``: chunk ``i`` holds consumers
     ``[i * chunk_size, (i + 1) * chunk_size)`` and draws from
     ``numpy.random.default_rng([seed, i])``, so chunks are independent of one
@@ -26,7 +44,7 @@ class SimulationConfig:
     consumers: int
     months: int
     seed: int
-    start: date = date(2023, 1, 1)
+    end: date | None = None
     chunk_size: int = 20_000
     currency: str = "CNY"
 
@@ -40,6 +58,15 @@ class SimulationConfig:
         if self.seed < 0:
             raise ValueError("seed must be >= 0")
         currency_exponent(self.currency)  # raises on a non-money currency
+        if self.end is None:
+            object.__setattr__(self, "end", add_months(DEFAULT_START, self.months))
+        elif isinstance(self.end, datetime) or not isinstance(self.end, date):
+            raise ValueError("end must be a calendar date")
+
+    @property
+    def start(self) -> date:
+        """The first day of the data: ``months`` calendar months before ``end``."""
+        return add_months(self.end, -self.months)
 
     @property
     def n_chunks(self) -> int:
@@ -75,6 +102,7 @@ class SimulationSummary:
     months: int
     seed: int
     start: str
+    end: str
     currency: str
     chunk_size: int
     chunks: int
@@ -82,7 +110,8 @@ class SimulationSummary:
     consents: int
     events_by_type: dict[str, int]
     borrowers: int
-    bad_borrowers: int
+    bad: int
+    bad_non_borrowers: int
     thin_file: int
     never_borrows: int
     elapsed_seconds: float = 0.0
@@ -92,7 +121,8 @@ class SimulationSummary:
 
     @property
     def bad_rate(self) -> float:
-        return self.bad_borrowers / self.borrowers if self.borrowers else 0.0
+        """Share of consumers with a bad event anywhere in the data (:mod:`credo.policy.outcome`)."""
+        return self.bad / self.consumers if self.consumers else 0.0
 
     @property
     def events_per_consumer_month(self) -> float:
@@ -106,6 +136,7 @@ class SimulationSummary:
             "months": self.months,
             "seed": self.seed,
             "start": self.start,
+            "end": self.end,
             "currency": self.currency,
             "chunk_size": self.chunk_size,
             "chunks": self.chunks,
@@ -115,7 +146,8 @@ class SimulationSummary:
             "events_by_type": dict(sorted(self.events_by_type.items())),
             "consents": self.consents,
             "borrowers": self.borrowers,
-            "bad_borrowers": self.bad_borrowers,
+            "bad": self.bad,
+            "bad_non_borrowers": self.bad_non_borrowers,
             "bad_rate": round(self.bad_rate, 6),
             "thin_file": self.thin_file,
             "never_borrows": self.never_borrows,

@@ -4,18 +4,31 @@ Everything is vectorised over consumers, orders, bills, accounts…; the only
 Python loop of the hot path runs over *months* (the delinquency state machine
 of credit accounts), each step vectorised over the accounts.
 
-Latent truth per consumer (kept apart from events):
+Latent truth per consumer (kept apart from events), drawn once and driving
+every behaviour, credit or not:
 
-* ``z`` ~ N(0, 1) creditworthiness; the income band is correlated with it;
-* monthly capacity ``c = z - shock + noise - post-holiday squeeze``, where a
-  *life shock* (job loss, illness…) is only a temporary drop in capacity — no
-  cause is ever recorded or emitted;
-* thin-file consumers (identity and a couple of orders) and consumers who
-  never borrow (no ``credit.*`` events, but bills, orders, rentals).
+* ``z`` ~ N(0, 1) persistent creditworthiness; the income band, the length of
+  credit history and the chance of never borrowing are correlated with it;
+* monthly **stress** = ``-z`` + a random walk of circumstances + *life shocks*
+  (job loss, illness…: Poisson arrivals, a few months long, no cause ever
+  recorded) + the squeeze after heavy-spending months + month-to-month noise;
+* a **default month**: the consumer stops paying what falls due (drawn from the
+  month's stress). In a default month bills and rent go unpaid, instalments
+  are reported unpaid, rentals are not returned and credit payments are
+  missed; otherwise obligations are paid on time, a little late or seriously
+  late (30–89 days), more often the higher the stress.
 
-Every late / missed / delinquent outcome is drawn from a logistic function of
-the month's capacity, so the outcome (ever 90+ days past due or charged off)
-is driven by ``z`` and learnable from behaviour.
+So late and missed payments, rising utilisation and a short history all go
+with a worse outcome, and non-borrowers become bad through their bills, rent,
+instalments and rental fees. The future stays uncertain: shocks arrive without
+warning and circumstances drift, so history predicts the outcome about as well
+as on real credit data, not better. The outcome is the published definition
+(:mod:`credo.policy.outcome`); :meth:`_Chunk.outcomes` dates it from the
+events exactly as :func:`credo.features.training.first_bad_dates` does.
+
+Thin-file consumers have an identity and a couple of orders; consumers who
+never borrow have no ``credit.*`` events but bills, orders and rentals.
+Nothing occurs or is received on or after the configured end date.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from credo.policy.outcome import BAD_DAYS_PAST_DUE
 from credo.simulate.assemble import (
     DATE_NULL,
     ENUMS,
@@ -66,9 +80,29 @@ CONSENT_SCHEMA = pa.schema([
 ])
 OUTCOME_SCHEMA = pa.schema([("consumer_id", pa.string()), ("first_bad_date", pa.date32())])
 
-# Credit delinquency: P(miss) = sigmoid(a - b * capacity) when current / when already late.
-_MISS_CURRENT = (-5.2, 1.2)
-_MISS_ROLL = (-1.4, 1.0)
+# Latent risk (see the module docstring); tuned so that the out-of-time AUC of
+# `credo demo` lands in the range of real credit data and ~10 % of scored
+# snapshots go bad within a year.
+_DRIFT_SD = 0.10            # monthly step of the random walk of circumstances
+_NOISE_SD = 0.6             # month-to-month noise of stress
+_SHOCK_RATE = 0.012         # life shocks per month at z = 0
+_SHOCK_Z = 0.3              # hazard multiplier exp(-_SHOCK_Z * z)
+_SHOCK_MONTHS = (2, 10)     # duration, months [low, high)
+_SHOCK_SIZE = (1.0, 2.6)    # added stress
+_DEFAULT = (-6.2, 1.5)      # P(default month) = sigmoid(a + b * stress + _RESOLVE_SD * resolve)
+_RESOLVE_SD = 0.0           # a hidden propensity to stop paying under stress, shown by nothing else
+_DEFAULT_TAKES = 0.8        # share of what falls due in a default month that goes unpaid
+_UTIL_STRESS = 0.25         # utilisation (logit) rises with the month's stress beyond -z ...
+_UTIL_NOISE = 0.5           # ... among a lot of month-to-month noise
+_SERIOUS = (-1.6, 0.8)      # P(30–89 days | late) = sigmoid(a + b * stress)
+# P(late) = sigmoid(a + b * stress) per kind of obligation
+_LATE_BILL = (-2.6, 0.9)
+_LATE_RENT = (-3.0, 0.9)
+_LATE_ORDER = (-2.8, 0.9)
+_LATE_RENTAL = (-3.0, 0.8)
+# Credit: P(miss a payment) when current / when already behind (besides default months).
+_MISS_CURRENT = (-4.6, 0.9)
+_MISS_ROLL = (-1.0, 0.9)
 _CURE = 0.6
 
 
@@ -77,17 +111,21 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Calendar:
-    """Month boundaries as days since 1970-01-01, with history before the start."""
+    """Month boundaries as days since 1970-01-01, the last one exactly the end date.
 
-    def __init__(self, start: date, months: int) -> None:
-        m0 = np.datetime64(start.replace(day=1), "M")
-        offs = np.arange(-_HIST, months + 1)
-        firsts = (m0 + offs).astype("datetime64[D]").astype(np.int64)
-        self._firsts = firsts + min(start.day - 1, 27)
+    Boundaries fall on the end date's day of month (clamped to shorter months);
+    ``_HIST`` months of history are kept before the start.
+    """
+
+    def __init__(self, end: date, months: int) -> None:
+        mon = np.datetime64(end.replace(day=1), "M") + np.arange(-(months + _HIST), 1)
+        first = mon.astype("datetime64[D]").astype(np.int64)
+        length = (mon + 1).astype("datetime64[D]").astype(np.int64) - first
+        self._firsts = first + np.minimum(end.day - 1, length - 1)
         self.months = months
-        self.month_start = self._firsts[_HIST:]  # months + 1 entries (last = horizon end)
+        self.month_start = self._firsts[_HIST:]  # months + 1 entries (last = the end date)
         self.month_len = np.diff(self.month_start)
-        self.moy = ((m0 + np.arange(months)).astype(np.int64) % 12).astype(np.int64)  # 0 = January
+        self.moy = (mon[_HIST:-1].astype(np.int64) % 12).astype(np.int64)  # 0 = January
         self.start_day = int(self.month_start[0])
         self.end_day = int(self.month_start[-1])
         self.end_us = self.end_day * US_PER_DAY
@@ -110,7 +148,7 @@ class _Chunk:
         self.first, last = config.chunk_bounds(chunk_index)
         self.n = last - self.first
         self.rng = np.random.default_rng([config.seed, chunk_index])
-        self.cal = Calendar(config.start, config.months)
+        self.cal = Calendar(config.end, config.months)
         self.parts: list[Part] = []
 
     # ------------------------------------------------------------------ helpers
@@ -137,12 +175,23 @@ class _Chunk:
         cal = self.cal
         return cal.month_start[month] + (self.rng.random(month.size) * cal.month_len[month]).astype(np.int64)
 
-    def outcome3(self, cap: np.ndarray, late: tuple[float, float], miss: tuple[float, float]) -> np.ndarray:
-        """0 = on time, 1 = late, 2 = missed, from capacity."""
-        rng = self.rng
-        is_late = rng.random(cap.size) < _sigmoid(late[0] - late[1] * cap)
-        is_miss = is_late & (rng.random(cap.size) < _sigmoid(miss[0] - miss[1] * cap))
-        return is_late.astype(np.int8) + is_miss.astype(np.int8)
+    def obligation(self, cons: np.ndarray, month: np.ndarray, late: tuple[float, float]) -> np.ndarray:
+        """How each obligation due in ``month`` is met: 0 on time, 1 late (under 30 days),
+        2 seriously late (30–89 days), 3 not paid (90+ days or never)."""
+        rng, m = self.rng, cons.size
+        s = self.stress[cons, month]
+        default = self.default[cons, month]
+        is_late = rng.random(m) < _sigmoid(late[0] + late[1] * s)
+        serious = is_late & (rng.random(m) < _sigmoid(_SERIOUS[0] + _SERIOUS[1] * s))
+        state = is_late.astype(np.int8) + serious.astype(np.int8)
+        unpaid = default & (rng.random(m) < _DEFAULT_TAKES)
+        return np.where(unpaid, 3, np.where(default, 2, state)).astype(np.int8)
+
+    def days_late(self, state: np.ndarray) -> np.ndarray:
+        """Days after the due date a payment in ``state`` 1, 2 or 3 is made (3: 90–240, often after the end)."""
+        rng, m = self.rng, state.size
+        return np.select([state == 1, state == 2], [rng.integers(1, 30, m), rng.integers(30, 90, m)],
+                         rng.integers(90, 241, m))
 
     def add(self, part: Part, keep: np.ndarray | None = None) -> Part:
         if keep is None:
@@ -173,17 +222,25 @@ class _Chunk:
         self.band = np.searchsorted(_BAND_CUTS, inc)
         self.income = _BAND_INCOME[self.band] * rng.lognormal(0.0, 0.2, n)
         self.thin = rng.random(n) < 0.08
-        self.never = self.thin | (rng.random(n) < 0.20)
-        # life shock: a temporary drop of capacity; its cause is never recorded
-        p_shock = np.clip(0.010 * np.exp(-0.4 * self.z), 1e-4, 0.5)
-        start = rng.geometric(p_shock) - 1
-        dur = rng.integers(2, 9, n)
-        mag = rng.uniform(1.0, 2.2, n)
-        k = np.arange(M)
-        shock = ((k >= start[:, None]) & (k < (start + dur)[:, None])) * mag[:, None]
+        # about a fifth never borrow, a few more of them among the riskier: same latent scale as everyone
+        self.never = self.thin | (rng.random(n) < _sigmoid(-1.45 - 0.25 * self.z))
+        drift = np.cumsum(_DRIFT_SD * rng.standard_normal((n, M)), axis=1)
+        # life shocks: a temporary rise of stress; their cause is never recorded
+        onset = rng.random((n, M)) < (_SHOCK_RATE * np.exp(-_SHOCK_Z * self.z))[:, None]
+        who, when = np.nonzero(onset)
+        dur = rng.integers(*_SHOCK_MONTHS, who.size)
+        size = rng.uniform(*_SHOCK_SIZE, who.size)
+        each = np.repeat(np.arange(who.size), dur)
+        month = when[each] + self.ranks(each) if each.size else each
+        inside = month < M
+        shock = np.zeros((n, M))
+        np.maximum.at(shock, (who[each][inside], month[inside]), size[each][inside])
         season = _SEASON[self.cal.moy]
         squeeze = 0.25 * (np.r_[1.0, season[:-1]] - 1.0)  # the month after heavy spending
-        self.cap = self.z[:, None] - shock - squeeze[None, :] + 0.35 * rng.standard_normal((n, M))
+        self.stress = (shock - drift - self.z[:, None] + squeeze[None, :]
+                       + _NOISE_SD * rng.standard_normal((n, M)))
+        resolve = _RESOLVE_SD * rng.standard_normal(n)
+        self.default = rng.random((n, M)) < _sigmoid(_DEFAULT[0] + _DEFAULT[1] * self.stress + resolve[:, None])
 
     # ------------------------------------------------------------------ identity and income
     def identity(self) -> None:
@@ -242,12 +299,10 @@ class _Chunk:
         amt = np.where(j == inst[o] - 1, amount[o] - per * (inst[o] - 1), per)
         due = first_due[o].astype(np.int64) + 30 * j
         due_month = np.clip(cal.month_of(due), 0, M - 1)
-        c = self.cap[cons[o], due_month]
-        state = self.outcome3(c, (-2.7, 1.3), (-0.8, 1.0))
+        state = self.obligation(cons[o], due_month, _LATE_ORDER)
         on_time = due - rng.integers(0, 8, o.size)
-        late = due + 1 + np.minimum(rng.geometric(1 / 12, o.size), 89)
-        paid = np.where(state == 0, on_time, np.where(state == 1, late, DATE_NULL))
-        occ_day = np.where(state == 2, due + 30, paid)
+        paid = np.where(state == 0, on_time, np.where(state == 3, DATE_NULL, due + self.days_late(state)))
+        occ_day = np.where(state == 3, due + 30, paid)  # an unpaid instalment is reported 30 days on
         self.add(Part("order.payment", P_MKT, cons[o], self.at(occ_day), {
             "order_ref": ref[o], "instalment": j + 1, "amount": amt, "due_date": due, "paid_date": paid}))
 
@@ -293,15 +348,16 @@ class _Chunk:
                 amount = base[hi]
             amount = np.maximum(amount, 100).astype(np.int64)
             due = issue + (5 if kind == 2 else 15)
-            late = (-2.9, 1.3) if kind == 2 else (-2.3, 1.2)
-            state = self.outcome3(self.cap[cons, month], late, (-1.2, 1.0))
+            state = self.obligation(cons, month, _LATE_RENT if kind == 2 else _LATE_BILL)
             on_time = np.maximum(issue, due - rng.integers(0, 10, cons.size))
-            paid = np.where(state == 0, on_time, due + 1 + np.minimum(rng.geometric(0.1, cons.size), 59))
+            paid = np.where(state == 0, on_time, due + self.days_late(state))
+            # most bills left in a default month are never paid; some are, months later
+            unpaid = (state == 3) & (rng.random(cons.size) < 0.75)
             ref = next_ref + np.arange(cons.size)
             next_ref += cons.size
             issued_parts.append(Part("bill.issued", partner, cons, self.at(issue), {
                 "bill_ref": ref, "bill_kind": np.full(cons.size, kind), "amount": amount, "due_date": due}))
-            pk = np.flatnonzero(state < 2)
+            pk = np.flatnonzero(~unpaid)
             paid_parts.append(Part("bill.paid", partner, cons[pk], self.at(paid[pk]), {
                 "bill_ref": ref[pk], "bill_kind": np.full(pk.size, kind), "amount": amount[pk],
                 "paid_date": paid[pk]}))
@@ -324,7 +380,11 @@ class _Chunk:
         is_loan = np.isin(product, [PRODUCT["instalment_loan"], PRODUCT["mortgage"]])
         term = np.where(product == PRODUCT["mortgage"], rng.choice([120, 240, 360], a),
                         np.where(is_loan, rng.choice([6, 12, 24, 36], a), -1))
-        o = np.where(first, rng.integers(-30, max(1, M // 2), a), rng.integers(-24, M, a))
+        # months of credit history before the first account: longer for the more creditworthy
+        history = rng.gamma(2.0, 15.0 * np.exp(0.4 * self.z[borrowers]))
+        o_first = np.clip(np.round(0.4 * M - history), -120, M - 2).astype(np.int64)[np.repeat(
+            np.arange(borrowers.size), n_acc)]
+        o = np.where(first, o_first, o_first + (rng.random(a) * (M - o_first)).astype(np.int64))
         o = np.where(is_loan, np.maximum(o, -(term - 2)), o)
         dom = rng.integers(0, 28, a)
         open_day = cal.first_day(o) + dom
@@ -364,7 +424,7 @@ class _Chunk:
                       {"application_ref": np.arange(icons.size), "product": iprod}))
 
         # monthly cycle: status, statement, payment; delinquency state machine
-        util0 = _sigmoid(-0.8 - 0.9 * z + 0.5 * rng.standard_normal(a))
+        util_logit = -0.9 - 0.6 * z + 0.6 * rng.standard_normal(a)  # utilisation rises with stress
         d = np.zeros(a, dtype=np.int64)
         alive = np.ones(a, dtype=bool)
         n_paid = np.where(is_loan, np.maximum(0, -(o + 1)), 0)
@@ -378,7 +438,9 @@ class _Chunk:
             dk = d[ia]
             out["status"].append((ia, sd, 30 * dk))
             remaining = np.maximum(limit[ia] - n_paid[ia] * inst_amt[ia], 0)
-            util = np.clip(util0[ia] + 0.08 * rng.standard_normal(ia.size) + 0.1 * np.minimum(dk, 3), 0.01, 1.0)
+            s_now = self.stress[cons[ia], k]
+            util = np.clip(_sigmoid(util_logit[ia] + _UTIL_STRESS * (s_now + z[ia])
+                                    + _UTIL_NOISE * rng.standard_normal(ia.size)) + 0.1 * np.minimum(dk, 3), 0.01, 1.0)
             loan = is_loan[ia]
             bal = np.where(loan, remaining, np.round(util * limit[ia]).astype(np.int64))
             co = (dk >= 5) | ((dk == 4) & (rng.random(ia.size) < 0.35))  # 120+ days: charge-off
@@ -391,10 +453,11 @@ class _Chunk:
             min_due = np.where(loan, np.minimum(inst_amt[ia] * (1 + dk), bal), rev_min)
             due = sd + np.where(loan, 15, 20)
             out["stmt"].append((ia, sd, bal, min_due, due))
-            c = self.cap[cons[ia], k]
+            c = -self.stress[cons[ia], k]
             p_miss = np.where(dk == 0, _sigmoid(_MISS_CURRENT[0] - _MISS_CURRENT[1] * c),
                               _sigmoid(_MISS_ROLL[0] - _MISS_ROLL[1] * c))
-            miss = (rng.random(ia.size) < p_miss) & (bal > 0)
+            stop = self.default[cons[ia], k] & (rng.random(ia.size) < _DEFAULT_TAKES)
+            miss = (stop | (rng.random(ia.size) < p_miss)) & (bal > 0)
             pay = ~miss & (bal > 0)
             cure = pay & (dk > 0) & (rng.random(ia.size) < _CURE)
             d[ia] = np.where(miss, dk + 1, np.where(cure, 0, dk))
@@ -422,7 +485,7 @@ class _Chunk:
             return np.concatenate([t[i] for t in out[key]]) if out[key] else np.zeros(0, np.int64)
 
         ia, sd, dpd = (cat("status", i) for i in range(3))
-        self.status_part = self.add(Part("credit.status", partner[ia], cons[ia], self.at(sd), {
+        self.add(Part("credit.status", partner[ia], cons[ia], self.at(sd), {
             "account_ref": ref[ia], "as_of_date": sd, "days_past_due": dpd}))
         ia, sd, bal, min_due, due = (cat("stmt", i) for i in range(5))
         self.add(Part("credit.statement", partner[ia], cons[ia], self.at(sd), {
@@ -432,7 +495,7 @@ class _Chunk:
         self.add(Part("credit.payment", partner[ia], cons[ia], self.at(day), {
             "account_ref": ref[ia], "amount": amt, "paid_date": day}))
         ia, day, amt = (cat("co", i) for i in range(3))
-        self.chargeoff_part = self.add(Part("credit.charged_off", partner[ia], cons[ia], self.at(day), {
+        self.add(Part("credit.charged_off", partner[ia], cons[ia], self.at(day), {
             "account_ref": ref[ia], "amount": amt, "charged_off_date": day}))
         ia, day, reason = (cat("closed", i) for i in range(3))
         self.add(Part("credit.closed", partner[ia], cons[ia], self.at(day), {
@@ -463,8 +526,7 @@ class _Chunk:
                 fee = rng.integers(1_500, 8_000, m)
                 lost_fee = fee
             due_back = start + hours.astype(np.int64) * 3600 * US_PER_SECOND
-            c = self.cap[cons, month]
-            state = self.outcome3(c, (-3.2, 1.2), (-3.0, 1.0))  # 2 = never returned / never settled
+            state = self.obligation(cons, month, _LATE_RENTAL)  # 3 = never returned / never settled
             span_s = (due_back - start) // US_PER_SECOND
             early = start + (rng.uniform(0.05, 0.95, m) * span_s).astype(np.int64) * US_PER_SECOND
             late_by = (np.minimum(rng.exponential(12 * 3600, m), 5 * DAY_S).astype(np.int64) + 60) * US_PER_SECOND
@@ -473,22 +535,28 @@ class _Chunk:
             next_ref += m
             started.append(Part("rental.started", partner, cons, start, {
                 "rental_ref": ref, "rental_kind": kind, "deposit_waived": waived, "due_back_at": due_back}))
-            ri = np.flatnonzero(state < 2)
+            ri = np.flatnonzero(state < 3)
             returned.append(Part("rental.returned", partner, cons[ri], ret[ri], {
                 "rental_ref": ref[ri], "rental_kind": kind[ri], "returned_at": ret[ri],
                 "on_time": state[ri] == 0}))
-            owe = ((state == 1) & (rng.random(m) < _sigmoid(-1.0 - 1.2 * c))) | (state == 2)
-            ui = np.flatnonzero(owe)
-            ref_day = np.where(state[ui] == 2, due_back[ui], ret[ui]) // US_PER_DAY
-            fee_due = ref_day + 7
+            # what is not returned or settled is charged and never paid (nothing settles a fee_unpaid)
+            ui = np.flatnonzero(state == 3)
+            fee_due = due_back[ui] // US_PER_DAY + 7
             unpaid.append(Part("rental.fee_unpaid", partner, cons[ui], self.at(fee_due + 1), {
-                "rental_ref": ref[ui], "rental_kind": kind[ui],
-                "amount": np.where(state[ui] == 2, lost_fee[ui], fee[ui]), "due_date": fee_due}))
+                "rental_ref": ref[ui], "rental_kind": kind[ui], "amount": lost_fee[ui], "due_date": fee_due}))
         for parts in (started, returned, unpaid):
             self.add(concat_parts(parts))
 
     # ------------------------------------------------------------------ bureau
     def bureau(self) -> None:
+        """Quarterly snapshots of tradelines held elsewhere.
+
+        History before the start shows as the worst delinquency of the last 24
+        months (rarely already derogatory); during the simulation an open
+        tradeline follows its holder: from the first default month it falls
+        behind, 90+ days three months later, and in collection or charged off
+        after that.
+        """
         rng, n, cal, M = self.rng, self.n, self.cal, self.config.months
         has = ~self.thin & (rng.random(n) < np.where(self.never, 0.3, 0.9))
         holders = np.flatnonzero(has)
@@ -497,23 +565,35 @@ class _Chunk:
         t = cons.size
         z = self.z[cons]
         kind = rng.choice(5, t, p=[0.45, 0.1, 0.3, 0.1, 0.05])
-        opened = cal.first_day(-rng.integers(6, 121, t)) + rng.integers(0, 28, t)
-        bad = ~self.never[cons] & (rng.random(t) < _sigmoid(-3.6 - 1.4 * z))
+        age = np.clip(np.round(rng.gamma(2.0, 18.0 * np.exp(0.35 * z))), 6, _HIST - 1).astype(np.int64)
+        opened = cal.first_day(-age) + rng.integers(0, 28, t)
+        old_bad = ~self.never[cons] & (rng.random(t) < _sigmoid(-4.6 - 1.2 * z))
         status = np.where(self.never[cons], STATUS["closed"],
                           np.where(rng.random(t) < 0.6, STATUS["open"], STATUS["closed"]))
-        status = np.where(bad, np.where(rng.random(t) < 0.5, STATUS["charged_off"], STATUS["collection"]), status)
+        status = np.where(old_bad, np.where(rng.random(t) < 0.5, STATUS["charged_off"], STATUS["collection"]),
+                          status)
         late = rng.random(t) < _sigmoid(-2.2 - 1.3 * z)
-        worst = np.where(late, rng.choice([30, 60, 90], t, p=[0.6, 0.28, 0.12]), 0)
-        worst = np.where(bad, rng.choice([120, 150, 180], t), worst)
+        worst = np.where(late, rng.choice([30, 60], t, p=[0.7, 0.3]), 0)
+        worst = np.where(old_bad, rng.choice([120, 150, 180], t), worst)
         limit = (np.maximum(np.round(self.income[cons] * rng.uniform(1, 4, t) / 10_000), 1) * 10_000).astype(np.int64)
-        util = _sigmoid(-0.8 - 0.9 * z + 0.5 * rng.standard_normal(t))
+        util = -0.9 - 0.6 * z + 0.6 * rng.standard_normal(t)
+        # an open tradeline goes bad with its holder's first default month (most of the time)
+        defaults = self.default[cons]
+        first_default = np.where(defaults.any(axis=1), defaults.argmax(axis=1), M + 99)
+        falls = (status == STATUS["open"]) & (rng.random(t) < 0.7)
+        fell = np.where(falls, first_default, M + 99)
+        gone = np.where(rng.random(t) < 0.5, STATUS["charged_off"], STATUS["collection"])
         quarters = np.arange(0, M, 3)
         q = quarters.size
         tl = np.repeat(np.arange(t), q)
         qm = np.tile(quarters, t)
         as_of = cal.month_start[qm] + 4
-        st = status[tl]
-        snap_util = np.clip(util[tl] + 0.05 * rng.standard_normal(tl.size), 0, 1)
+        behind = np.maximum(qm - fell[tl], 0)  # months since it fell behind
+        dpd = np.where(qm >= fell[tl], np.minimum(30 * (behind + 1), 180), 0)
+        st = np.where(behind >= 5, gone[tl], status[tl])
+        w = np.maximum(worst[tl], dpd)
+        snap_util = _sigmoid(util[tl] + _UTIL_STRESS * (self.stress[cons[tl], qm] + z[tl])
+                             + _UTIL_NOISE * rng.standard_normal(tl.size))
         balance = np.select([st == STATUS["open"], st == STATUS["closed"]],
                             [np.round(snap_util * limit[tl]), 0], np.round(limit[tl] * 0.8)).astype(np.int64)
         occ = self.at(as_of)
@@ -521,7 +601,7 @@ class _Chunk:
         self.add(Part("bureau.tradeline", P_BUR, cons[tl], occ, {
             "tradeline_ref": tl, "account_kind": kind[tl], "status": st, "opened_date": opened[tl],
             "as_of_date": as_of, "credit_limit": limit[tl], "balance": balance,
-            "worst_days_past_due_24m": worst[tl]}, rec=rec))
+            "worst_days_past_due_24m": w}, rec=rec))
 
     # ------------------------------------------------------------------ corrections and retractions
     _CORRECTABLE = frozenset({"order.placed", "order.payment", "bill.paid", "credit.payment",
@@ -558,9 +638,6 @@ class _Chunk:
         """
         rng, end = self.rng, self.cal.end_us
         base = self.parts
-        for part in base:
-            if part.rec is None:
-                part.rec = self.arrival(part.occ)
         sizes = [len(p) for p in base]
         offsets = np.cumsum([0] + sizes)
         fixes: list[Part] = []
@@ -568,15 +645,17 @@ class _Chunk:
         for bi, part in enumerate(base):
             m = len(part)
             u = rng.random(m)
-            if part.etype in self._CORRECTABLE:
-                sel = np.flatnonzero((u < 0.004) & self._eligible_for_correction(part))
+            if part.etype in self._CORRECTABLE:  # only where the correction arrives before the end
+                fixed_at = part.rec + rng.integers(1 * DAY_S, 46 * DAY_S, m) * US_PER_SECOND
+                sel = np.flatnonzero((u < 0.004) & self._eligible_for_correction(part) & (fixed_at < end))
                 fix = part.take(sel)
                 self._corrupt(part, sel)
-                fix.rec = fix.rec + rng.integers(1 * DAY_S, 46 * DAY_S, sel.size) * US_PER_SECOND
+                fix.rec = fixed_at[sel]
                 fix.corrects = offsets[bi] + sel
                 fixes.append(fix)
             if part.etype in self._DUPLICABLE:
-                sel = np.flatnonzero((u >= 0.004) & (u < 0.0065) & (part.rec < end - 2 * DAY_S * US_PER_SECOND))
+                # early enough for the duplicate (2 h) and its retraction (20 days + 2 h) to arrive before the end
+                sel = np.flatnonzero((u >= 0.004) & (u < 0.0065) & (part.rec < end - 21 * DAY_S * US_PER_SECOND))
                 dup = part.take(sel)
                 dup.rec = dup.rec + rng.integers(60, 7_200, sel.size) * US_PER_SECOND
                 dups.append(dup)
@@ -590,7 +669,7 @@ class _Chunk:
             t_cons = np.concatenate([p.cons for p in dups])
             t_rec = np.concatenate([p.rec for p in dups])
             lag = rng.integers(1 * DAY_S, 20 * DAY_S, n_dup) * US_PER_SECOND
-            occ = np.minimum(t_rec + lag, end - US_PER_SECOND)
+            occ = t_rec + lag
             reason = rng.choice([REASON["duplicate"], REASON["reported_in_error"], REASON["dispute_resolved"],
                                  REASON["identity_fraud"]], n_dup, p=[0.7, 0.18, 0.08, 0.04])
             rec = occ + rng.integers(60, 7_200, n_dup) * US_PER_SECOND
@@ -603,14 +682,60 @@ class _Chunk:
         nums = pa.array(np.arange(self.first, self.first + self.n, dtype=np.int64))
         return pc.binary_join_element_wise("c", pc.utf8_lpad(pc.cast(nums, pa.string()), 9, "0"), "-")
 
+    def arrivals(self) -> None:
+        """Give every event its received time; what would arrive on or after the end does not exist yet."""
+        end = self.cal.end_us
+        for i, part in enumerate(self.parts):
+            if part.rec is None:
+                part.rec = self.arrival(part.occ)
+            self.parts[i] = part.take(np.flatnonzero(part.rec < end))
+
+    def bad_dates(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(consumer, day) of each bad event per source of :data:`credo.policy.outcome.BAD_EVENT_SOURCES`.
+
+        Read from the events as they arrived (before corrections make some
+        originals wrong): the same facts, with hindsight, that
+        :func:`credo.features.training.first_bad_dates` reads. Days on or after
+        the end are not known yet and left out.
+        """
+        parts = {p.etype: p for p in self.parts}
+        dpd = BAD_DAYS_PAST_DUE
+
+        def rows(etype: str, bad: np.ndarray | None, day: str, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
+            part = parts[etype]
+            keep = np.ones(len(part), dtype=bool) if bad is None else bad
+            return part.cons[keep], part.cols[day][keep].astype(np.int64) + shift
+
+        status, tradeline = parts["credit.status"], parts["bureau.tradeline"]
+        issued, paid = parts["bill.issued"], parts["bill.paid"]
+        refs = max(int(issued.cols["bill_ref"].max(initial=-1)), int(paid.cols["bill_ref"].max(initial=-1))) + 1
+        paid_on = np.full(refs, DATE_NULL, dtype=np.int64)
+        paid_on[paid.cols["bill_ref"]] = paid.cols["paid_date"]
+        bill_paid = paid_on[issued.cols["bill_ref"]]
+        bill_due = issued.cols["due_date"].astype(np.int64)
+        instalment = parts["order.payment"].cols
+        derogatory = np.isin(tradeline.cols["status"], [STATUS["charged_off"], STATUS["collection"]])
+        found = {
+            "credit_status": rows("credit.status", status.cols["days_past_due"] >= dpd, "as_of_date"),
+            "charge_off": rows("credit.charged_off", None, "charged_off_date"),
+            "bureau": rows("bureau.tradeline", (tradeline.cols["worst_days_past_due_24m"] >= dpd) | derogatory,
+                           "as_of_date"),
+            "bill": rows("bill.issued", (bill_paid == DATE_NULL) | (bill_paid >= bill_due + dpd), "due_date", dpd),
+            "order_instalment": rows("order.payment", (instalment["paid_date"] == DATE_NULL)
+                                     | (instalment["paid_date"] >= instalment["due_date"].astype(np.int64) + dpd),
+                                     "due_date", dpd),
+            "rental_fee": rows("rental.fee_unpaid", None, "due_date", dpd),
+        }
+        end = self.cal.end_day
+        return {code: (c[d < end], d[d < end]) for code, (c, d) in found.items()}
+
     def outcomes(self, ids: pa.Array) -> pa.Table:
-        first_bad = np.full(self.n, np.iinfo(np.int32).max, dtype=np.int64)
-        s = self.status_part
-        bad = s.cols["days_past_due"] >= 90
-        np.minimum.at(first_bad, s.cons[bad], s.cols["as_of_date"][bad].astype(np.int64))
-        c = self.chargeoff_part
-        np.minimum.at(first_bad, c.cons, c.cols["charged_off_date"].astype(np.int64))
-        none = first_bad == np.iinfo(np.int32).max
+        """Each consumer's first bad date under the published definition (null: never bad in the data)."""
+        never = np.iinfo(np.int32).max
+        first_bad = np.full(self.n, never, dtype=np.int64)
+        for cons, day in self.bad_dates().values():
+            np.minimum.at(first_bad, cons, day)
+        none = first_bad == never
         return pa.table({
             "consumer_id": ids,
             "first_bad_date": pa.array(first_bad.astype(np.int32), type=pa.date32(), mask=none),
@@ -658,11 +783,11 @@ class _Chunk:
         self.credit()
         self.rentals()
         self.bureau()
-        self.revisions()
+        self.arrivals()
         ids = self.consumer_ids()
-        consents = self.consents(ids)
         outcomes = self.outcomes(ids)
-        self.status_part = self.chargeoff_part = None
+        self.revisions()
+        consents = self.consents(ids)
         events = assemble(self.parts, self.index, ids, self.config.currency)
         self.parts = []
         return SimulationChunk(self.index, self.first, self.consumers_table(ids), consents, events, outcomes)

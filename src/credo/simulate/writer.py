@@ -99,14 +99,16 @@ def simulate_to_directory(
             counts = pc.value_counts(chunk.events.column("type")).to_pylist()
             by_type.update({c["values"]: c["counts"] for c in counts})
             cons = chunk.consumers
-            borrower = pc.invert(cons.column("never_borrows"))
+            never = cons.column("never_borrows")
+            borrower = pc.invert(never)
             bad = pc.is_valid(chunk.outcomes.column("first_bad_date"))
             totals["events"] += chunk.events.num_rows
             totals["consents"] += chunk.consents.num_rows
             totals["borrowers"] += pc.sum(borrower).as_py() or 0
-            totals["bad"] += pc.sum(pc.and_(borrower, bad)).as_py() or 0
+            totals["bad"] += pc.sum(bad).as_py() or 0
+            totals["bad_never"] += pc.sum(pc.and_(never, bad)).as_py() or 0
             totals["thin"] += pc.sum(cons.column("thin_file")).as_py() or 0
-            totals["never"] += pc.sum(cons.column("never_borrows")).as_py() or 0
+            totals["never"] += pc.sum(never).as_py() or 0
             n = cons.num_rows
             del chunk, cons, counts
             if progress is not None:
@@ -120,10 +122,12 @@ def simulate_to_directory(
             pq.write_table(schema.empty_table(), out_dir / f"{name}.parquet", **_PARQUET_OPTS)
 
     summary = SimulationSummary(
-        consumers=config.consumers, months=config.months, seed=config.seed, start=config.start.isoformat(),
+        consumers=config.consumers, months=config.months, seed=config.seed,
+        start=config.start.isoformat(), end=config.end.isoformat(),
         currency=config.currency, chunk_size=config.chunk_size, chunks=config.n_chunks,
         events=totals["events"], consents=totals["consents"], events_by_type=dict(by_type),
-        borrowers=totals["borrowers"], bad_borrowers=totals["bad"], thin_file=totals["thin"],
+        borrowers=totals["borrowers"], bad=totals["bad"], bad_non_borrowers=totals["bad_never"],
+        thin_file=totals["thin"],
         never_borrows=totals["never"], out_dir=out_dir, format=fmt, files=files,
     )
     (out_dir / "summary.json").write_text(json.dumps(summary.to_json_dict(), indent=2) + "\n")
