@@ -89,8 +89,7 @@ _SHOCK_RATE = 0.012         # life shocks per month at z = 0
 _SHOCK_Z = 0.3              # hazard multiplier exp(-_SHOCK_Z * z)
 _SHOCK_MONTHS = (2, 10)     # duration, months [low, high)
 _SHOCK_SIZE = (1.0, 2.6)    # added stress
-_DEFAULT = (-6.2, 1.5)      # P(default month) = sigmoid(a + b * stress + _RESOLVE_SD * resolve)
-_RESOLVE_SD = 0.0           # a hidden propensity to stop paying under stress, shown by nothing else
+_DEFAULT = (-6.2, 1.5)      # P(default month) = sigmoid(a + b * stress)
 _DEFAULT_TAKES = 0.8        # share of what falls due in a default month that goes unpaid
 _UTIL_STRESS = 0.25         # utilisation (logit) rises with the month's stress beyond -z ...
 _UTIL_NOISE = 0.5           # ... among a lot of month-to-month noise
@@ -239,8 +238,7 @@ class _Chunk:
         squeeze = 0.25 * (np.r_[1.0, season[:-1]] - 1.0)  # the month after heavy spending
         self.stress = (shock - drift - self.z[:, None] + squeeze[None, :]
                        + _NOISE_SD * rng.standard_normal((n, M)))
-        resolve = _RESOLVE_SD * rng.standard_normal(n)
-        self.default = rng.random((n, M)) < _sigmoid(_DEFAULT[0] + _DEFAULT[1] * self.stress + resolve[:, None])
+        self.default = rng.random((n, M)) < _sigmoid(_DEFAULT[0] + _DEFAULT[1] * self.stress)
 
     # ------------------------------------------------------------------ identity and income
     def identity(self) -> None:
