@@ -107,19 +107,35 @@ def _train_and_score(engine, models: Path) -> None:  # noqa: ANN001
     (models / "report.html").write_text(report_html(run.bundle, models))
     _print_validation(run.bundle.manifest, run.description)
     with engine.connect() as conn:
-        latest = conn.execute(select(func.max(events.c.occurred_at))).scalar_one()
+        latest = conn.execute(select(func.max(events.c.received_at))).scalar_one()
     as_of = datetime.combine(latest.date() + timedelta(days=1), time(), tzinfo=timezone.utc)
     _, result = score_population(engine, run.bundle.champion, run.bundle.version, as_of)
     _print_score_distribution(result)
+    _print_published(run.bundle)
     table = Table("consumer", "score", "band", "principal reasons", title=f"A few consumers as of {as_of:%Y-%m-%d}")
     scored = result[result["status"] == "scored"].sort_values("score")
-    picks = [scored.index[0], scored.index[len(scored) // 3], scored.index[2 * len(scored) // 3], scored.index[-1]]
+    picks = [scored.index[0], scored.index[len(scored) // 10], scored.index[len(scored) // 2], scored.index[-1]]
     for cid in picks:
         row = result.loc[cid]
-        reasons = "\n".join(f"{c}: {reason(c).text}" for c in row["reasons"]) or "-"
+        reasons = "\n".join(f"{c}: {reason(c).text}" for c in row["reasons"]) or "nothing is lowering this score"
         table.add_row(cid, str(row["score"]), row["band"], reasons)
     thin = result[result["status"] != "scored"]
     if len(thin):
         table.add_row(thin.index[0], "-", "not enough data", "too little history to score (never a low score)")
     console.print(table)
     console.print(f"model {run.bundle.version} and its report are in {models}/")
+
+
+def _print_published(bundle) -> None:  # noqa: ANN001
+    """The serving model's published scaling, expected bad rate per band and factor weights."""
+    from credo.policy.reasons import FACTOR_GROUPS
+
+    published = bundle.published("champion")
+    console.print(f"scaling: {bundle.champion.scaling_.describe()}")
+    table = Table("band", "expected bad rate", title="Published expected bad rate per band (champion)")
+    for row in published["bands"]:
+        table.add_row(row["band"], f"{row['expected_bad_rate']:.2%}")
+    console.print(table)
+    weights = bundle.factor_weights("champion")
+    console.print("factor weights (share of the model's point range): " + ", ".join(
+        f"{g.name} {weights.get(g.code, 0):.0f} %" for g in FACTOR_GROUPS))
