@@ -38,6 +38,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                         "on_time": True},
     "rental.fee_unpaid": {"rental_ref": "r-1", "rental_kind": "bike", "amount": "15.00", "currency": "CNY",
                           "due_date": "2024-05-08"},
+    "rental.fee_paid": {"rental_ref": "r-1", "rental_kind": "bike", "amount": "15.00", "currency": "CNY",
+                        "paid_date": "2024-05-20"},
     "bureau.tradeline": {"tradeline_ref": "t-1", "account_kind": "mortgage", "status": "open",
                          "opened_date": "2019-03-01", "as_of_date": "2024-04-30", "credit_limit": "800000.00",
                          "balance": "612000.00", "currency": "CNY", "worst_days_past_due_24m": 0},

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import date, timezone
 
+import orjson
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlalchemy import select
 
+from credo.api import create_app
 from credo.errors import ErrorCode
-from credo.events import EVENT_MODELS, parse_event
-from credo.events.schemas import MoneyPrecisionError
+from credo.events import EVENT_MODELS, event_to_record, parse_event
+from credo.events.schemas import MoneyPrecisionError, content_digest
 from credo.ingest.validation import validate_record
-from tests.factories import example
+from credo.settings import Settings
+from credo.store import events
+from tests.factories import example, populate
 
 
 def _codes(record: dict) -> list[tuple[str, str | None]]:
@@ -82,3 +88,49 @@ def test_every_model_forbids_extra_fields() -> None:
         assert model.model_config.get("extra") == "forbid", name
         with pytest.raises(ValidationError):
             model.model_validate({**example(name), "surprise": 1})
+
+
+# --------------------------------------------------------------------------- rental.fee_paid
+
+
+def test_a_paid_rental_fee_round_trips() -> None:
+    event = parse_event(example("rental.fee_paid", amount="15.5"))
+    assert (event.rental_ref, event.rental_kind, event.paid_date) == ("r-1", "bike", date(2024, 5, 20))
+    record = event_to_record(event)
+    assert record["amount"] == "15.50" and record["type"] == "rental.fee_paid"
+    again = parse_event(record)
+    assert again == event and content_digest(again) == content_digest(event)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "removed", "expected"),
+    [
+        ({}, "paid_date", (ErrorCode.MISSING_FIELD.value, "paid_date")),
+        ({}, "rental_ref", (ErrorCode.MISSING_FIELD.value, "rental_ref")),
+        ({"due_date": "2024-05-08"}, None, (ErrorCode.UNKNOWN_FIELD.value, "due_date")),
+        ({"rental_kind": "boat"}, None, (ErrorCode.INVALID_VALUE.value, "rental_kind")),
+        ({"paid_date": "2024-02-30"}, None, (ErrorCode.INVALID_VALUE.value, "paid_date")),
+        ({"amount": "-1.00"}, None, (ErrorCode.INVALID_VALUE.value, "amount")),
+    ],
+)
+def test_a_paid_rental_fee_names_the_field_it_rejects(overrides: dict, removed: str | None, expected) -> None:
+    record = example("rental.fee_paid", **overrides)
+    if removed:
+        del record[removed]
+    assert _codes(record) == [expected]
+
+
+def test_a_paid_rental_fee_is_stored_only_with_consent(engine) -> None:  # noqa: ANN001
+    """c-1 consented to p-all reporting every type; c-2 is enrolled without consent."""
+    keys = populate(engine)
+    client = TestClient(create_app(Settings(database_url="sqlite://"), engine=engine))
+    client.headers["X-API-Key"] = keys["p-all"]
+    batch = [example("rental.fee_unpaid", event_id="f-1"), example("rental.fee_paid", event_id="f-1-p"),
+             example("rental.fee_paid", event_id="f-2-p", consumer_id="c-2")]
+    body = client.post("/v1/events", json={"events": batch}).json()
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted", "rejected"]
+    assert body["results"][2]["errors"][0]["code"] == ErrorCode.CONSENT_NOT_GIVEN.value
+    with engine.connect() as conn:
+        stored = conn.execute(select(events.c.payload).where(events.c.event_id == "f-1-p")).scalar_one()
+    sent = event_to_record(parse_event(example("rental.fee_paid", event_id="f-1-p")))
+    assert {k: v for k, v in orjson.loads(stored).items() if k not in ("partner_id", "received_at")} == sent

@@ -125,6 +125,16 @@ def _instalment(paid_days_late=None):
     return [ev("order.payment", "op-1", _at(paid), paid_date=paid.isoformat(), **fields)]
 
 
+def _fee(paid_days_late=None, partner="p-all", ref="r-1"):
+    """A fee reported unpaid the day after it fell due, then (maybe) reported paid by ``partner``."""
+    recs = [ev("rental.fee_unpaid", "f-1", _at(DUE + timedelta(days=1)), rental_ref="r-1", due_date=DUE.isoformat())]
+    if paid_days_late is not None:
+        paid = DUE + timedelta(days=paid_days_late)
+        recs.append(ev("rental.fee_paid", "f-1-p", _at(paid), partner=partner, rental_ref=ref,
+                       paid_date=paid.isoformat()))
+    return recs
+
+
 def _tradeline(snapshots):
     return [ev("bureau.tradeline", f"t-{i}", _at(day), tradeline_ref="t-1", status=status, as_of_date=day.isoformat(),
                worst_days_past_due_24m=worst)
@@ -150,8 +160,14 @@ CASES = {
     "instalment reported unpaid": ("order_instalment", _instalment(), AFTER_90),
     "instalment paid 95 days late": ("order_instalment", _instalment(paid_days_late=95), AFTER_90),
     "instalment paid 10 days late": ("order_instalment", _instalment(paid_days_late=10), None),
-    "rental fee unpaid": ("rental_fee", [ev("rental.fee_unpaid", "f-1", _at(DUE + timedelta(days=1)),
-                                            due_date=DUE.isoformat())], AFTER_90),
+    "rental fee never paid": ("rental_fee", _fee(), AFTER_90),
+    "rental fee paid 20 days late": ("rental_fee", _fee(paid_days_late=20), None),
+    "rental fee paid 89 days late": ("rental_fee", _fee(paid_days_late=89), None),
+    "rental fee paid 90 days late": ("rental_fee", _fee(paid_days_late=90), AFTER_90),
+    "rental fee paid 120 days late": ("rental_fee", _fee(paid_days_late=120), AFTER_90),
+    # a payment settles only the fee it names: the same partner's report for the same rental
+    "rental fee paid for another rental": ("rental_fee", _fee(paid_days_late=20, ref="r-2"), AFTER_90),
+    "rental fee paid to another partner": ("rental_fee", _fee(paid_days_late=20, partner="p-other"), AFTER_90),
 }
 
 
@@ -177,6 +193,23 @@ def test_a_payment_reported_later_but_before_90_days_keeps_it_good():
     records.append(ev("bill.paid", "b-1-p", _at(paid), _at(DUE + timedelta(days=150)), bill_ref="b-1",
                       paid_date=paid.isoformat()))
     assert _first_bad(records) is None
+
+
+def test_a_fee_payment_reported_after_90_days_but_made_before_keeps_it_good():
+    """Like a bill's: the label reads the payment with hindsight; the feature as of a date before
+    the payment arrived still counts the fee as unpaid."""
+    records = _fee()
+    paid = DUE + timedelta(days=30)
+    records.append(ev("rental.fee_paid", "f-1-p", _at(paid), _at(DUE + timedelta(days=150)), rental_ref="r-1",
+                      paid_date=paid.isoformat()))
+    assert _first_bad(records) is None
+    assert _first_bad(records, known_at=_at(DUE + timedelta(days=120))) == AFTER_90  # not received yet then
+
+
+def test_a_retracted_fee_payment_does_not_settle_the_fee():
+    retraction = ev("event.retraction", "x-1", _at(DUE + timedelta(days=40)), retracts_event_id="f-1-p",
+                    reason="reported_in_error")
+    assert _first_bad([*_fee(paid_days_late=20), retraction]) == AFTER_90
 
 
 def test_a_retracted_or_corrected_report_is_not_bad():

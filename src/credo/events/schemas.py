@@ -226,6 +226,17 @@ class RentalFeeUnpaid(_Money):
     due_date: date = field("rental_behaviour", "When the fee was due.")
 
 
+class RentalFeePaid(_Money):
+    """A fee reported unpaid (``rental.fee_unpaid``) was paid later; same partner and ``rental_ref``."""
+
+    type: Literal["rental.fee_paid"]
+    money_fields: ClassVar[tuple[str, ...]] = ("amount",)
+    rental_ref: Ref = field("envelope", "The rental whose unpaid fee this settles.")
+    rental_kind: RentalKind = field("rental_behaviour", "What was rented.")
+    amount: Amount = field("rental_behaviour", "Amount paid.")
+    paid_date: date = field("rental_behaviour", "When it was paid.")
+
+
 class BureauTradeline(_Money):
     type: Literal["bureau.tradeline"]
     money_fields: ClassVar[tuple[str, ...]] = ("credit_limit", "balance")
@@ -267,7 +278,7 @@ EVENT_MODELS: dict[str, type[EventBase]] = {
     for m in (
         OrderPlaced, OrderPayment, Refund, Chargeback, BillIssued, BillPaid,
         CreditOpened, CreditStatement, CreditPayment, CreditStatus, CreditClosed,
-        CreditChargedOff, CreditInquiry, RentalStarted, RentalReturned, RentalFeeUnpaid,
+        CreditChargedOff, CreditInquiry, RentalStarted, RentalReturned, RentalFeeUnpaid, RentalFeePaid,
         BureauTradeline, IdentityVerified, IncomeVerified, Retraction,
     )
 }

@@ -78,10 +78,13 @@ _SOURCES_SQL: dict[str, str] = {
         "WHERE type = 'order.payment' GROUP BY consumer_id, partner_id, ref, instalment "
         f"HAVING MIN(paid_date) IS NULL OR MIN(paid_date) >= MIN(due_date) + {_DPD}"
     ),
-    "rental_fee": (  # nothing settles an unpaid fee: 90 days past due at due + 90
-        f"SELECT consumer_id, due_date + {_DPD} AS bad_date FROM effective_events "
-        "WHERE type = 'rental.fee_unpaid'"
-    ),
+    "rental_fee": (  # reported unpaid, and not reported paid before due + 90 (a bill's rule)
+        "SELECT f.consumer_id, f.due_date + {dpd} AS bad_date FROM effective_events AS f "
+        "LEFT JOIN (SELECT consumer_id, partner_id, ref, MIN(paid_date) AS paid_date FROM effective_events "
+        "WHERE type = 'rental.fee_paid' GROUP BY consumer_id, partner_id, ref) AS p "
+        "ON p.consumer_id = f.consumer_id AND p.partner_id = f.partner_id AND p.ref = f.ref "
+        "WHERE f.type = 'rental.fee_unpaid' AND (p.paid_date IS NULL OR p.paid_date >= f.due_date + {dpd})"
+    ).format(dpd=_DPD),
 }
 if set(_SOURCES_SQL) != set(BAD_SOURCE_CODES):  # pragma: no cover - a policy change without its query
     raise RuntimeError("credo.features.training._SOURCES_SQL must cover exactly policy.outcome.BAD_EVENT_SOURCES")

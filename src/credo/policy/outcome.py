@@ -60,10 +60,10 @@ BAD_EVENT_SOURCES: tuple[BadEventSource, ...] = (
         f"An order instalment reported unpaid, or paid {BAD_DAYS_PAST_DUE}+ days late "
         f"(dated by due date + {BAD_DAYS_PAST_DUE} days)."),
     BadEventSource(
-        "rental_fee", "rental and ride fees", ("rental.fee_unpaid",),
-        f"A rental or ride fee reported unpaid; no event settles it, so unless the partner retracts "
-        f"or corrects the report it is {BAD_DAYS_PAST_DUE} days past due at its due date + "
-        f"{BAD_DAYS_PAST_DUE} days."),
+        "rental_fee", "rental and ride fees", ("rental.fee_unpaid", "rental.fee_paid"),
+        f"A rental or ride fee reported unpaid and not paid by {BAD_DAYS_PAST_DUE} days after its due date, "
+        f"or paid {BAD_DAYS_PAST_DUE}+ days late; the payment is the same partner's report that the same "
+        f"rental's fee was paid (dated by due date + {BAD_DAYS_PAST_DUE} days)."),
 )
 
 BAD_SOURCE_CODES: tuple[str, ...] = tuple(s.code for s in BAD_EVENT_SOURCES)

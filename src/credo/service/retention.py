@@ -23,6 +23,8 @@ from credo.service.disputes import suppress
 from credo.service.runtime import Service
 from credo.store.tables import events, suppressions
 
+#: Types that can hold a negative record. A settlement (``bill.paid``, ``rental.fee_paid``) is not one:
+#: the unpaid fee's report is the negative record and ages out; the payment that settled it stays.
 NEGATIVE_TYPES = ("credit.charged_off", "rental.fee_unpaid", "credit.status", "order.payment", "bill.issued",
                   "bureau.tradeline")
 

@@ -17,6 +17,11 @@ every behaviour, credit or not:
   are reported unpaid, rentals are not returned and credit payments are
   missed; otherwise obligations are paid on time, a little late or seriously
   late (30–89 days), more often the higher the stress.
+* a rental or ride **fee** the partner could not collect (an item never
+  returned, the overtime fee of a seriously late return) is reported unpaid
+  and, like a late bill, is usually paid later (``rental.fee_paid``), later
+  the higher the stress when it falls due; one falling due in a default month
+  mostly never is.
 
 So late and missed payments, rising utilisation and a short history all go
 with a worse outcome, and non-borrowers become bad through their bills, rent,
@@ -99,6 +104,8 @@ _LATE_BILL = (-2.6, 0.9)
 _LATE_RENT = (-3.0, 0.9)
 _LATE_ORDER = (-2.8, 0.9)
 _LATE_RENTAL = (-3.0, 0.8)
+_LATE_FEE = (-1.0, 0.9)     # a fee already reported unpaid is paid late more often than a bill
+_NEVER_PAID = 0.75          # share of what is left in a default month (state 3) never paid
 # Credit: P(miss a payment) when current / when already behind (besides default months).
 _MISS_CURRENT = (-4.6, 0.9)
 _MISS_ROLL = (-1.0, 0.9)
@@ -350,7 +357,7 @@ class _Chunk:
             on_time = np.maximum(issue, due - rng.integers(0, 10, cons.size))
             paid = np.where(state == 0, on_time, due + self.days_late(state))
             # most bills left in a default month are never paid; some are, months later
-            unpaid = (state == 3) & (rng.random(cons.size) < 0.75)
+            unpaid = (state == 3) & (rng.random(cons.size) < _NEVER_PAID)
             ref = next_ref + np.arange(cons.size)
             next_ref += cons.size
             issued_parts.append(Part("bill.issued", partner, cons, self.at(issue), {
@@ -501,8 +508,8 @@ class _Chunk:
 
     # ------------------------------------------------------------------ rentals and rides
     def rentals(self) -> None:
-        rng, n = self.rng, self.n
-        started, returned, unpaid = [], [], []
+        rng, n, M = self.rng, self.n, self.config.months
+        started, returned, unpaid, settled = [], [], [], []
         next_ref = 0
         for partner, share, rate in ((P_BIKE, 0.35, 1.0), (P_RIDE, 0.45, 1.2)):
             user = ~self.thin & (rng.random(n) < share)
@@ -537,12 +544,27 @@ class _Chunk:
             returned.append(Part("rental.returned", partner, cons[ri], ret[ri], {
                 "rental_ref": ref[ri], "rental_kind": kind[ri], "returned_at": ret[ri],
                 "on_time": state[ri] == 0}))
-            # what is not returned or settled is charged and never paid (nothing settles a fee_unpaid)
-            ui = np.flatnonzero(state == 3)
+            # a fee not collected when due is reported unpaid the day after: the charge for what was
+            # never returned or settled, or the overtime fee of a seriously late return
+            ui = np.flatnonzero(state >= 2)
             fee_due = due_back[ui] // US_PER_DAY + 7
-            unpaid.append(Part("rental.fee_unpaid", partner, cons[ui], self.at(fee_due + 1), {
-                "rental_ref": ref[ui], "rental_kind": kind[ui], "amount": lost_fee[ui], "due_date": fee_due}))
-        for parts in (started, returned, unpaid):
+            amount = np.where(state[ui] == 3, lost_fee[ui], fee[ui])
+            reported = self.at(fee_due + 1)
+            reported_rec = self.arrival(reported)
+            unpaid.append(Part("rental.fee_unpaid", partner, cons[ui], reported, {
+                "rental_ref": ref[ui], "rental_kind": kind[ui], "amount": amount, "due_date": fee_due},
+                rec=reported_rec))
+            # ... and mostly paid later, by the stress of the month it fell due in; the partner reports
+            # the payment after the unpaid fee, never before
+            pay = self.obligation(cons[ui], np.clip(self.cal.month_of(fee_due), 0, M - 1), _LATE_FEE)
+            paid = fee_due + np.where(pay == 0, rng.integers(2, 15, ui.size), np.maximum(self.days_late(pay), 2))
+            pk = np.flatnonzero((pay < 3) | (rng.random(ui.size) >= _NEVER_PAID))
+            occ = self.at(paid[pk])
+            rec = np.maximum(self.arrival(occ), reported_rec[pk] + 60 * US_PER_SECOND)
+            settled.append(Part("rental.fee_paid", partner, cons[ui[pk]], occ, {
+                "rental_ref": ref[ui[pk]], "rental_kind": kind[ui[pk]], "amount": amount[pk],
+                "paid_date": paid[pk]}, rec=rec))
+        for parts in (started, returned, unpaid, settled):
             self.add(concat_parts(parts))
 
     # ------------------------------------------------------------------ bureau
@@ -605,7 +627,8 @@ class _Chunk:
     _CORRECTABLE = frozenset({"order.placed", "order.payment", "bill.paid", "credit.payment",
                               "credit.statement", "credit.status"})
     _DUPLICABLE = frozenset({"order.placed", "order.payment", "bill.issued", "bill.paid",
-                             "credit.payment", "rental.started", "rental.fee_unpaid", "bureau.tradeline"})
+                             "credit.payment", "rental.started", "rental.fee_unpaid", "rental.fee_paid",
+                             "bureau.tradeline"})
 
     def _corrupt(self, part: Part, sel: np.ndarray) -> None:
         """Make the originally reported values of ``sel`` wrong (the correction carries the truth)."""
@@ -704,13 +727,19 @@ class _Chunk:
             keep = np.ones(len(part), dtype=bool) if bad is None else bad
             return part.cons[keep], part.cols[day][keep].astype(np.int64) + shift
 
+        def unpaid_at_90(owed: str, paid: str, ref: str) -> np.ndarray:
+            """Whether each ``owed`` event is still unpaid (no ``paid`` event for its ``ref``) at due + 90.
+
+            References are unique per chunk across partners, so the reference alone finds the payment.
+            """
+            debts, payments = parts[owed], parts[paid]
+            refs = max(int(debts.cols[ref].max(initial=-1)), int(payments.cols[ref].max(initial=-1))) + 1
+            never = np.iinfo(np.int64).max
+            paid_on = np.full(refs, never, dtype=np.int64)
+            np.minimum.at(paid_on, payments.cols[ref], payments.cols["paid_date"].astype(np.int64))
+            return paid_on[debts.cols[ref]] >= debts.cols["due_date"].astype(np.int64) + dpd
+
         status, tradeline = parts["credit.status"], parts["bureau.tradeline"]
-        issued, paid = parts["bill.issued"], parts["bill.paid"]
-        refs = max(int(issued.cols["bill_ref"].max(initial=-1)), int(paid.cols["bill_ref"].max(initial=-1))) + 1
-        paid_on = np.full(refs, DATE_NULL, dtype=np.int64)
-        paid_on[paid.cols["bill_ref"]] = paid.cols["paid_date"]
-        bill_paid = paid_on[issued.cols["bill_ref"]]
-        bill_due = issued.cols["due_date"].astype(np.int64)
         instalment = parts["order.payment"].cols
         derogatory = np.isin(tradeline.cols["status"], [STATUS["charged_off"], STATUS["collection"]])
         found = {
@@ -718,11 +747,12 @@ class _Chunk:
             "charge_off": rows("credit.charged_off", None, "charged_off_date"),
             "bureau": rows("bureau.tradeline", (tradeline.cols["worst_days_past_due_24m"] >= dpd) | derogatory,
                            "as_of_date"),
-            "bill": rows("bill.issued", (bill_paid == DATE_NULL) | (bill_paid >= bill_due + dpd), "due_date", dpd),
+            "bill": rows("bill.issued", unpaid_at_90("bill.issued", "bill.paid", "bill_ref"), "due_date", dpd),
             "order_instalment": rows("order.payment", (instalment["paid_date"] == DATE_NULL)
                                      | (instalment["paid_date"] >= instalment["due_date"].astype(np.int64) + dpd),
                                      "due_date", dpd),
-            "rental_fee": rows("rental.fee_unpaid", None, "due_date", dpd),
+            "rental_fee": rows("rental.fee_unpaid", unpaid_at_90("rental.fee_unpaid", "rental.fee_paid", "rental_ref"),
+                               "due_date", dpd),
         }
         end = self.cal.end_day
         return {code: (c[d < end], d[d < end]) for code, (c, d) in found.items()}

@@ -13,7 +13,7 @@ _CREDIT_TYPES = [
     "credit.status", "credit.closed", "credit.charged_off",
 ]
 _BILL_TYPES = ["bill.issued", "bill.paid"]
-_RENTAL_TYPES = ["rental.started", "rental.returned", "rental.fee_unpaid"]
+_RENTAL_TYPES = ["rental.started", "rental.returned", "rental.fee_unpaid", "rental.fee_paid"]
 
 _PARTNERS: tuple[dict[str, Any], ...] = (
     {"partner_id": "p-mkt", "name": "Simulated e-commerce marketplace", "kind": "commerce",
