@@ -92,7 +92,7 @@ REASON_CODES: tuple[ReasonCode, ...] = (
     ReasonCode("R14", "history_length", "Your record with partners is shorter than that of the lowest-risk consumers.",
                "Staying with partners over time builds a longer, steadier record."),
     # --- lack of data, said as a lack of data
-    ReasonCode("R15", "credit_usage", "No credit account has been reported yet, so there is no credit use to show.",
+    ReasonCode("R15", "credit_usage", "No credit card or credit line statements have been reported yet, so your credit use cannot be shown.",
                "If you have a credit card or line, ask its issuer to report it to Credo (with your consent)."),
     ReasonCode("R16", "history_length", "No credit history has been reported yet.",
                "Accounts reported to Credo over time build your history; it grows on its own."),
