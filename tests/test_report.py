@@ -240,3 +240,14 @@ def test_report_refuses_a_bundle_without_published_scaling(trained, tmp_path: Pa
                       {k: v for k, v in bundle.manifest.items() if k != "published"})
     with pytest.raises(ValueError, match="retrain"):
         report_html(old, tmp_path)
+
+
+def test_report_on_a_directory_without_a_bundle_is_a_one_line_error(tmp_path) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from credo.cli.main import app
+
+    result = CliRunner().invoke(app, ["report", "--models", str(tmp_path / "nothing"), "--out",
+                                      str(tmp_path / "r.html")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot report on" in result.output and not (tmp_path / "r.html").exists()

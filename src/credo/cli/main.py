@@ -367,7 +367,11 @@ def report(
     from credo.scoring.reports import report_html
 
     directory = models or Path(get_settings().model_dir)
-    out.write_text(report_html(ModelBundle.load(directory), directory, title=title))
+    try:
+        page = report_html(ModelBundle.load(directory), directory, title=title)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(f"cannot report on {directory}: {exc}")
+    out.write_text(page)
     console.print(f"report written to {out}")
 
 
