@@ -322,8 +322,10 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
         """Principal reasons: true statements about the features with the largest contributions towards
         bad, in score points (none at the top of the range)."""
         X = self._frame(X)
-        cost = -self.explain(X).to_numpy()
-        return self._reasons_from_cost(X, cost, self.score(X).to_numpy(), k)
+        C = self.contributions(X)  # one TreeSHAP pass: its rows sum to the margin the score is made of
+        cost = self.scaling_.factor * C[self.features_].to_numpy()
+        scores = clamp_round(self.scaling_.score_from_log_odds(-C.sum(axis=1).to_numpy(), clamp=False))
+        return self._reasons_from_cost(X, cost, scores, k)
 
     # ------------------------------------------------------------ artifacts
     def to_dict(self) -> dict:

@@ -406,8 +406,10 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         of the range has none (see :func:`credo.model._common.select_reasons`).
         """
         X = self._frame(X)
-        S = self.shortfall(X)
-        return self._reasons_from_cost(X, S.to_numpy(), self.score(X).to_numpy(), k)
+        P = self.points(X).to_numpy()
+        best = np.array([self.points_[f].max() for f in self.features_])
+        scores = np.clip(self.base_points_ + P.sum(axis=1), bands.SCORE_MIN, bands.SCORE_MAX)
+        return self._reasons_from_cost(X, best[None, :] - P, scores, k)
 
     # ------------------------------------------------------------ what the model publishes
     def point_ranges(self) -> dict[str, int]:
