@@ -147,6 +147,7 @@ def test_a_change_outside_its_unit_gets_a_one_line_error_naming_it(world: World,
     name = next(iter(changes))
     assert error["code"] == "WHATIF_INVALID_CHANGE" and message in error["message"]
     assert error["field"] == f"changes.{name}" and "\n" not in error["message"]
+    assert error["rule"]  # every rejection names the rule it broke
 
 
 def test_a_debt_like_input_only_goes_down(world: World) -> None:

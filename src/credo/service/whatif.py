@@ -196,30 +196,30 @@ def _to_model(name: str, value: float | None, currencies: set[str], current: flo
     unit = unit_of(name)
     if value is None:
         if FEATURES_BY_NAME[name].empty != "null":
-            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name} cannot be empty", where)
+            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name} cannot be empty", where, "a value")
         return None
     if not math.isfinite(value):
-        raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: give a finite number", where)
+        raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: give a finite number", where, "finite number")
     if unit.whole and not float(value).is_integer():
-        raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name} takes {_WHOLE[unit.kind]}", where)
+        raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name} takes {_WHOLE[unit.kind]}", where, "whole number")
     low, high = _bounds(unit)
     if value < low or (high is not None and value > high):
         sign = " %" if unit.kind == "percent" else ""
         bound = f"{low:g}{sign} to {high:g}{sign}" if high is not None else f"at least {low:g}{sign}"
-        raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: {value:g}{sign} is outside {bound}", where)
+        raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: {value:g}{sign} is outside {bound}", where, "accepted range")
     if unit.kind == "percent":
         model = value / 100
     elif unit.kind == "money":
         if not currencies:
             raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: no amounts reported yet, so no currency to give "
-                             "one in", where)
+                             "one in", where, "known currency")
         if len(currencies) > 1:
             raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: your amounts are in several currencies "
-                             f"({', '.join(sorted(currencies))})", where)
+                             f"({', '.join(sorted(currencies))})", where, "one currency")
         try:
             model = float(major_to_minor(value, next(iter(currencies))))
         except ValueError as exc:
-            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: {exc}", where) from None
+            raise CredoError(ErrorCode.WHAT_IF_INVALID, f"{name}: {exc}", where, "ISO 4217 minor units") from None
     else:
         model = float(value)
     if name in DEBT_FEATURES and (current is None or model > current):
@@ -278,11 +278,11 @@ def what_if(svc: Service, consumer_id: str, now: datetime, changes: Mapping[str,
     """Apply hypothetical values, given in the units :func:`inputs` lists, to a copy of the consumer's
     features and run the production model (an estimate)."""
     if not changes:
-        raise CredoError(ErrorCode.WHAT_IF_INVALID, "give at least one change", "changes")
+        raise CredoError(ErrorCode.WHAT_IF_INVALID, "give at least one change", "changes", "at least one change")
     unknown = sorted(set(changes) - set(FEATURES_BY_NAME))
     if unknown:
         raise CredoError(ErrorCode.WHAT_IF_INVALID, f"unknown feature {unknown[0]!r} (GET /v1/me/score/what-if "
-                         "lists the inputs)", f"changes.{unknown[0]}")
+                         "lists the inputs)", f"changes.{unknown[0]}", "known input")
     base = scoring.compute(svc, consumer_id, now, with_groups=False)
     row = dict(base.features)
     money = [n for n in changes if unit_of(n).kind == "money"]
