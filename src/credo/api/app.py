@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 import credo
 from credo.api.problems import credo_error_handler, validation_error_handler
-from credo.api.routers import consumers, events, partners, sharing
+from credo.api.routers import accounts, consents, credentials, disputes, events, partners, records, scores, sharing
 from credo.errors import CredoError
 from credo.service import Service, ServiceConfig
 from credo.settings import Settings, get_settings
@@ -61,6 +61,7 @@ def create_app(
     # score), the busiest, come first. No two routers share a path, so the order changes nothing else.
     app.include_router(partners.router)
     app.include_router(events.router)
-    app.include_router(consumers.router)
+    for consumer in (accounts, scores, consents, records, disputes, credentials):
+        app.include_router(consumer.router)
     app.include_router(sharing.router)
     return app

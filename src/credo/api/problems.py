@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -47,6 +49,15 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """A route's documented error statuses (OpenAPI ``responses``), each with the error body."""
+    return {c: {"model": ErrorResponse} for c in codes}
+
+
+#: A consumer route's own errors: no or bad session token, malformed request.
+AUTH = errors(401, 422)
 
 
 def status_for(code: ErrorCode) -> int:

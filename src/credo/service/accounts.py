@@ -82,6 +82,21 @@ def login(svc: Service, username: str, password: str, *, now: datetime | None = 
     return token, expires
 
 
+def confirm_password(svc: Service, principal: Principal, password: str) -> None:
+    """Step-up check before an irreversible act (closing the account): AUTH_INVALID on the
+    ``password`` field unless it is the account's. Creates no session."""
+    with svc.engine.connect() as conn:
+        stored = conn.execute(select(accounts.c.password_hash)
+                              .where(accounts.c.id == principal.account_id)).scalar_one_or_none()
+    try:
+        _hasher.verify(stored or _DUMMY_HASH, password)
+        ok = stored is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        raise CredoError(ErrorCode.AUTH_INVALID, "confirm with your password", "password")
+
+
 def authenticate(conn: Connection, token: str, now: datetime) -> Principal:
     digest = _digest(token)
     row = conn.execute(

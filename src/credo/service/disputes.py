@@ -206,6 +206,13 @@ def add_information(svc: Service, consumer_id: str, dispute_id: int, information
         return _for_consumer(conn, [row])[0]
 
 
+def consumer_disputes_now(svc: Service, consumer_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The consumer's disputes as of ``now``: any past its deadline is swept (suppressed) first."""
+    sweep(svc, now, consumer_id)
+    with svc.engine.connect() as conn:
+        return consumer_disputes(conn, consumer_id)
+
+
 def consumer_disputes(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(select(disputes).where(disputes.c.consumer_id == consumer_id).order_by(disputes.c.id))
     return _for_consumer(conn, list(rows.mappings()))

@@ -50,7 +50,8 @@ def records(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def _report_consents(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
+def consents_to_report(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
+    """The consumer's consents to report, each (partner, event type) with when given and withdrawn."""
     rows = conn.execute(select(report_consents).where(report_consents.c.consumer_id == consumer_id)
                         .order_by(report_consents.c.id)).mappings()
     return [{"partner_id": r["partner_id"], "event_type": r["event_type"], "granted_at": utc(r["granted_at"]),
@@ -80,7 +81,7 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
             "events": records(conn, consumer_id),
             "features": features,
             "scores": scoring.history(conn, consumer_id),
-            "report_consents": _report_consents(conn, consumer_id),
+            "report_consents": consents_to_report(conn, consumer_id),
             "access_consents": access.list_consents(conn, consumer_id),
             "disputes": disputes.consumer_disputes(conn, consumer_id),
             "credentials": sharing.list_credentials(conn, consumer_id),

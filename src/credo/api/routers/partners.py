@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, model_validator
 from credo.api.deps import (
     NowDep, PartnerCall, PartnerCallDep, PartnerDep, ServiceDep, hot_read, store_call,
 )
-from credo.api.routers.consumers import DisputeBase, DisputeNoticeOut, ReasonOut, errors
+from credo.api.problems import errors
+from credo.api.schemas import DisputeBase, DisputeNoticeOut, ReasonOut
 from credo.errors import CredoError
 from credo.ledger import ActorKind
 from credo.service import access, disputes, perks

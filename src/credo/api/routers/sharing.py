@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from credo.api.deps import NowDep, OptionalPartnerDep, ServiceDep
-from credo.api.routers.consumers import errors
+from credo.api.problems import errors
 from credo.ledger import ActorKind, verify_chain
 from credo.service import access, sharing
 

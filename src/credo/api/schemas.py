@@ -1,0 +1,290 @@
+"""Request and response models of the API: one module, shared by every router (and by the web pages).
+
+Class names are the OpenAPI component names: renaming one changes the published contract.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from credo.events import EVENT_TYPES
+from credo.service import access
+
+Text = Field(min_length=1, max_length=128)
+
+
+class Registration(BaseModel):
+    username: str = Field(min_length=3, max_length=128, pattern=r"^[A-Za-z0-9._@+-]+$")
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Account(BaseModel):
+    account_id: str
+    consumer_id: str
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Session(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+
+
+class Me(BaseModel):
+    account_id: str
+    consumer_id: str
+    username: str
+    created_at: datetime
+    enrolled_at: datetime
+
+
+class FactorGroupOut(BaseModel):
+    group: str
+    name: str
+    weight: float | None = Field(None, description=(
+        "The group's weight in percent, computed from the serving model (share of its point range, or of "
+        "its mean contribution for the challenger)."))
+    points: int
+    max_points: int
+    grade: Literal["A", "B", "C", "D", "E"]
+
+
+class ReasonOut(BaseModel):
+    code: str
+    text: str
+    action: str
+    group: str
+
+
+class ScoreOut(BaseModel):
+    status: Literal["scored", "not_enough_data"]
+    score: int | None
+    band: str | None
+    score_range: list[int]
+    as_of: datetime
+    model_version: str
+    factor_groups: list[FactorGroupOut]
+    reasons: list[ReasonOut] = Field(max_length=5)
+    dispute_adjusted: bool
+    how_to_become_scorable: str | None = None
+
+
+class HistoryPoint(BaseModel):
+    as_of: datetime
+    scored_at: datetime
+    score: int | None
+    band: str | None
+    status: str
+    model_version: str
+    kind: Literal["online", "batch"]
+
+
+class WhatIf(BaseModel):
+    changes: dict[str, Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None] = Field(
+        min_length=1, max_length=30, description=(
+            "Input name → hypothetical value, in the unit GET /v1/me/score/what-if lists for it: percentages "
+            "0-100 for ratios (80 = 80 %), money in major units of the currency shown (1234.5 = 1,234.50), "
+            "whole counts, days and months, levels by number; null empties an input that may be empty. "
+            "Raising an input that means debt, credit or applications is refused (WHATIF_ADDS_DEBT)."))
+
+
+class CurrentBrief(BaseModel):
+    status: str
+    score: int | None
+    band: str | None
+
+
+class WhatIfOut(BaseModel):
+    estimate: Literal[True]
+    label: str
+    units: str
+    current: CurrentBrief
+    estimated: ScoreOut
+    changes: dict[str, float | None] = Field(description="The changes as given, in the units listed.")
+
+
+class LevelOut(BaseModel):
+    value: int
+    label: str
+
+
+class WhatIfInputBase(BaseModel):
+    name: str
+    description: str
+    group: str
+    group_name: str
+    in_model: bool = Field(description="False: the serving model does not use it; changing it moves nothing.")
+    unit: Literal["count", "days", "months", "percent", "money", "level"]
+    currency: str | None = Field(description="ISO 4217 currency of a money input (null: none reported, or several).")
+    value: float | None = Field(description="The current value as the model reads it (shares 0-1, money in minor "
+                                            "units); null: no data.")
+    current: float | None = Field(description="The current value in the unit above (percent, major units).")
+    display: str = Field(description="The current value as text, e.g. '83.4 %', '1,234.50 CNY', '3'.")
+
+
+class WhatIfInputOut(WhatIfInputBase):
+    min: float
+    max: float | None = Field(description="Largest value accepted (null: no upper bound).")
+    whole_numbers: bool
+    can_be_empty: bool
+    lower_only: bool = Field(description="Raising it means debt, credit or applications: only lower values.")
+    levels: list[LevelOut] | None
+
+
+class WhatIfRefusedOut(WhatIfInputBase):
+    rule: str
+
+
+class WhatIfInputsOut(BaseModel):
+    estimate: Literal[True]
+    label: str
+    units: str
+    as_of: datetime
+    current: CurrentBrief
+    inputs: list[WhatIfInputOut]
+    refused: list[WhatIfRefusedOut]
+
+
+class AccessConsentIn(BaseModel):
+    partner_id: str = Text
+    purpose: access.Purpose
+    scope: access.Scope
+    expires_at: AwareDatetime
+
+
+class AccessConsentOut(BaseModel):
+    id: int
+    partner_id: str
+    purpose: str
+    scope: str
+    granted_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class ReportConsentIn(BaseModel):
+    partner_id: str = Text
+    event_types: list[Literal[EVENT_TYPES]] = Field(min_length=1)  # type: ignore[valid-type]
+
+
+class ReportConsentOut(BaseModel):
+    partner_id: str
+    event_type: str
+    granted_at: datetime
+    withdrawn_at: datetime | None
+
+
+class RecordOut(BaseModel):
+    partner_id: str
+    partner_name: str
+    event_id: str
+    type: str
+    occurred_at: datetime
+    received_at: datetime
+    target_event_id: str | None
+    payload: dict[str, Any]
+    disputed: bool
+    suppressed: str | None
+
+
+class DisputeIn(BaseModel):
+    partner_id: str = Text
+    event_id: str = Text
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DisputeInformationIn(BaseModel):
+    information: str = Field(min_length=1, max_length=5000, description=(
+        "Relevant information you add to your open dispute (once, within its first 30 days): forwarded to "
+        "the reporting partner, and the deadline is extended by 15 days."))
+
+
+class DisputeNoticeOut(BaseModel):
+    id: int
+    dispute_id: int
+    partner_id: str
+    recipient: Literal["furnisher", "consumer"]
+    kind: Literal["opened", "information", "result"]
+    notified_at: datetime
+    due_by: datetime = Field(description="Latest time the notice was due: 5 business days (Mon-Fri).")
+    body: dict[str, Any]
+
+
+class DisputeBase(BaseModel):
+    id: int
+    partner_id: str
+    event_id: str
+    event_type: str
+    reason: str
+    status: Literal["open", "verified", "corrected", "retracted", "suppressed"]
+    opened_at: datetime
+    due_at: datetime = Field(description="Deadline in force: 30 days from opening, 45 if extended.")
+    resolved_at: datetime | None
+    resolution_note: str | None
+    information: str | None
+    information_at: datetime | None
+    extended: bool
+
+
+class DisputeOut(DisputeBase):
+    notices: list[DisputeNoticeOut]
+    result: DisputeNoticeOut | None = Field(description="The results notice sent when the dispute was resolved.")
+
+
+class CredentialIn(BaseModel):
+    holder_jwk: dict[str, str] = Field(description="The holder's public Ed25519 JWK (kty OKP, crv Ed25519, x).")
+    ttl_minutes: int | None = Field(None, ge=1, le=1440)
+
+
+class CredentialOut(BaseModel):
+    id: str
+    credential: str
+    kid: str
+    band: str
+    expires_at: datetime
+    disclosable_claims: list[str]
+
+
+class LedgerEntryOut(BaseModel):
+    seq: int
+    at: datetime
+    actor_kind: str
+    actor: str
+    purpose: str
+    consent_id: str | None
+    disclosed: str
+    outcome: Literal["allowed", "denied"]
+    reason_code: str | None
+    hash: str
+
+
+class Export(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    consumer_id: str
+    exported_at: datetime
+    events: list[RecordOut]
+    features: dict[str, Any] | None
+    scores: list[HistoryPoint]
+    report_consents: list[ReportConsentOut]
+    access_consents: list[AccessConsentOut]
+    disputes: list[DisputeOut]
+    credentials: list[dict[str, Any]]
+    ledger: list[LedgerEntryOut]
+
+
+class Closure(BaseModel):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class ClosureOut(BaseModel):
+    closed_at: datetime
+    events_deleted: int
+    credentials_revoked: int
+    ledger_entries_pseudonymised: int

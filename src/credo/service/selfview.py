@@ -1,0 +1,53 @@
+"""What a consumer sees of their own score, each read recorded in their access ledger.
+
+The API (``/v1/me/score…``) and the web pages call these, so both answer the same and both
+leave the same ledger entry: who looked (the consumer), why (``self_view``) and what was shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from credo.ledger import ActorKind
+from credo.service import access, disputes, whatif
+from credo.service import scores as scoring
+from credo.service.runtime import Service
+
+
+def _record(svc: Service, consumer_id: str, disclosed: str, now: datetime,
+            result: scoring.ScoreResult | None = None) -> None:
+    with svc.engine.begin() as conn:
+        if result is not None:
+            scoring.persist(conn, result, now)
+        access.record(conn, consumer_id=consumer_id, actor=access.Actor(ActorKind.CONSUMER, consumer_id),
+                      purpose="self_view", disclosed=disclosed, now=now)
+
+
+def score(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
+    """The score now with its factor groups and reasons (the public form), recorded in the history."""
+    disputes.sweep(svc, now, consumer_id)
+    result = scoring.compute(svc, consumer_id, now)
+    _record(svc, consumer_id, "score+reasons", now, result)
+    return result.public()
+
+
+def history(svc: Service, consumer_id: str, now: datetime) -> list[dict[str, Any]]:
+    _record(svc, consumer_id, "score_history", now)
+    with svc.engine.connect() as conn:
+        return scoring.history(conn, consumer_id)
+
+
+def what_if_inputs(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
+    disputes.sweep(svc, now, consumer_id)
+    out = whatif.inputs(svc, consumer_id, now)
+    _record(svc, consumer_id, "what_if_inputs", now)
+    return out
+
+
+def what_if(svc: Service, consumer_id: str, now: datetime, changes: Mapping[str, float | None]) -> dict[str, Any]:
+    disputes.sweep(svc, now, consumer_id)
+    out = whatif.what_if(svc, consumer_id, now, changes)
+    _record(svc, consumer_id, "what_if_estimate", now)
+    return out
