@@ -17,7 +17,7 @@ from tests.factories import example, populate
 @pytest.fixture
 def setup(engine):  # noqa: ANN001, ANN201
     keys = populate(engine)
-    client = TestClient(create_app(Settings(database_url="sqlite://", max_batch_events=50), engine=engine))
+    client = TestClient(create_app(Settings(database_url="sqlite://", max_batch_events=50, dev_mode=True), engine=engine))
     client.headers["X-API-Key"] = keys["p-all"]
     return client, keys
 

@@ -198,7 +198,7 @@ def test_bulk_file_and_http_agree_on_content(engine: Engine, tmp_path: Path, mon
     again = ingest_file(engine, file, "parquet")  # the optimistic insert falls back to looking ids up
     assert (again.accepted, again.duplicates, again.rejected) == (0, len(examples), 0)
 
-    client = TestClient(create_app(Settings(database_url="sqlite://"), engine=engine))
+    client = TestClient(create_app(Settings(database_url="sqlite://", dev_mode=True), engine=engine))
     client.headers["X-API-Key"] = keys["p-all"]
     replay = client.post("/v1/events", json={"events": examples}).json()
     assert [r["status"] for r in replay["results"]] == ["duplicate"] * len(examples)

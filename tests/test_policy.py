@@ -60,7 +60,7 @@ def test_whole_word_matching_avoids_false_alarms() -> None:
 @pytest.fixture
 def api(engine):  # noqa: ANN001, ANN201
     keys = populate(engine)
-    client = TestClient(create_app(Settings(database_url="sqlite://"), engine=engine))
+    client = TestClient(create_app(Settings(database_url="sqlite://", dev_mode=True), engine=engine))
     client.headers["X-API-Key"] = keys["p-all"]
     return client
 

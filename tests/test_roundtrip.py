@@ -20,7 +20,7 @@ from tests.factories import all_examples, populate
 
 @pytest.fixture
 def client(engine):  # noqa: ANN001, ANN201
-    return TestClient(create_app(Settings(database_url="sqlite://"), engine=engine))
+    return TestClient(create_app(Settings(database_url="sqlite://", dev_mode=True), engine=engine))
 
 
 def _stored(engine) -> dict[str, dict]:  # noqa: ANN001

@@ -123,7 +123,7 @@ def test_a_paid_rental_fee_names_the_field_it_rejects(overrides: dict, removed: 
 def test_a_paid_rental_fee_is_stored_only_with_consent(engine) -> None:  # noqa: ANN001
     """c-1 consented to p-all reporting every type; c-2 is enrolled without consent."""
     keys = populate(engine)
-    client = TestClient(create_app(Settings(database_url="sqlite://"), engine=engine))
+    client = TestClient(create_app(Settings(database_url="sqlite://", dev_mode=True), engine=engine))
     client.headers["X-API-Key"] = keys["p-all"]
     batch = [example("rental.fee_unpaid", event_id="f-1"), example("rental.fee_paid", event_id="f-1-p"),
              example("rental.fee_paid", event_id="f-2-p", consumer_id="c-2")]

@@ -42,7 +42,7 @@ class _Proxy:
         spec_dir = Path(tempfile.mkdtemp(prefix="credo-spec-"))
         engine = create_store_engine(f"sqlite:///{spec_dir / 'spec.db'}")
         upgrade_schema(engine)
-        self.target = create_app(Settings(database_url=str(engine.url)), engine)
+        self.target = create_app(Settings(database_url=str(engine.url), dev_mode=True), engine)
 
     async def __call__(self, scope, receive, send):  # noqa: ANN001, ANN204
         await self.target(scope, receive, send)

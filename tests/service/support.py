@@ -31,7 +31,7 @@ from credo.credentials import KeyRing
 from credo.events import EVENT_TYPES
 from credo.registry import enrol_consumer, issue_api_key, register_partner
 from credo.scoring import ModelBundle, score_frame
-from credo.service import Service, ServiceConfig
+from credo.service import Service
 from credo.service import accounts
 from credo.settings import Settings
 from credo.store import create_store_engine, events, metadata, upgrade_schema
@@ -196,6 +196,16 @@ def _pg_world_url(built: dict[str, Any]) -> tuple[str, Callable[[], None]]:
     return url, lambda: _pg_admin(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+#: The ledger secret of the test deployments (a real-length secret, not a placeholder).
+TEST_LEDGER_SECRET = "test-deployment-ledger-secret-0123456789abcdef"
+
+
+def deployment_settings(url: str, **overrides: Any) -> Settings:
+    """Settings a test server may run on (``Settings.require_serving``): a real-length ledger secret
+    and an absolute key directory, as a deployment must give."""
+    return Settings(database_url=url, ledger_secret=TEST_LEDGER_SECRET, **overrides)
+
+
 def make_world(tmp_path: Path, base: Path, backend: str = "sqlite") -> World:
     built = _build(base)
     drop: list[Callable[[], None]] = []
@@ -208,11 +218,10 @@ def make_world(tmp_path: Path, base: Path, backend: str = "sqlite") -> World:
         url = f"sqlite:///{db}"
     engine = create_store_engine(url)
     clock = [NOW]
-    settings = Settings(database_url=url, model_dir=str(built["models"]))
     ring_dir = tmp_path / "keys"
     built["ring"].save(ring_dir)
-    svc = Service(engine, settings, ServiceConfig(key_dir=str(ring_dir), session_ttl_minutes=60 * 24 * 120), clock=lambda: clock[0],
-                  bundle=built["bundle"], keyring=KeyRing.load(ring_dir))
+    settings = deployment_settings(url, model_dir=str(built["models"]), key_dir=ring_dir, session_ttl_minutes=60 * 24 * 120)
+    svc = Service(engine, settings, clock=lambda: clock[0], bundle=built["bundle"], keyring=KeyRing.load(ring_dir))
     app = create_app(settings, engine, svc)
     with engine.begin() as conn:
         keys = {p: issue_api_key(conn, p) for p in ("lender", "bikes", "dating")}

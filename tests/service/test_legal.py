@@ -223,7 +223,7 @@ def test_extension_only_if_consumer_supplied_info_and_max_45_days(world: World) 
     r = _info(world, me, plain["id"])
     assert r.status_code == 409 and r.json()["error"]["code"] == "DISPUTE_INFORMATION_TOO_LATE"
     # ... and the sweep job suppresses it, but not the extended one
-    result = runner.invoke(cli, ["disputes", "sweep", "--db", world.svc.settings.database_url,
+    result = runner.invoke(cli, ["disputes", "sweep", "--db", world.svc.settings.store_url,
                                  "--at", world.clock[0].isoformat()])
     assert result.exit_code == 0 and "1 records suppressed" in result.output, result.output
     assert (_status(world, plain["id"]), _status(world, extended["id"])) == ("suppressed", "open")
@@ -402,7 +402,7 @@ def test_probe_detection_after_k_distinct_thresholds(world: World) -> None:
     assert last["disclosed"].startswith("probing_flagged")
     # repeated checks of one threshold are capped too; a new window resets
     world.at(NOW + timedelta(days=2))
-    for _ in range(world.svc.config.probe_max_checks):
+    for _ in range(world.svc.settings.probe_max_checks):
         assert world.client.post("/v1/eligibility", headers=world.partner("lender"),
                                  json={"consumer_id": cid, "threshold": 500}).status_code == 200
     assert world.client.post("/v1/eligibility", headers=world.partner("lender"),
@@ -455,7 +455,7 @@ def test_ledger_tamper_detected_via_api_and_cli(world: World, tmp_path) -> None:
     for _ in range(3):
         world.client.get("/v1/me/score", headers=me)
     assert world.client.get("/v1/ledger/verify").json()["ok"] is True
-    db = world.svc.settings.database_url
+    db = world.svc.settings.store_url
     assert runner.invoke(cli, ["ledger", "verify", "--db", db]).exit_code == 0
     with world.engine.begin() as conn:
         conn.execute(update(access_ledger).where(access_ledger.c.seq == 2).values(disclosed="band"))
@@ -498,7 +498,7 @@ def test_erasure_leaves_nothing_behind(world: World, tmp_path) -> None:  # noqa:
     _, batch = score_population(world.engine, world.svc.model_bundle().champion, "v", NOW, write=False)
     assert cid not in batch.index
     out = tmp_path / "export.jsonl"
-    assert runner.invoke(cli, ["export", "--db", world.svc.settings.database_url, str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["export", "--db", world.svc.settings.store_url, str(out)]).exit_code == 0
     assert cid not in out.read_text()
     # the credential now verifies as revoked
     token = present(cred["credential"], disclose=["band"], holder_key=holder, audience="https://shop", nonce="n1",
@@ -520,7 +520,7 @@ def test_retention_excludes_then_purges_old_negative_records(world: World) -> No
             (row["partner_id"], "recent-neg", cid, row["type"], utc_text(recent), utc_text(recent), None, "y" * 32,
              row["payload"]),
         ])
-    result = runner.invoke(cli, ["retention", "run", "--db", world.svc.settings.database_url,
+    result = runner.invoke(cli, ["retention", "run", "--db", world.svc.settings.store_url,
                                  "--at", NOW.isoformat()])
     assert result.exit_code == 0, result.output
     with world.engine.connect() as conn:

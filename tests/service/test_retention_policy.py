@@ -17,7 +17,7 @@ from credo.features import compute_features, events_from_store, feature_query
 from credo.ingest import ingest_records
 from credo.policy.retention import DEFAULT_RETENTION_MONTHS, ENV_VAR, retention_cut, retention_months
 from credo.registry import enrol_consumer, grant_report_consent, register_partner
-from credo.service import Service, ServiceConfig
+from credo.service import Service
 from credo.service.retention import run as purge
 from credo.settings import Settings
 from credo.store.tables import events, suppressions
@@ -62,7 +62,7 @@ def _stored_ids(engine: Engine) -> set[str]:
 
 def test_one_setting_moves_the_feature_cut_off_and_the_purge(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     _store_with_charge_offs(engine, months=24)
-    svc = Service(engine, Settings(database_url=engine.url.render_as_string(hide_password=False)), ServiceConfig(),
+    svc = Service(engine, Settings(database_url=engine.url.render_as_string(hide_password=False)),
                   clock=lambda: NOW)
     # the default period (60 months) keeps both records, in features and in the store
     assert retention_months() == DEFAULT_RETENTION_MONTHS

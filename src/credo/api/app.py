@@ -14,7 +14,7 @@ import credo
 from credo.api.problems import credo_error_handler, validation_error_handler
 from credo.api.routers import accounts, consents, credentials, disputes, events, partners, records, scores, sharing
 from credo.errors import CredoError
-from credo.service import Service, ServiceConfig
+from credo.service import Service
 from credo.settings import Settings, get_settings
 from credo.store import create_store_engine, upgrade_schema
 
@@ -40,11 +40,13 @@ def create_app(
 ) -> FastAPI:
     """Build the API over ``engine`` (or the store named by the settings).
 
-    ``service`` (model bundle, issuer keys, clock) defaults to one built from the settings.
+    ``service`` (model bundle, issuer keys, clock) defaults to one built from the settings. Refuses
+    (:class:`credo.settings.SettingsError`) settings a server may not run on (``Settings.require_serving``).
     """
     settings = settings or get_settings()
+    settings.require_serving()
     if engine is None:
-        engine = create_store_engine(settings.database_url)
+        engine = create_store_engine(settings.store_url)
         upgrade_schema(engine)
     app = FastAPI(
         title="Credo",
@@ -54,7 +56,7 @@ def create_app(
     )
     app.state.engine = engine
     app.state.settings = settings
-    app.state.service = service or Service(engine, settings, ServiceConfig())
+    app.state.service = service or Service(engine, settings)
     app.add_exception_handler(CredoError, credo_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
     # Routes are matched in order, one pattern at a time: the partner reads (eligibility, band,

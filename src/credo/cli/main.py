@@ -12,13 +12,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from credo.cli.errors import CredoGroup
 from credo.cli.progress import console, progress_bar
 from credo.settings import get_settings
 
 error_console = Console(stderr=True)
 
 app = typer.Typer(
-    help="Credo: an opt-in, explainable 350-950 credit score.", no_args_is_help=True, pretty_exceptions_show_locals=False
+    help="Credo: an opt-in, explainable 350-950 credit score.", no_args_is_help=True, pretty_exceptions_show_locals=False,
+    cls=CredoGroup,
 )
 
 DbOption = Annotated[
@@ -29,7 +31,7 @@ DbOption = Annotated[
 def _engine(db: str | None):
     from credo.store import create_store_engine, upgrade_schema
 
-    engine = create_store_engine(db or get_settings().database_url)
+    engine = create_store_engine(db or get_settings().store_url)
     upgrade_schema(engine)
     return engine
 
@@ -175,11 +177,15 @@ def serve(
     db: DbOption = None,
     workers: int = 1,
 ) -> None:
-    """Run the API with uvicorn."""
+    """Run the API with uvicorn. Refuses without CREDO_LEDGER_SECRET and an absolute CREDO_KEY_DIR
+    (see the README's deployment settings) unless CREDO_DEV_MODE=1."""
     import uvicorn
+
+    from credo.settings import load_settings
 
     if db:
         os.environ["CREDO_DATABASE_URL"] = db
+    load_settings().require_serving()
     _engine(db).dispose()
     uvicorn.run("credo.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 

@@ -75,7 +75,7 @@ def retention_run(db: DbOption = None, at: AtOption = None) -> None:
     """Exclude, then purge, negative records older than the retention period."""
     from credo.cli.main import _engine
     from credo.policy.retention import retention_cut, retention_months
-    from credo.service import Service, ServiceConfig
+    from credo.service import Service
     from credo.service.retention import run
     from credo.settings import get_settings
 
@@ -85,7 +85,7 @@ def retention_run(db: DbOption = None, at: AtOption = None) -> None:
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    svc = Service(_engine(db), get_settings(), ServiceConfig(), clock=lambda: now)
+    svc = Service(_engine(db), get_settings(), clock=lambda: now)
     counts = run(svc, now)
     console.print(f"retention: {counts['excluded']} excluded, {counts['purged']} purged (older than {months} "
                   f"months: before {retention_cut(now, months):%Y-%m-%d %H:%M} UTC)")
@@ -95,10 +95,10 @@ def retention_run(db: DbOption = None, at: AtOption = None) -> None:
 def disputes_sweep(db: DbOption = None, at: AtOption = None) -> None:
     """Suppress records whose dispute was not verified in time, and rescore those consumers."""
     from credo.cli.main import _engine
-    from credo.service import Service, ServiceConfig
+    from credo.service import Service
     from credo.service.disputes import sweep
     from credo.settings import get_settings
 
     now = _now(at)
-    svc = Service(_engine(db), get_settings(), ServiceConfig(), clock=lambda: now)
+    svc = Service(_engine(db), get_settings(), clock=lambda: now)
     console.print(f"disputes: {sweep(svc, now)} records suppressed")

@@ -5,7 +5,6 @@ stay thin. Every read of a score, band, eligibility or credential appends an
 access-ledger entry in the same transaction, allowed or denied.
 """
 
-from credo.service.config import ServiceConfig
 from credo.service.runtime import Service
 
-__all__ = ["Service", "ServiceConfig"]
+__all__ = ["Service"]

@@ -75,7 +75,7 @@ def login(svc: Service, username: str, password: str, *, now: datetime | None = 
     if not ok:
         raise CredoError(ErrorCode.AUTH_INVALID, "wrong username or password", "password")
     token = secrets.token_urlsafe(32)
-    expires = now + timedelta(minutes=svc.config.session_ttl_minutes)
+    expires = now + timedelta(minutes=svc.settings.session_ttl_minutes)
     with svc.engine.begin() as conn:
         conn.execute(insert(sessions).values(token_sha256=_digest(token), account_id=row.id, created_at=now,
                                              expires_at=expires))

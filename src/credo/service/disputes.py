@@ -105,7 +105,7 @@ def notify(conn: Connection, svc: Service, dispute: Any, recipient: str, kind: s
     conn.execute(insert(dispute_notices).values(
         dispute_id=dispute["id"], consumer_id=dispute["consumer_id"], partner_id=dispute["partner_id"],
         recipient=recipient, kind=kind, notified_at=now,
-        due_by=add_business_days(now, svc.config.notice_business_days), body=body))
+        due_by=add_business_days(now, svc.settings.notice_business_days), body=body))
 
 
 def _furnisher_body(d: Any, due_at: datetime, **extra: Any) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def open_dispute(svc: Service, consumer_id: str, partner_id: str, event_id: str,
             raise CredoError(ErrorCode.DISPUTE_ALREADY_OPEN, "this record is already disputed", "event_id")
         did = conn.execute(insert(disputes).values(
             consumer_id=consumer_id, partner_id=partner_id, event_id=event_id, event_type=ev.type, reason=reason,
-            status="open", opened_at=now, due_at=now + timedelta(days=svc.config.dispute_days),
+            status="open", opened_at=now, due_at=now + timedelta(days=svc.settings.dispute_days),
         ).returning(disputes.c.id)).scalar_one()
         row = conn.execute(select(disputes).where(disputes.c.id == did)).mappings().one()
         notify(conn, svc, row, FURNISHER, "opened", now, _furnisher_body(row, row["due_at"]))
@@ -191,9 +191,9 @@ def add_information(svc: Service, consumer_id: str, dispute_id: int, information
         due_at = utc(row["due_at"])
         if now >= due_at:
             raise CredoError(ErrorCode.DISPUTE_INFORMATION_TOO_LATE,
-                             f"information extends a dispute only within its first {svc.config.dispute_days} days",
+                             f"information extends a dispute only within its first {svc.settings.dispute_days} days",
                              "dispute_id", "within_dispute_days")
-        extended = due_at + timedelta(days=svc.config.dispute_extension_days)
+        extended = due_at + timedelta(days=svc.settings.dispute_extension_days)
         done = conn.execute(update(disputes).where(
             disputes.c.id == dispute_id, disputes.c.status == "open", disputes.c.information_at.is_(None),
         ).values(information=information, information_at=now, due_at=extended)).rowcount

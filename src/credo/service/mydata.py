@@ -110,6 +110,6 @@ def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str
         conn.execute(delete(accounts).where(accounts.c.id == principal.account_id))
         conn.execute(delete(consumers).where(consumers.c.id == cid))
         bump_registry_version(conn)
-        result = pseudonymise(conn, cid, svc.config.ledger_secret.encode(), at=now)
+        result = pseudonymise(conn, cid, svc.settings.ledger_key, at=now)
     return {"closed_at": now, "events_deleted": deleted, "credentials_revoked": revoked,
             "ledger_entries_pseudonymised": result.entries_pseudonymised}

@@ -85,7 +85,7 @@ def _resolve_programme(conn: Connection, partner_id: str, programme_id: str | No
 
 def adverse_action(svc: Service, result: scoring.ScoreResult, now: datetime) -> dict[str, Any]:
     """The fields of an adverse-action notice (FCRA §615(a), Reg B): the partner sends it."""
-    cfg = svc.config
+    cfg = svc.settings
     return {
         "score_used": result.score,
         "score_range": {"min": SCORE_MIN, "max": SCORE_MAX},
@@ -121,7 +121,7 @@ def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id:
     """Refuse the check if it would be one too many in the window, or one distinct threshold too many.
     Reading at most ``probe_max_checks`` rows is exact: that many already means refusal, and fewer
     are all of them."""
-    cfg = svc.config
+    cfg = svc.settings
     since = now - timedelta(minutes=cfg.probe_window_minutes)
     per_threshold = dict(_PROBES.all(conn, partner_id=partner_id, consumer_id=consumer_id, since=since,
                                      cap=cfg.probe_max_checks))

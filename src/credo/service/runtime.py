@@ -22,7 +22,6 @@ from credo.credentials import KeyRing
 from credo.errors import CredoError, ErrorCode
 from credo.registry import clock
 from credo.scoring import ModelBundle
-from credo.service.config import ServiceConfig
 from credo.settings import Settings
 from credo.store.tables import consumers
 
@@ -62,7 +61,6 @@ class SerialWriter:
 class Service:
     engine: Engine
     settings: Settings
-    config: ServiceConfig = field(default_factory=ServiceConfig)
     clock: Callable[[], datetime] = clock.utcnow
     bundle: ModelBundle | None = None
     keyring: KeyRing | None = None
@@ -97,7 +95,7 @@ class Service:
         if self.keyring is None:
             with self._lock:
                 if self.keyring is None:
-                    directory = Path(self.config.key_dir)
+                    directory = self.settings.key_directory
                     if (directory / "keyring.json").exists():
                         self.keyring = KeyRing.load(directory)
                     else:
@@ -108,7 +106,7 @@ class Service:
 
     @property
     def status_list_uri(self) -> str:
-        return f"{self.config.issuer.rstrip('/')}/v1/credentials/status/1"
+        return f"{self.settings.issuer.rstrip('/')}/v1/credentials/status/1"
 
 
 def is_active(conn: Connection, consumer_id: str) -> bool:

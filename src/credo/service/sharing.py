@@ -53,7 +53,7 @@ def issue(svc: Service, consumer_id: str, holder_jwk: dict[str, Any], now: datet
         key_from_jwk(holder_jwk)
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise CredoError(ErrorCode.INVALID_VALUE, f"holder_jwk: {exc}", "holder_jwk") from exc
-    ttl = timedelta(minutes=ttl_minutes or svc.config.credential_ttl_minutes)
+    ttl = timedelta(minutes=ttl_minutes or svc.settings.credential_ttl_minutes)
     result = scoring.compute(svc, consumer_id, now, with_groups=False)
     me = access.Actor(ActorKind.CONSUMER, consumer_id)
     if result.status != scoring.SCORED:
@@ -63,7 +63,7 @@ def issue(svc: Service, consumer_id: str, holder_jwk: dict[str, Any], now: datet
     ring = svc.keys()
     for _ in range(20):
         idx = secrets.randbelow(DEFAULT_SIZE)
-        cred = issue_score_band(ring, score=result.score, issuer=svc.config.issuer, now=now, ttl=ttl,
+        cred = issue_score_band(ring, score=result.score, issuer=svc.settings.issuer, now=now, ttl=ttl,
                                 holder_jwk=holder_jwk, status=StatusRef(idx, svc.status_list_uri),
                                 as_of=now.date(), model_version=result.model_version)
         try:
@@ -130,7 +130,7 @@ def verify_online(svc: Service, token: str, audience: str, nonce: str, actor: ac
     with svc.engine.begin() as conn:
         issuer = status_issuer(conn, svc.status_list_uri)
         result = verify_presentation(token, jwks=svc.keys(), audience=audience, nonce=nonce, now=now,
-                                     status_list={svc.status_list_uri: issuer.list}, issuer=svc.config.issuer)
+                                     status_list={svc.status_list_uri: issuer.list}, issuer=svc.settings.issuer)
         idx = _status_idx(token)
         holder = None
         if idx is not None:
