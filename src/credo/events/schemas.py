@@ -27,13 +27,18 @@ from pydantic_core import PydanticCustomError
 from credo.events.types import (
     Amount,
     CurrencyCode,
+    EventDate,
     Identifier,
     MerchantCategory,
     UtcDatetime,
     currency_exponent,
     field,
 )
+from credo.policy.event_time import TimeRule
 from credo.policy.protection import category_in_text
+
+#: How late each date or time may be (credo.policy.event_time).
+HAPPENED, SCHEDULED = TimeRule.HAPPENED, TimeRule.SCHEDULED
 
 
 def _no_forbidden_terms(value: str) -> str:
@@ -61,7 +66,8 @@ class EventBase(BaseModel):
 
     event_id: Ref = field("envelope", "The partner's own id for this event; (partner, event_id) is idempotent.")
     consumer_id: Ref = field("envelope", "Credo consumer id the event is about.")
-    occurred_at: UtcDatetime = field("envelope", "When it happened (timezone-aware; stored in UTC).")
+    occurred_at: UtcDatetime = field("envelope", "When it happened (timezone-aware; stored in UTC).",
+                                     time_rule=HAPPENED)
     partner_id: Ref | None = field(
         "envelope", "Reporting partner. Implied by the API key; required in bulk files.", default=None
     )
@@ -85,7 +91,8 @@ class OrderPlaced(_Money):
     order_ref: Ref = field("envelope", "The partner's order reference.")
     amount: Amount = field("payment_behaviour", "Order total.")
     instalments: int = field("payment_behaviour", "Number of instalments (1 = pay in full).", ge=1, le=60, default=1)
-    first_due_date: date | None = field("payment_behaviour", "Due date of the first payment.", default=None)
+    first_due_date: EventDate | None = field("payment_behaviour", "Due date of the first payment.",
+                                             time_rule=SCHEDULED, default=None)
     merchant_category: MerchantCategory | None = field(
         "spending_insight", "ISO 18245 merchant category; for the consumer's insights, never scored.", default=None
     )
@@ -97,8 +104,9 @@ class OrderPayment(_Money):
     order_ref: Ref = field("envelope", "The order this payment belongs to.")
     instalment: int = field("payment_behaviour", "Instalment number (1-based).", ge=1, le=60, default=1)
     amount: Amount = field("payment_behaviour", "Amount due for this instalment.")
-    due_date: date = field("payment_behaviour", "When it was due.")
-    paid_date: date | None = field("payment_behaviour", "When it was paid; absent means unpaid (missed).", default=None)
+    due_date: EventDate = field("payment_behaviour", "When it was due.", time_rule=SCHEDULED)
+    paid_date: EventDate | None = field("payment_behaviour", "When it was paid; absent means unpaid (missed).",
+                                        time_rule=HAPPENED, default=None)
 
 
 class Refund(_Money):
@@ -127,7 +135,7 @@ class BillIssued(_Money):
     bill_ref: Ref = field("envelope", "The partner's bill reference.")
     bill_kind: BillKind = field("payment_behaviour", "Utility, telecom or rent.")
     amount: Amount = field("payment_behaviour", "Amount billed.")
-    due_date: date = field("payment_behaviour", "When it is due.")
+    due_date: EventDate = field("payment_behaviour", "When it is due.", time_rule=SCHEDULED)
 
 
 class BillPaid(_Money):
@@ -136,7 +144,7 @@ class BillPaid(_Money):
     bill_ref: Ref = field("envelope", "The bill paid.")
     bill_kind: BillKind = field("payment_behaviour", "Utility, telecom or rent.")
     amount: Amount = field("payment_behaviour", "Amount paid.")
-    paid_date: date = field("payment_behaviour", "When it was paid.")
+    paid_date: EventDate = field("payment_behaviour", "When it was paid.", time_rule=HAPPENED)
 
 
 CreditProduct = Literal["credit_card", "revolving_line", "instalment_loan", "bnpl_line", "mortgage"]
@@ -148,7 +156,7 @@ class CreditOpened(_Money):
     account_ref: Ref = field("envelope", "The partner's account reference.")
     product: CreditProduct = field("account_history", "Kind of credit.")
     limit: Amount = field("credit_capacity", "Credit limit (lines) or principal (loans).")
-    opened_date: date = field("account_history", "When the account opened.")
+    opened_date: EventDate = field("account_history", "When the account opened.", time_rule=HAPPENED)
     term_months: int | None = field("account_history", "Term of an instalment loan.", ge=1, le=600, default=None)
 
 
@@ -156,10 +164,10 @@ class CreditStatement(_Money):
     type: Literal["credit.statement"]
     money_fields: ClassVar[tuple[str, ...]] = ("balance", "minimum_due")
     account_ref: Ref = field("envelope", "The account.")
-    statement_date: date = field("payment_behaviour", "Statement date.")
+    statement_date: EventDate = field("payment_behaviour", "Statement date.", time_rule=HAPPENED)
     balance: Amount = field("credit_capacity", "Statement balance.")
     minimum_due: Amount = field("payment_behaviour", "Minimum payment due.")
-    due_date: date = field("payment_behaviour", "Payment due date.")
+    due_date: EventDate = field("payment_behaviour", "Payment due date.", time_rule=SCHEDULED)
 
 
 class CreditPayment(_Money):
@@ -167,20 +175,20 @@ class CreditPayment(_Money):
     money_fields: ClassVar[tuple[str, ...]] = ("amount",)
     account_ref: Ref = field("envelope", "The account.")
     amount: Amount = field("payment_behaviour", "Amount paid.")
-    paid_date: date = field("payment_behaviour", "When it was paid.")
+    paid_date: EventDate = field("payment_behaviour", "When it was paid.", time_rule=HAPPENED)
 
 
 class CreditStatus(EventBase):
     type: Literal["credit.status"]
     account_ref: Ref = field("envelope", "The account.")
-    as_of_date: date = field("payment_behaviour", "Date the delinquency status refers to.")
+    as_of_date: EventDate = field("payment_behaviour", "Date the delinquency status refers to.", time_rule=HAPPENED)
     days_past_due: int = field("payment_behaviour", "Days past due (0 = current).", ge=0, le=3650)
 
 
 class CreditClosed(EventBase):
     type: Literal["credit.closed"]
     account_ref: Ref = field("envelope", "The account.")
-    closed_date: date = field("account_history", "When it closed.")
+    closed_date: EventDate = field("account_history", "When it closed.", time_rule=HAPPENED)
     reason: Literal["paid_off", "consumer_request", "lender_closed"] = field("account_history", "Why it closed.")
 
 
@@ -189,7 +197,7 @@ class CreditChargedOff(_Money):
     money_fields: ClassVar[tuple[str, ...]] = ("amount",)
     account_ref: Ref = field("envelope", "The account.")
     amount: Amount = field("payment_behaviour", "Amount written off.")
-    charged_off_date: date = field("payment_behaviour", "When it was charged off.")
+    charged_off_date: EventDate = field("payment_behaviour", "When it was charged off.", time_rule=HAPPENED)
 
 
 class CreditInquiry(EventBase):
@@ -206,14 +214,15 @@ class RentalStarted(EventBase):
     rental_ref: Ref = field("envelope", "The partner's rental or ride reference.")
     rental_kind: RentalKind = field("rental_behaviour", "What was rented.")
     deposit_waived: bool = field("rental_behaviour", "Whether the deposit was waived.")
-    due_back_at: UtcDatetime = field("rental_behaviour", "When it is due back or the ride fare is due.")
+    due_back_at: UtcDatetime = field("rental_behaviour", "When it is due back or the ride fare is due.",
+                                     time_rule=SCHEDULED)
 
 
 class RentalReturned(EventBase):
     type: Literal["rental.returned"]
     rental_ref: Ref = field("envelope", "The rental.")
     rental_kind: RentalKind = field("rental_behaviour", "What was rented.")
-    returned_at: UtcDatetime = field("rental_behaviour", "When it came back.")
+    returned_at: UtcDatetime = field("rental_behaviour", "When it came back.", time_rule=HAPPENED)
     on_time: bool = field("rental_behaviour", "Returned (or settled) by the due time.")
 
 
@@ -223,7 +232,7 @@ class RentalFeeUnpaid(_Money):
     rental_ref: Ref = field("envelope", "The rental.")
     rental_kind: RentalKind = field("rental_behaviour", "What was rented.")
     amount: Amount = field("rental_behaviour", "Fee left unpaid.")
-    due_date: date = field("rental_behaviour", "When the fee was due.")
+    due_date: EventDate = field("rental_behaviour", "When the fee was due.", time_rule=SCHEDULED)
 
 
 class RentalFeePaid(_Money):
@@ -234,7 +243,7 @@ class RentalFeePaid(_Money):
     rental_ref: Ref = field("envelope", "The rental whose unpaid fee this settles.")
     rental_kind: RentalKind = field("rental_behaviour", "What was rented.")
     amount: Amount = field("rental_behaviour", "Amount paid.")
-    paid_date: date = field("rental_behaviour", "When it was paid.")
+    paid_date: EventDate = field("rental_behaviour", "When it was paid.", time_rule=HAPPENED)
 
 
 class BureauTradeline(_Money):
@@ -243,8 +252,8 @@ class BureauTradeline(_Money):
     tradeline_ref: Ref = field("envelope", "The bureau's tradeline reference.")
     account_kind: CreditProduct = field("bureau_record", "Kind of account.")
     status: Literal["open", "closed", "charged_off", "collection"] = field("bureau_record", "Account status.")
-    opened_date: date = field("bureau_record", "When it opened.")
-    as_of_date: date = field("bureau_record", "Snapshot date.")
+    opened_date: EventDate = field("bureau_record", "When it opened.", time_rule=HAPPENED)
+    as_of_date: EventDate = field("bureau_record", "Snapshot date.", time_rule=HAPPENED)
     credit_limit: Amount = field("bureau_record", "Limit or original principal.")
     balance: Amount = field("bureau_record", "Balance on the snapshot date.")
     worst_days_past_due_24m: int = field("bureau_record", "Worst delinquency in the last 24 months.", ge=0, le=3650)

@@ -30,6 +30,7 @@ from credo.ingest.files import as_text, decode_arrow
 from credo.ingest.outcomes import Outcome
 from credo.ingest.plan import PARTNER_FIELD, RECEIVED_FIELD, FieldPlan, TypePlan, type_plans
 from credo.ingest.prepare import Prepared, prepare_records
+from credo.policy.event_time import EARLIEST, SCHEDULE_AHEAD, TimeRule
 from credo.policy.protection import term_scan_pattern
 
 _INSTANT = TypeAdapter(UtcDatetime)
@@ -76,14 +77,15 @@ def _identifiers(pattern: str, columns: list[pa.Array]) -> list[tuple[pa.Array, 
     return results
 
 
-#: Whole-second instants between these bounds format as four-digit years, as pydantic writes them.
-_FIRST_SECOND = int(datetime(1000, 1, 1, tzinfo=timezone.utc).timestamp())
+#: Whole-second instants between these bounds are within the schema's (from 1970) and format as
+#: four-digit years, as pydantic writes them.
+_FIRST_SECOND = int(EARLIEST.timestamp())
 _LAST_SECOND = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp())
 _PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
 def _instant(plan: FieldPlan, column: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Aware timestamps in whole seconds (years 1000-9999), written ``"…Z"`` exactly as pydantic does.
+    """Aware timestamps in whole seconds (years 1970-9999), written ``"…Z"`` exactly as pydantic does.
 
     Formatted from the naive UTC seconds: Arrow's time-zone-aware formatting
     costs some ten times more.
@@ -231,6 +233,7 @@ def _check_type(
         payload.append(piece)
         if field.in_digest:
             content.append(piece)
+    checks += _surely_in_time(plan, texts, received_json)
     ok = pa.nulls(rows, pa.bool_()).fill_null(True)
     for check in checks:
         ok = pc.and_(ok, check)
@@ -252,6 +255,37 @@ def _check_type(
         "payload": document(payload),
     }
     return ok, out
+
+
+#: Whole years a scheduled date may surely be after the receipt's year (the rest go row by row).
+_YEARS_AHEAD = SCHEDULE_AHEAD.days // 366 - 1
+
+
+def _year(text: pa.Array) -> pa.Array:
+    return pc.cast(pc.utf8_slice_codeunits(text, 1, 5), pa.int32())
+
+
+def _surely_in_time(plan: TypePlan, texts: dict[str, pa.Array], now_json: str) -> list[pa.Array]:
+    """Rows whose times surely keep their rules (credo.policy.event_time), compared on the JSON text
+    (``"YYYY-MM-DD…"``, four-digit years): ``received_at`` no later than the second of ingestion, a
+    time that has happened no later than the second (a date: the day) of receipt, a scheduled one
+    less than ``_YEARS_AHEAD`` calendar years after it. Each is stricter than its rule; a row that
+    fails one takes the per-row path, which applies the rule exactly."""
+    received = texts[RECEIVED_FIELD]
+    received_second = pc.utf8_slice_codeunits(received, 1, 20)
+    checks = [pc.less_equal(received_second, pa.scalar(now_json[1:20])).fill_null(False)]
+    for field in plan.fields:
+        text = texts.get(field.name)
+        if field.time_rule is None or text is None:
+            continue
+        if field.time_rule is TimeRule.SCHEDULED:
+            ok = pc.less_equal(pc.subtract(_year(text), _year(received)), _YEARS_AHEAD)
+        elif field.kind != "instant":  # a date: '"YYYY-MM-DD"'
+            ok = pc.less_equal(pc.utf8_slice_codeunits(text, 1, 11), pc.utf8_slice_codeunits(received, 1, 11))
+        else:
+            ok = pc.less_equal(pc.utf8_slice_codeunits(text, 1, 20), received_second)
+        checks.append(_or_null(text, ok))
+    return checks
 
 
 def _slow(batch: pa.RecordBatch, positions: pa.Array, first_index: int, received_at: datetime) -> list[Prepared | Outcome]:

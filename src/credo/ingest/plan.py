@@ -6,7 +6,7 @@ field's annotation, its constraints and default, the model's money fields — an
 from the data-protection policy, never from a second hand-written table:
 
 ``identifier``  the schema's own ``Ref`` pattern, plus the forbidden-term scan;
-``instant``     ``UtcDatetime``: a timezone-aware Arrow timestamp in whole seconds;
+``instant``     ``UtcDatetime``: a timezone-aware Arrow timestamp in whole seconds, not before 1970;
 ``money``       an amount already written canonically for its currency's
                 ISO 4217 exponent, inside the field's ``ge``/``le`` bounds;
 ``values``      anything else (codes, enums, dates, counts, flags): each distinct
@@ -15,7 +15,8 @@ from the data-protection policy, never from a second hand-written table:
 
 A plan only ever *accepts* values that pydantic would accept unchanged (valid
 and already canonical), so the stored JSON can be assembled from the input
-text; anything else is left to the per-row path.
+text; anything else is left to the per-row path. A field's time rule
+(``credo.policy.event_time``) comes with its plan, for the same reason.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from pydantic import AllowInfNan, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from credo.events.schemas import DELIVERY_FIELDS, EVENT_MODELS, EventBase, Ref
-from credo.events.types import UtcDatetime
+from credo.events.types import UtcDatetime, time_rule_of
 from credo.ingest.prepare import target_field
+from credo.policy.event_time import TimeRule
 
 Kind = Literal["identifier", "instant", "money", "values"]
 
@@ -56,6 +58,8 @@ class FieldPlan:
     max_int_digits: int = 0
     #: The field's own validator and serialiser (for ``values``, and instants given as text).
     adapter: TypeAdapter[Any] | None = None
+    #: How late a date or time may be, relative to ``received_at`` (None: not a bounded time).
+    time_rule: TimeRule | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ def _field_plan(model: type[EventBase], name: str, info: FieldInfo) -> FieldPlan
         "default_json": None if default is None else TypeAdapter(annotation).dump_json(default).decode(),
         "in_digest": name not in DELIVERY_FIELDS,
         "adapter": TypeAdapter(annotation),
+        "time_rule": time_rule_of(info),
     }
     if annotation == Ref:
         return FieldPlan(kind="identifier", pattern=_string_pattern(annotation), **common)

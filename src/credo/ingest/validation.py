@@ -7,14 +7,16 @@ category's code) rather than as a generic unknown field.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from credo.errors import ErrorCode
 from credo.events.schemas import EVENT_MODELS, EventBase, MoneyPrecisionError, parse_event
+from credo.events.types import time_rule_of
 from credo.ingest.outcomes import MalformedRecord, Problem
+from credo.policy.event_time import RULE_RECEIVED, latest, latest_received, rule_text
 from credo.policy.protection import category_in_text, category_of_name
 
 
@@ -54,6 +56,9 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
         elif kind == "forbidden_category":
             ctx = err.get("ctx", {})
             problems.append(_forbidden(field, ctx["rule"], ctx["name"], ctx["rationale"]))
+        elif kind == "time_out_of_range":
+            rule = err.get("ctx", {})["rule"]
+            problems.append(Problem(ErrorCode.TIME_OUT_OF_RANGE, field, rule, f"{field!r} must be {rule}"))
         elif kind == "missing":
             problems.append(Problem(ErrorCode.MISSING_FIELD, field, "required", f"{field!r} is required"))
         else:
@@ -104,8 +109,31 @@ def validate_record(
     if default_received_at is not None and record.get("received_at") is None:
         record = {**record, "received_at": default_received_at}
     try:
-        return parse_event(record)
+        event = parse_event(record)
     except ValidationError as exc:
         return problems_from_validation(exc)
     except MoneyPrecisionError as exc:
         return [Problem(ErrorCode.MONEY_PRECISION, exc.field_name, "ISO 4217 minor units", str(exc))]
+    return _late_times(event, default_received_at) or event
+
+
+def _late_times(event: EventBase, ingested_at: datetime | None) -> list[Problem]:
+    """Times later than their rule allows (credo.policy.event_time): ``received_at`` against the
+    moment of ingestion, then every other date or time against ``received_at``."""
+    received = event.received_at
+    if received is None:
+        return []
+    if ingested_at is not None and received > latest_received(ingested_at):
+        return [Problem(ErrorCode.TIME_OUT_OF_RANGE, "received_at", RULE_RECEIVED,
+                        f"'received_at' must be {RULE_RECEIVED}")]
+    problems = []
+    for name, info in type(event).model_fields.items():
+        rule = time_rule_of(info)
+        value = getattr(event, name)
+        if rule is None or value is None:
+            continue
+        is_date = not isinstance(value, datetime) and isinstance(value, date)
+        if value > latest(rule, received, is_date=is_date):
+            text = rule_text(rule, is_date=is_date)
+            problems.append(Problem(ErrorCode.TIME_OUT_OF_RANGE, name, text, f"{name!r} must be {text}"))
+    return problems
