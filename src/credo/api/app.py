@@ -17,6 +17,7 @@ from credo.errors import CredoError
 from credo.service import Service
 from credo.settings import Settings, get_settings
 from credo.store import create_store_engine, upgrade_schema
+from credo.web import mount_web
 
 
 @asynccontextmanager
@@ -53,6 +54,8 @@ def create_app(
         version=credo.__version__,
         description="Opt-in, explainable credit scores. Errors carry stable codes (see `credo.errors`).",
         lifespan=_lifespan,
+        docs_url=None,  # served by credo.web from packaged assets, not a CDN
+        redoc_url=None,
     )
     app.state.engine = engine
     app.state.settings = settings
@@ -66,4 +69,5 @@ def create_app(
     for consumer in (accounts, scores, consents, records, disputes, credentials):
         app.include_router(consumer.router)
     app.include_router(sharing.router)
+    mount_web(app)
     return app

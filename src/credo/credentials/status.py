@@ -47,6 +47,7 @@ class RevocationReason(StrEnum):
     ACCOUNT_CLOSED = "account_closed"
     FRAUD = "fraud"
     DISPUTE_LOWERED_BAND = "dispute_lowered_band"
+    HOLDER_REQUEST = "holder_request"
 
 
 @dataclass(frozen=True)

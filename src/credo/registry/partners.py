@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -79,3 +80,23 @@ def authenticate_api_key(conn: Connection, api_key: str) -> str:
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
         raise CredoError(ErrorCode.AUTH_INVALID, "unknown or revoked API key", "X-API-Key")
     return row.partner_id
+
+
+def key_id_of(api_key: str) -> str:
+    """The public id part of an API key (``credo_<key id>_<secret>``)."""
+    return api_key.partition("_")[2].partition("_")[0]
+
+
+def list_api_keys(conn: Connection, partner_id: str) -> list[dict[str, object]]:
+    """A partner's keys: id and dates only (the secret is never stored)."""
+    rows = conn.execute(select(api_keys.c.key_id, api_keys.c.created_at, api_keys.c.revoked_at)
+                        .where(api_keys.c.partner_id == partner_id).order_by(api_keys.c.created_at)).mappings()
+    return [dict(r) for r in rows]
+
+
+def revoke_own_api_key(conn: Connection, partner_id: str, key_id: str, now: datetime) -> None:
+    """Revoke one of the partner's own keys; NOT_FOUND for a key that is not theirs or already revoked."""
+    done = conn.execute(update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.partner_id == partner_id,
+                                               api_keys.c.revoked_at.is_(None)).values(revoked_at=now)).rowcount
+    if not done:
+        raise CredoError(ErrorCode.NOT_FOUND, "no live API key with that id for this partner", "key_id")

@@ -343,3 +343,31 @@ issued_credentials = Table(
     UniqueConstraint("status_idx", name="uq_issued_credentials_status_idx"),
     Index("ix_issued_credentials_consumer", "consumer_id"),
 )
+
+# ---------------------------------------------------------------- the web app (issue 10)
+
+#: Operators: read-only staff of the score platform (model card, distribution, ledger status).
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("username", String(128), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("username", name="uq_operators_username"),
+)
+
+#: Browser sessions of the partner console and the operator pages (random token, stored as SHA-256).
+#: ``role`` is ``partner`` (subject: partner id, api_key_id: the key signed in with, so revoking
+#: the key ends the session) or ``operator`` (subject: operator id).
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("api_key_id", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
