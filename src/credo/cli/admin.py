@@ -25,7 +25,8 @@ def _engine(db: str | None):  # noqa: ANN202
 def partner_add(
     partner_id: str,
     name: Annotated[str, typer.Option()],
-    kind: Annotated[str, typer.Option()],
+    kind: Annotated[str, typer.Option(help="What the partner is (credit, rental, hotel, visa_office, …); only credit "
+                                           "and deposit kinds may query consumers, the others verify credentials.")],
     event_type: Annotated[list[str], typer.Option("--type", help="An event type it may report (repeat).")],
     db: Db = None,
 ) -> None:

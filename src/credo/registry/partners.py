@@ -21,13 +21,17 @@ from credo.registry.clock import utcnow
 from credo.store.prepared import Prepared
 from credo.store.tables import api_keys, partners
 
-PARTNER_KINDS = (
-    "credit", "commerce", "utility", "telecom", "landlord", "rental", "bureau", "identity", "income",
-    "matchmaking", "social",
-)
-#: Kinds outside credit and deposit contexts: they may never query a consumer, only verify
-#: credentials a consumer chose to present (PRODUCT.md §3; EU AI Act Art. 5(1)(c)).
-NON_CREDIT_KINDS = ("matchmaking", "social")
+#: Kinds in credit and deposit contexts, the only ones that may be given access consent, register perk
+#: programmes and read eligibility, bands or scores (PRODUCT.md §3; EU AI Act Art. 5(1)(c) forbids scores
+#: used outside the context the data came from). An allowlist: a kind added later reads nothing until it is
+#: put here. ``credit``: lenders, card and BNPL issuers; ``telecom``: post-paid contracts and handsets on
+#: instalments; ``utility``, ``landlord``, ``rental``: deposits and deposit waivers.
+CREDIT_CONTEXT_KINDS = ("credit", "telecom", "utility", "landlord", "rental")
+#: Kinds that may only verify credentials a consumer chose to present (and report events, as any partner):
+#: a marketplace, a bureau or verifiers that furnish data, a dating or social service, a hotel, a visa or
+#: immigration office.
+VERIFY_ONLY_KINDS = ("commerce", "bureau", "identity", "income", "matchmaking", "social", "hotel", "visa_office")
+PARTNER_KINDS = CREDIT_CONTEXT_KINDS + VERIFY_ONLY_KINDS
 _KEY_PREFIX = "credo"
 
 
@@ -40,7 +44,8 @@ def register_partner(
     if unknown:
         raise CredoError(ErrorCode.INVALID_REGISTRATION, f"unknown event types {unknown}", "event_types")
     if kind not in PARTNER_KINDS:
-        raise CredoError(ErrorCode.INVALID_REGISTRATION, f"kind must be one of {PARTNER_KINDS}", "kind")
+        raise CredoError(ErrorCode.INVALID_REGISTRATION, f"unknown kind {kind!r}: use one of {', '.join(PARTNER_KINDS)}",
+                         "kind", "PARTNER_KINDS")
     conn.execute(
         insert(partners).values(id=partner_id, name=name, kind=kind, event_types=types, created_at=utcnow())
     )

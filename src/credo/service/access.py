@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.ledger import ActorKind, Outcome, append_entry
-from credo.registry.partners import NON_CREDIT_KINDS
+from credo.registry.partners import CREDIT_CONTEXT_KINDS
 from credo.service.runtime import is_active, utc
 from credo.store.prepared import Prepared
 from credo.store.tables import access_consents, consumers, partners
@@ -72,8 +72,8 @@ def require_credit_partner(conn: Connection, partner_id: str) -> None:
 
 
 def require_credit_kind(kind: str) -> None:
-    """Partners outside credit and deposit contexts never query consumers."""
-    if kind in NON_CREDIT_KINDS:
+    """Only partners in credit and deposit contexts query consumers (an allowlist of kinds)."""
+    if kind not in CREDIT_CONTEXT_KINDS:
         raise CredoError(ErrorCode.PARTNER_NON_CREDIT, "partners outside credit and deposit contexts cannot "
                          "query consumers; they may only verify credentials consumers present", "kind")
 
@@ -90,7 +90,7 @@ def grant(conn: Connection, consumer_id: str, partner_id: str, purpose: str, sco
     kind = conn.execute(select(partners.c.kind).where(partners.c.id == partner_id)).scalar_one_or_none()
     if kind is None:
         raise CredoError(ErrorCode.PARTNER_UNKNOWN, f"no partner {partner_id!r}", "partner_id")
-    if kind in NON_CREDIT_KINDS:
+    if kind not in CREDIT_CONTEXT_KINDS:
         raise CredoError(ErrorCode.PARTNER_NON_CREDIT, "this partner may only verify credentials you present",
                          "partner_id")
     cid = conn.execute(insert(access_consents).values(
