@@ -22,11 +22,13 @@ from credo.web import mount_web
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the model bundle before the first request, then move everything
+    """Open the issuer key ring (a ring the store never signed with stops the start) and load the
+    model bundle before the first request, then move everything
     allocated so far out of the garbage collector's sight (``gc.freeze``): the imported libraries
     and the model are millions of long-lived objects, and a full collection walking them is a
     pause of tens of milliseconds in the middle of some request."""
     svc: Service = app.state.service
+    svc.keys()
     try:
         svc.model_bundle()
     except CredoError:

@@ -181,12 +181,17 @@ def serve(
     (see the README's deployment settings) unless CREDO_DEV_MODE=1."""
     import uvicorn
 
+    from credo.registry.clock import utcnow
+    from credo.service.issuer_keys import open_keyring
     from credo.settings import load_settings
 
     if db:
         os.environ["CREDO_DATABASE_URL"] = db
-    load_settings().require_serving()
-    _engine(db).dispose()
+    settings = load_settings()
+    settings.require_serving()
+    engine = _engine(db)
+    open_keyring(engine, settings.key_directory, utcnow())  # refuses a key ring the store never signed with
+    engine.dispose()
     uvicorn.run("credo.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 

@@ -22,6 +22,7 @@ from credo.credentials import KeyRing
 from credo.errors import CredoError, ErrorCode
 from credo.registry import clock
 from credo.scoring import ModelBundle
+from credo.service.issuer_keys import open_keyring
 from credo.settings import Settings
 from credo.store.tables import consumers
 
@@ -92,16 +93,12 @@ class Service:
         return self.bundle
 
     def keys(self) -> KeyRing:
+        """The issuer key ring, opened once and held to the keys the store signed with
+        (:func:`credo.service.issuer_keys.open_keyring`)."""
         if self.keyring is None:
             with self._lock:
                 if self.keyring is None:
-                    directory = self.settings.key_directory
-                    if (directory / "keyring.json").exists():
-                        self.keyring = KeyRing.load(directory)
-                    else:
-                        ring = KeyRing.generate(self.now())
-                        ring.save(directory)
-                        self.keyring = ring
+                    self.keyring = open_keyring(self.engine, self.settings.key_directory, self.now())
         return self.keyring
 
     @property

@@ -371,3 +371,38 @@ console_sessions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
 )
+
+# ---------------------------------------------------------------- hardening (issue 11)
+
+#: Issuer key ids this store has signed with (credentials, eligibility answers, status lists). A key ring
+#: that lacks the latest of them is refused, never replaced silently (``credo.service.issuer_keys``).
+issuer_keys = Table(
+    "issuer_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Presentations verified online, by the digest of (audience, nonce): a second one is a replay. Kept until
+#: a presentation carrying that nonce could no longer be fresh.
+used_nonces = Table(
+    "used_nonces",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("used_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_used_nonces_expires_at", "expires_at"),
+)
+
+#: Failed consumer logins within the rate-limit window (username and client address stored as SHA-256).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("username_sha256", String(64), nullable=False),
+    Column("client_sha256", String(64), nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_failures_username", "username_sha256", "failed_at"),
+    Index("ix_login_failures_client", "client_sha256", "failed_at"),
+    Index("ix_login_failures_failed_at", "failed_at"),
+)
