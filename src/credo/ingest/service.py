@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from credo.errors import ErrorCode
 from credo.ingest.batch import PreparedBatch
@@ -200,6 +200,18 @@ def _decide(
     return rows, others
 
 
+class _Raced(Exception):
+    """Another transaction committed one of the batch's ids after it was looked up."""
+
+
+def _store(conn: Connection, batch: PreparedBatch, consent_cache: ConsentCache | None,
+           look_up_ids: bool) -> StoreResult:
+    rows, others = _decide(conn, batch, consent_cache, look_up_ids=look_up_ids)
+    if rows and insert_events(conn, rows) < len(rows):
+        raise _Raced
+    return StoreResult(len(rows), others)
+
+
 def store_batch(
     conn: Connection, batch: PreparedBatch, consent_cache: ConsentCache | None = None, *, optimistic: bool = False
 ) -> StoreResult:
@@ -210,20 +222,22 @@ def store_batch(
     unique (partner, event_id) index anyway. If an id turns out to be stored
     already, that insert is undone (a savepoint) and the batch decided again
     with every id looked up, so the answer is always the same.
+
+    On PostgreSQL another transaction may commit one of the batch's ids between the
+    look-up and the insert (``insert_events`` skips it): the batch's writes are undone
+    the same way and it is decided again, now seeing that id — a duplicate, or a
+    conflict. Each round sees at least one more of the batch's ids, so it ends.
     """
-    if optimistic:
+    if not optimistic and conn.dialect.name == "sqlite":  # one writer at a time: nothing can race
+        return _store(conn, batch, consent_cache, look_up_ids=True)
+    look_up_ids = not optimistic
+    for _round in range(len(batch) + 2):
         try:
             with conn.begin_nested():
-                rows, others = _decide(conn, batch, consent_cache, look_up_ids=False)
-                if rows:
-                    insert_events(conn, rows)
-                return StoreResult(len(rows), others)
-        except IntegrityError:
-            pass
-    rows, others = _decide(conn, batch, consent_cache, look_up_ids=True)
-    if rows:
-        insert_events(conn, rows)
-    return StoreResult(len(rows), others)
+                return _store(conn, batch, consent_cache, look_up_ids)
+        except (IntegrityError, _Raced):
+            look_up_ids = True
+    raise RuntimeError("the batch's ids kept being stored by others")  # pragma: no cover
 
 
 def store_prepared(
@@ -234,18 +248,28 @@ def store_prepared(
     return store_batch(conn, batch, consent_cache).outcomes(batch)
 
 
+#: SQLSTATEs after which a transaction may simply run again: serialization failure, deadlock.
+_RETRYABLE = frozenset({"40001", "40P01"})
+_ATTEMPTS = 5
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    return isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
 def store_batch_with_retry(
     engine: Engine, batch: PreparedBatch, consent_cache: ConsentCache | None = None, *, optimistic: bool = False
 ) -> StoreResult:
-    """Store one batch in its own transaction; retried once if a concurrent
-    writer stored one of the same ids first (the retry then reports it as a
-    duplicate or a conflict)."""
-    for attempt in range(2):
+    """Store one batch in its own transaction. A transaction the database aborted as a
+    serialization failure or a deadlock, or that lost a unique-key race it could not see
+    coming, is run again (up to five times): it then reports what the other writer stored
+    as duplicates or conflicts."""
+    for attempt in range(_ATTEMPTS):
         try:
             with engine.begin() as conn:
                 return store_batch(conn, batch, consent_cache, optimistic=optimistic)
-        except IntegrityError:
-            if attempt == 1:
+        except DBAPIError as exc:
+            if attempt == _ATTEMPTS - 1 or not _retryable(exc):
                 raise
     raise AssertionError("unreachable")
 

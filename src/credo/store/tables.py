@@ -24,9 +24,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    insert,
     select,
+    text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 metadata = MetaData(
     naming_convention={
@@ -164,21 +165,37 @@ def stored_events(conn: Connection, partner_id: str, ids: list[str]) -> dict[str
     return found
 
 
-def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     """Insert event rows, given as tuples in :data:`EVENT_COLUMNS` order, with the two
-    times as ``YYYY-MM-DD HH:MM:SS.ffffff+00:00`` text (UTC).
+    times as ``YYYY-MM-DD HH:MM:SS.ffffff+00:00`` text (UTC); the number inserted.
 
     SQLite stores the first 26 characters, the naive-UTC text SQLAlchemy's
     DateTime type writes and reads back; PostgreSQL parses the offset.
 
     On SQLite the rows go straight to the driver's ``executemany``: the
-    per-row bind processing of the SQL layer costs more than the insert.
-    Elsewhere SQLAlchemy's multi-row ``insertmanyvalues`` is already fast.
+    per-row bind processing of the SQL layer costs more than the insert. One
+    writer at a time (``BEGIN IMMEDIATE``), so every row is inserted.
+
+    On PostgreSQL concurrent transactions may insert the same ``(partner_id, event_id)``.
+    Rows are written in key order, so two writers of overlapping batches queue on the
+    first key they share instead of each waiting for a key the other holds (a deadlock);
+    and with ``ON CONFLICT DO NOTHING``, so a key another transaction committed first is
+    skipped instead of aborting this one. Fewer rows than given are then inserted: the
+    caller decides the batch again (``ingest.service.store_batch``). ``seq`` keeps the input
+    order: the values are drawn first, in one statement, and handed out in input order.
     """
-    if conn.dialect.name != "sqlite":
-        conn.execute(insert(events), [dict(zip(EVENT_COLUMNS, row)) for row in rows])
-        return
-    conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(_SQLITE_INSERT, rows)
+        return len(rows)
+    drawn = conn.execute(_DRAW_SEQ, {"n": len(rows)}).scalars().all()
+    values = [{"seq": seq, **dict(zip(EVENT_COLUMNS, row))} for seq, row in zip(sorted(drawn), rows)]
+    values.sort(key=lambda v: (v["partner_id"], v["event_id"]))
+    stmt = pg_insert(events).on_conflict_do_nothing(index_elements=["partner_id", "event_id"])
+    return len(conn.execute(stmt.returning(events.c.seq), values).all())
+
+
+#: ``n`` values of the events' ``seq`` sequence (PostgreSQL).
+_DRAW_SEQ = text("SELECT nextval(pg_get_serial_sequence('events', 'seq')) FROM generate_series(1, :n)")
 
 
 #: Append-only, hash-chained record of every read of a consumer's score, band,
