@@ -57,6 +57,11 @@ class Settings(BaseSettings):
 
     # --- the API
     max_batch_events: int = Field(1000, ge=1, le=10000, description="Largest batch POST /v1/events accepts.")
+    max_request_bytes: int = Field(8_000_000, ge=1024, description=(
+        "Largest request body the API reads (413 REQ_TOO_LARGE beyond); a batch of CREDO_MAX_BATCH_EVENTS "
+        "events must fit."))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the JSON log lines; INFO logs one line per request.")
 
     # --- the score
     model_dir: str = Field("models", description="Directory of the trained model bundle.")
@@ -65,6 +70,11 @@ class Settings(BaseSettings):
 
     # --- consumers, partners, disputes
     session_ttl_minutes: int = Field(720, ge=1, description="Lifetime of a consumer or console session.")
+    login_window_minutes: int = Field(15, ge=1, description="Window of the login rate limits.")
+    login_max_failures_per_username: int = Field(5, ge=1, description=(
+        "Failed logins for one username within the window after which its logins are refused (429)."))
+    login_max_failures_per_client: int = Field(20, ge=1, description=(
+        "Failed logins from one client address within the window after which its logins are refused (429)."))
     dispute_days: int = Field(30, ge=1, description="Days a partner has to verify a disputed record.")
     dispute_extension_days: int = Field(15, ge=0, le=15, description=(
         "Days the deadline moves, once, when the consumer adds information within dispute_days (FCRA allows "

@@ -8,11 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy import Engine
 
 import credo
-from credo.api.problems import credo_error_handler, validation_error_handler
-from credo.api.routers import accounts, consents, credentials, disputes, events, partners, records, scores, sharing
+from credo.api.logs import configure_logging
+from credo.api.middleware import RequestContext
+from credo.api.problems import credo_error_handler, http_error_handler, validation_error_handler
+from credo.api.routers import (
+    accounts, consents, credentials, disputes, events, health, partners, records, scores, sharing,
+)
 from credo.errors import CredoError
 from credo.service import Service
 from credo.settings import Settings, get_settings
@@ -59,11 +64,14 @@ def create_app(
         docs_url=None,  # served by credo.web from packaged assets, not a CDN
         redoc_url=None,
     )
+    configure_logging(settings.log_level)
+    app.add_middleware(RequestContext, max_body=settings.max_request_bytes)
     app.state.engine = engine
     app.state.settings = settings
     app.state.service = service or Service(engine, settings)
     app.add_exception_handler(CredoError, credo_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
     # Routes are matched in order, one pattern at a time: the partner reads (eligibility, band,
     # score), the busiest, come first. No two routers share a path, so the order changes nothing else.
     app.include_router(partners.router)
@@ -71,5 +79,6 @@ def create_app(
     for consumer in (accounts, scores, consents, records, disputes, credentials):
         app.include_router(consumer.router)
     app.include_router(sharing.router)
+    app.include_router(health.router)
     mount_web(app)
     return app

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credo.errors import CredoError, ErrorCode
 
@@ -37,6 +39,19 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.DISPUTE_INFORMATION_TOO_LATE: 409,
     ErrorCode.DISPUTE_ALREADY_EXTENDED: 409,
     ErrorCode.MODEL_UNAVAILABLE: 503,
+    ErrorCode.REQUEST_TOO_LARGE: 413,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.LOGIN_RATE_LIMITED: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
+}
+#: The code of an HTTP error raised by the framework itself (no route, wrong method, unparsable body).
+CODE_OF_HTTP_STATUS: dict[int, ErrorCode] = {
+    400: ErrorCode.MALFORMED_REQUEST,
+    401: ErrorCode.AUTH_MISSING,
+    403: ErrorCode.AUTH_FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.REQUEST_TOO_LARGE,
 }
 
 
@@ -64,16 +79,28 @@ def status_for(code: ErrorCode) -> int:
     return STATUS_OF.get(code, 422)
 
 
-def error_response(code: ErrorCode, message: str, field: str | None = None, rule: str | None = None) -> JSONResponse:
+def error_response(code: ErrorCode, message: str, field: str | None = None, rule: str | None = None, *,
+                   status: int | None = None, headers: dict[str, str] | None = None,
+                   request: Request | None = None) -> JSONResponse:
+    """The error envelope; with ``request``, its code is also kept for the request's log line."""
+    if request is not None:
+        request.state.error_code = code.value
     body = ErrorResponse(error=ErrorBody(code=code.value, message=message, field=field, rule=rule))
-    return JSONResponse(body.model_dump(), status_code=status_for(code))
+    return JSONResponse(body.model_dump(), status_code=status or status_for(code), headers=headers)
 
 
-async def credo_error_handler(_request: Request, exc: CredoError) -> JSONResponse:
-    return error_response(exc.code, exc.message, exc.field, exc.rule)
+async def credo_error_handler(request: Request, exc: CredoError) -> JSONResponse:
+    return error_response(exc.code, exc.message, exc.field, exc.rule, request=request)
 
 
-async def validation_error_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request", "type": "invalid"}
     field = ".".join(str(p) for p in first["loc"][1:]) or None
-    return error_response(ErrorCode.MALFORMED_REQUEST, first["msg"], field, first["type"])
+    return error_response(ErrorCode.MALFORMED_REQUEST, first["msg"], field, first["type"], request=request)
+
+
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """The framework's own 400 / 404 / 405 / … in the same envelope, with its status and headers (``Allow``)."""
+    code = CODE_OF_HTTP_STATUS.get(exc.status_code, ErrorCode.MALFORMED_REQUEST)
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else HTTPStatus(exc.status_code).phrase
+    return error_response(code, message, status=exc.status_code, headers=exc.headers, request=request)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.registry import enrol_consumer
+from credo.service import login_limits
 from credo.service.runtime import Service, is_active, utc
 from credo.store.tables import accounts, consumers, sessions
 
@@ -61,10 +62,13 @@ def register(svc: Service, username: str, password: str, *, consumer_id: str | N
     return {"account_id": account_id, "consumer_id": consumer_id}
 
 
-def login(svc: Service, username: str, password: str, *, now: datetime | None = None) -> tuple[str, datetime]:
-    """A new bearer token and its expiry; AUTH_INVALID for any wrong detail (same message)."""
+def login(svc: Service, username: str, password: str, *, now: datetime | None = None,
+          client: str = "unknown") -> tuple[str, datetime]:
+    """A new bearer token and its expiry; AUTH_INVALID for any wrong detail (same message);
+    RATE_LOGIN_LIMITED once the username or the client has failed too often (:mod:`login_limits`)."""
     now = now or svc.now()
     with svc.engine.connect() as conn:
+        login_limits.check(conn, svc.settings, username, client, now)
         row = conn.execute(select(accounts.c.id, accounts.c.password_hash, accounts.c.closed_at)
                            .where(accounts.c.username == username)).first()
     try:
@@ -73,10 +77,13 @@ def login(svc: Service, username: str, password: str, *, now: datetime | None = 
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok:
+        with svc.engine.begin() as conn:
+            login_limits.record_failure(conn, svc.settings, username, client, now)
         raise CredoError(ErrorCode.AUTH_INVALID, "wrong username or password", "password")
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(minutes=svc.settings.session_ttl_minutes)
     with svc.engine.begin() as conn:
+        login_limits.clear(conn, username)
         conn.execute(insert(sessions).values(token_sha256=_digest(token), account_id=row.id, created_at=now,
                                              expires_at=expires))
     return token, expires

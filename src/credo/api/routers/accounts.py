@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from credo.api.deps import ConsumerDep, NowDep, ServiceDep
 from credo.api.problems import AUTH, errors
@@ -21,10 +21,11 @@ def register(body: Registration, svc: ServiceDep, now: NowDep) -> Any:
     return accounts.register(svc, body.username, body.password, now=now)
 
 
-@router.post("/sessions", response_model=Session, status_code=201, responses=errors(401, 422),
-             summary="Log in: a bearer session token")
-def login(body: Login, svc: ServiceDep, now: NowDep) -> Any:
-    token, expires = accounts.login(svc, body.username, body.password, now=now)
+@router.post("/sessions", response_model=Session, status_code=201, responses=errors(401, 422, 429),
+             summary="Log in: a bearer session token (failed logins are rate-limited per username and client)")
+def login(body: Login, request: Request, svc: ServiceDep, now: NowDep) -> Any:
+    client = request.client.host if request.client else "unknown"
+    token, expires = accounts.login(svc, body.username, body.password, now=now, client=client)
     return {"token": token, "expires_at": expires}
 
 
