@@ -2,8 +2,9 @@
 
 Callers: the consumer, another consumer, a partner with a covering consent, partners whose consent is
 expired / revoked / for the wrong purpose / of the wrong scope, a non-credit partner, and an anonymous
-caller. Every read about the consumer (score, band, eligibility, credential) — allowed or denied —
-adds exactly one entry to the consumer's access ledger; denied ones carry the refusal's code.
+caller. Every read about the consumer (score, band, eligibility, credential) by an authenticated
+caller — allowed or denied — adds exactly one entry to the consumer's access ledger; denied ones
+carry the refusal's code. A partner read without a valid API key touches nothing of the consumer's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def row(consumer: int, other: int, covering: int, expired: int, revoked: int, wr
 
 
 ME = row(200, 200, U, U, U, U, U, U, U)
-#: endpoint → (expected status per caller, subject-ledger behaviour: None, "self" or "every")
+#: endpoint → (expected status per caller, subject-ledger behaviour: None, "self", "partners" or "every")
 MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "GET /v1/me": (ME, None),
     "GET /v1/me/score": (ME, "self"),
@@ -49,9 +50,9 @@ MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "GET /v1/me/export": (ME, "self"),
     "POST /v1/me/credentials": (row(201, 201, U, U, U, U, U, U, U), "self"),
     "DELETE /v1/me/access-consents/{spare}": (row(200, N, U, U, U, U, U, U, U), None),
-    "POST /v1/eligibility": (row(U, U, 200, F, F, F, 200, F, U), "every"),
-    "GET /v1/partners/consumers/{cid}/band": (row(U, U, 200, F, F, F, F, F, U), "every"),
-    "GET /v1/partners/consumers/{cid}/score": (row(U, U, 200, F, F, F, F, F, U), "every"),
+    "POST /v1/eligibility": (row(U, U, 200, F, F, F, 200, F, U), "partners"),
+    "GET /v1/partners/consumers/{cid}/band": (row(U, U, 200, F, F, F, F, F, U), "partners"),
+    "GET /v1/partners/consumers/{cid}/score": (row(U, U, 200, F, F, F, F, F, U), "partners"),
     "GET /v1/partners/programmes": (row(U, U, 200, 200, 200, 200, 200, 200, U), None),
     "POST /v1/partners/programmes": (row(U, U, 201, 201, 201, 201, 201, F, U), None),
     "GET /v1/partners/disputes": (row(U, U, 200, 200, 200, 200, 200, 200, U), None),
@@ -61,13 +62,10 @@ MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "GET /v1/.well-known/jwks.json": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
     "GET /v1/credentials/status/1": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
     "GET /v1/ledger/verify": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
-    "GET /v1/health": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
-    "GET /v1/ready": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
 }
 DENIAL_CODES = {"expired": "ACCESS_CONSENT_EXPIRED", "revoked": "ACCESS_CONSENT_REVOKED",
                 "wrong_purpose": "ACCESS_CONSENT_WRONG_PURPOSE", "wrong_scope": "ACCESS_CONSENT_WRONG_SCOPE",
-                "non_credit": "PARTNER_NON_CREDIT_CONTEXT", "anonymous": "AUTH_MISSING_CREDENTIALS",
-                "consumer": "AUTH_MISSING_CREDENTIALS", "other": "AUTH_MISSING_CREDENTIALS"}
+                "non_credit": "PARTNER_NON_CREDIT_CONTEXT"}
 
 
 def _setup(world: World) -> dict[str, Any]:
@@ -162,22 +160,24 @@ def test_authorisation_matrix(world: World) -> None:
                 failures.append(f"{endpoint} as {caller}: {r.status_code} != {expected[caller]} {r.text[:200]}")
                 continue
             new = _ledger(world, ctx["cid"])[before:]
-            want = 1 if ledgered == "every" or (ledgered == "self" and caller == "consumer") else 0
+            want = 1 if (ledgered == "every" or (ledgered == "self" and caller == "consumer")
+                         or (ledgered == "partners" and caller in PARTNER_OF)) else 0
             if len(new) != want:
                 failures.append(f"{endpoint} as {caller}: {len(new)} ledger entries, expected {want}")
                 continue
             if r.status_code >= 400:
                 code = r.json()["error"]["code"]
-                if ledgered == "every":
+                if want and ledgered != "self":
                     assert new[0]["outcome"] == "denied" and new[0]["reason_code"] == code, (endpoint, caller)
                     assert code == DENIAL_CODES[caller], (endpoint, caller, code)
             elif want:
                 assert new[0]["outcome"] == "allowed" or endpoint.endswith("verify"), (endpoint, caller)
     assert not failures, "\n".join(failures)
-    # who was recorded: partners by id, the consumer as a consumer, anonymous callers as such
+    # who was recorded: partners by id, the consumer as a consumer; never a caller without a partner key
     actors = {(e["actor_kind"], e["actor_ref"]) for e in _ledger(world, ctx["cid"])}
-    assert ("partner", "p-expired") in actors and ("system", "unauthenticated") in actors
-    assert ("consumer", ctx["cid"]) in actors and ("partner", "dating") in actors
+    assert ("partner", "p-expired") in actors and ("partner", "dating") in actors
+    assert ("consumer", ctx["cid"]) in actors and ("consumer", world.high(1)) not in actors
+    assert not any(kind == "system" and who == "unauthenticated" for kind, who in actors)
 
 
 #: Operations not (yet) in MATRIX, each with why; anything else in the spec must be in MATRIX.

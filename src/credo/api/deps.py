@@ -74,21 +74,6 @@ ServiceDep = Annotated[Service, Depends(get_service)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-async def _consumer_from_token(svc: Service, creds: HTTPAuthorizationCredentials | None,
-                               now: datetime) -> Principal | CredoError:
-    if creds is None or not creds.credentials:
-        return CredoError(ErrorCode.AUTH_MISSING, "send the session token as Authorization: Bearer", "Authorization")
-    return await store_call(svc, _session_principal, svc, creds.credentials, now)
-
-
-async def optional_consumer(
-    svc: ServiceDep, now: NowDep, creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
-) -> Principal | CredoError:
-    """The consumer a session token names, or why there is none (partner calls carry no token:
-    they never leave the event loop here)."""
-    return await _consumer_from_token(svc, creds, now)
-
-
 def _session_principal(svc: Service, token: str, now: datetime) -> Principal | CredoError:
     try:
         with svc.serial(), svc.engine.connect() as conn:
@@ -97,7 +82,13 @@ def _session_principal(svc: Service, token: str, now: datetime) -> Principal | C
         return exc
 
 
-async def current_consumer(principal: Annotated[Principal | CredoError, Depends(optional_consumer)]) -> Principal:
+async def current_consumer(
+    svc: ServiceDep, now: NowDep, creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+) -> Principal:
+    """The consumer a session token names (partner calls carry no token: they never leave the event loop here)."""
+    if creds is None or not creds.credentials:
+        raise CredoError(ErrorCode.AUTH_MISSING, "send the session token as Authorization: Bearer", "Authorization")
+    principal = await store_call(svc, _session_principal, svc, creds.credentials, now)
     if isinstance(principal, CredoError):
         raise principal
     return principal
@@ -119,25 +110,23 @@ async def optional_partner(
 @dataclass(frozen=True)
 class PartnerCall:
     """A partner read's caller, resolved in one dependency: FastAPI spends tens of microseconds on
-    each dependency it solves, a sizeable share of an answer from the cached score. ``partner`` is
-    the partner id or why there is none; ``consumer`` (looked at only when there is no partner) is
-    whose session token came instead, so an unauthenticated attempt is recorded against them."""
+    each dependency it solves, a sizeable share of an answer from the cached score."""
 
     svc: Service
     now: datetime
-    partner: str | CredoError
-    consumer: Principal | CredoError | None
+    partner: str
 
 
-async def partner_call(
-    request: Request, api_key: Annotated[str | None, Security(api_key_header)],
-    creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> PartnerCall:
+async def partner_call(request: Request, api_key: Annotated[str | None, Security(api_key_header)]) -> PartnerCall:
+    """The partner whose API key signed the request, before anything about a consumer is looked at:
+    a call without a valid key is refused the same way, by the same steps, whichever consumer id it
+    names, and touches nothing of theirs (no ledger entry: an anonymous caller cannot write into
+    anyone's ledger, nor learn from the answer or its timing whether an id exists)."""
     svc: Service = request.app.state.service
-    now = svc.now()  # the injected clock, as get_now
     partner = await _partner_from_key(svc, api_key)
-    consumer = None if isinstance(partner, str) else await _consumer_from_token(svc, creds, now)
-    return PartnerCall(svc, now, partner, consumer)
+    if isinstance(partner, CredoError):
+        raise partner
+    return PartnerCall(svc, svc.now(), partner)  # the injected clock, as get_now
 
 
 def _inline(svc: Service) -> bool:
@@ -177,6 +166,5 @@ def _key_partner(svc: Service, api_key: str) -> str | CredoError:
 
 
 ConsumerDep = Annotated[Principal, Depends(current_consumer)]
-OptionalConsumerDep = Annotated[Principal | CredoError, Depends(optional_consumer)]
 OptionalPartnerDep = Annotated[str | CredoError, Depends(optional_partner)]
 PartnerCallDep = Annotated[PartnerCall, Depends(partner_call)]

@@ -30,13 +30,11 @@ def covers(granted: str, needed: str) -> bool:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who made a read: a consumer (themselves), a partner, an operator or an unauthenticated caller."""
+    """Who made a read: a consumer (themselves), a partner, an operator, or an anonymous verifier of a
+    credential the consumer presented."""
 
     kind: ActorKind
     id: str
-
-
-UNAUTHENTICATED = Actor(ActorKind.SYSTEM, "unauthenticated")
 
 
 def record(conn: Connection, *, consumer_id: str, actor: Actor, purpose: str, disclosed: str, now: datetime,

@@ -7,31 +7,36 @@ so a closed account's credentials stay revoked.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from credo.credentials import (
     DISCLOSABLE_CLAIMS,
+    KeyRing,
     RevocationReason,
     StatusListIssuer,
     StatusRef,
     issue_score_band,
     verify_presentation,
 )
-from credo.credentials.jose import CompactJWS, JoseError, key_from_jwk
+from credo.credentials.jose import SIGNING_ALG, CompactJWS, JoseError, key_from_jwk
 from credo.credentials.sdjwt import SdJwtParts
 from credo.credentials.status import DEFAULT_SIZE
+from credo.credentials.verify import DEFAULT_LEEWAY, DEFAULT_MAX_PRESENTATION_AGE
 from credo.errors import CredoError, ErrorCode
 from credo.ledger import ActorKind
 from credo.policy.bands import BANDS
 from credo.service import access
 from credo.service import scores as scoring
 from credo.service.runtime import Service, is_active, utc
-from credo.store.tables import issued_credentials
+from credo.store.tables import issued_credentials, used_nonces
 
 _BAND_RANK = {b.name: i for i, b in enumerate(BANDS)}
 
@@ -115,13 +120,34 @@ def status_token(svc: Service, now: datetime) -> str:
         return status_issuer(conn, svc.status_list_uri).token(svc.keys(), now)
 
 
-def _status_idx(token: str) -> int | None:
+def _holder_status_idx(token: str, ring: KeyRing) -> int | None:
+    """The status-list index of a credential the issuer really signed; None for anything else,
+    so a forged or tampered token names nobody and writes into nobody's ledger."""
     try:
-        payload = CompactJWS(SdJwtParts.parse(token).issuer_jwt).payload
-        idx = payload["status"]["status_list"]["idx"]
+        jws = CompactJWS(SdJwtParts.parse(token).issuer_jwt)
+        key = ring.get(jws.header.get("kid"))
+        if key is None or jws.alg != SIGNING_ALG or not jws.verify(key.public_key):
+            return None
+        idx = jws.payload["status"]["status_list"]["idx"]
         return idx if isinstance(idx, int) else None
     except (JoseError, KeyError, TypeError, ValueError):
         return None
+
+
+#: How long a used nonce is remembered: past it, any presentation carrying it is stale anyway (its KB-JWT
+#: ``iat`` may be up to the leeway ahead, and is accepted for the maximum age plus the leeway).
+NONCE_MEMORY = timedelta(seconds=DEFAULT_MAX_PRESENTATION_AGE + 2 * DEFAULT_LEEWAY)
+
+
+def _first_use(conn: Connection, audience: str, nonce: str, now: datetime) -> bool:
+    """Record (audience, nonce) as used; False if it already was (a replayed presentation). Concurrent
+    verifications of one presentation: the insert waits for the other's commit and then does nothing."""
+    digest = hashlib.sha256(f"{audience}\x00{nonce}".encode("utf-8", "surrogatepass")).hexdigest()
+    conn.execute(delete(used_nonces).where(used_nonces.c.expires_at <= now))
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    done = conn.execute(dialect.insert(used_nonces).values(digest=digest, used_at=now, expires_at=now + NONCE_MEMORY)
+                        .on_conflict_do_nothing(index_elements=["digest"]))
+    return done.rowcount == 1
 
 
 def verify_online(svc: Service, token: str, audience: str, nonce: str, actor: access.Actor,
@@ -131,7 +157,10 @@ def verify_online(svc: Service, token: str, audience: str, nonce: str, actor: ac
         issuer = status_issuer(conn, svc.status_list_uri)
         result = verify_presentation(token, jwks=svc.keys(), audience=audience, nonce=nonce, now=now,
                                      status_list={svc.status_list_uri: issuer.list}, issuer=svc.settings.issuer)
-        idx = _status_idx(token)
+        if result.ok and not _first_use(conn, audience, nonce, now):
+            result = replace(result, ok=False, reason=ErrorCode.CRED_PRESENTATION_REPLAYED, disclosed={},
+                             detail="a presentation with this audience and nonce was already verified")
+        idx = _holder_status_idx(token, svc.keys())
         holder = None
         if idx is not None:
             holder = conn.execute(select(issued_credentials.c.consumer_id)

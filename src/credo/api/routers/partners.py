@@ -8,15 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
-from credo.api.deps import (
-    NowDep, PartnerCall, PartnerCallDep, PartnerDep, ServiceDep, hot_read, store_call,
-)
+from credo.api.deps import NowDep, PartnerCall, PartnerCallDep, PartnerDep, ServiceDep, hot_read
 from credo.api.problems import errors
 from credo.api.schemas import DisputeBase, DisputeNoticeOut, ReasonOut
-from credo.errors import CredoError
-from credo.ledger import ActorKind
 from credo.service import access, disputes, perks
-from credo.service.accounts import Principal
 
 router = APIRouter(prefix="/v1", tags=["partners"])
 READ_ERRORS = errors(401, 403, 422, 429, 503)
@@ -127,21 +122,6 @@ class PartnerDispute(DisputeBase):
     notices: list[DisputeNoticeOut] = Field(description="Notices sent to you about this dispute.")
 
 
-def _caller(call: PartnerCall) -> tuple[str, access.Actor]:
-    """The partner id, or "" and who to record the refused attempt against."""
-    if isinstance(call.partner, str):
-        return call.partner, access.Actor(ActorKind.PARTNER, call.partner)
-    actor = access.Actor(ActorKind.CONSUMER, call.consumer.consumer_id) if isinstance(call.consumer, Principal) \
-        else access.UNAUTHENTICATED
-    return "", actor
-
-
-def _denied_unauthenticated(svc, consumer_id: str, actor: access.Actor, purpose: str, disclosed: str,  # noqa: ANN001
-                            now: datetime, error: CredoError) -> None:
-    access.record_denial(svc.engine, consumer_id, actor, purpose, disclosed, now, error)
-    raise error
-
-
 @router.post("/partners/programmes", response_model=ProgrammeOut, status_code=201,
              responses=errors(401, 403, 409, 422), summary="Register a perk programme on a ladder threshold")
 def register_programme(body: ProgrammeIn, partner_id: PartnerDep, svc: ServiceDep, now: NowDep) -> Any:
@@ -159,20 +139,13 @@ def list_programmes(partner_id: PartnerDep, svc: ServiceDep) -> Any:
 @router.post("/eligibility", response_model=EligibilityOut, responses=READ_ERRORS,
              summary="Does a consenting consumer qualify for a perk? yes / no / not_enough_data, signed")
 async def eligibility(body: EligibilityIn, call: PartnerCallDep) -> Any:
-    partner_id, actor = _caller(call)
-    if not partner_id:
-        await store_call(call.svc, _denied_unauthenticated, call.svc, body.consumer_id, actor, "eligibility",
-                         f"eligibility:{body.threshold or body.programme_id}", call.now, call.partner)
-    return await hot_read(call.svc, perks.check, call.svc, partner_id, body.consumer_id, body.programme_id,
+    return await hot_read(call.svc, perks.check, call.svc, call.partner, body.consumer_id, body.programme_id,
                           body.threshold, call.now)
 
 
 async def _read(scope: str, consumer_id: str, purpose: str, call: PartnerCall) -> Any:
-    partner_id, actor = _caller(call)
-    if not partner_id:
-        await store_call(call.svc, _denied_unauthenticated, call.svc, consumer_id, actor, purpose,
-                         "band" if scope == "band" else "score+reasons", call.now, call.partner)
-    return await hot_read(call.svc, perks.partner_read, call.svc, partner_id, consumer_id, purpose, scope, call.now)
+    return await hot_read(call.svc, perks.partner_read, call.svc, call.partner, consumer_id, purpose, scope,
+                          call.now)
 
 
 @router.get("/partners/consumers/{consumer_id}/band", response_model=ConsumerRead, response_model_exclude_none=True,
