@@ -11,6 +11,8 @@ from credo.cli.progress import console
 partner_app = typer.Typer(help="Register partners and manage their API keys.", no_args_is_help=True)
 consumer_app = typer.Typer(help="Enrol consumers and record their consent to report.", no_args_is_help=True)
 db_app = typer.Typer(help="The operational store.", no_args_is_help=True)
+operator_app = typer.Typer(help="Platform operators, who sign in to the read-only operator pages.",
+                           no_args_is_help=True)
 
 Db = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store.")]
 
@@ -97,6 +99,26 @@ def consumer_withdraw(
     with _engine(db).begin() as conn:
         count = withdraw_report_consent(conn, consumer_id, partner_id, event_type)
     console.print(f"withdrew {count} consent(s)")
+
+
+@operator_app.command("add")
+def operator_add(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line "
+                                                "of standard input instead of prompting for it.")] = False,
+    db: Db = None,
+) -> None:
+    """Create an operator who signs in at /operator; the password is prompted twice, hidden."""
+    from credo.registry.clock import utcnow
+    from credo.service.console import add_operator
+
+    if password_stdin:
+        password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _engine(db).begin() as conn:
+        add_operator(conn, username, password, utcnow())
+    console.print(f"operator {username} added; sign in at /operator/login")
 
 
 @db_app.command("upgrade")

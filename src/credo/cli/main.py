@@ -524,6 +524,7 @@ from credo.cli import admin  # noqa: E402  (registers sub-commands)
 app.add_typer(admin.partner_app, name="partner")
 app.add_typer(admin.consumer_app, name="consumer")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.operator_app, name="operator")
 
 from credo.cli import service_cmds  # noqa: E402  (score-service commands)
 
