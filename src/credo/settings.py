@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     probe_window_minutes: int = Field(1440, ge=1)
     probe_max_thresholds: int = Field(3, ge=1, description="Distinct thresholds per partner and consumer per window.")
     probe_max_checks: int = Field(20, ge=1, description="Eligibility checks per partner and consumer per window.")
+    probe_max_thresholds_all_partners: int = Field(4, ge=1, description=(
+        "Distinct thresholds answered for one consumer per window, whichever partners asked: two partners "
+        "together must not walk the whole ladder (500-750, 6 rungs)."))
     credential_ttl_minutes: int = Field(15, ge=1, le=1440)
     cra_name: str = "Credo Scores Ltd"
     cra_address: str = "1 Example Street, Example City"

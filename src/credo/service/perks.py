@@ -6,8 +6,9 @@
   with a check id, signed (EdDSA JWS by the issuer key ring); a ``no`` carries
   the principal reasons and the adverse-action notice fields (FCRA §615(a)).
 * Probing — more than ``probe_max_thresholds`` distinct thresholds or
-  ``probe_max_checks`` checks for one consumer by one partner within the window —
-  is refused (429) and flagged in the consumer's ledger.
+  ``probe_max_checks`` checks for one consumer by one partner within the window, or
+  more than ``probe_max_thresholds_all_partners`` distinct thresholds answered for one
+  consumer by all partners together — is refused (429) and flagged in the consumer's ledger.
 * Open disputes are flagged in every answer.
 """
 
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, select
 
 from credo.credentials import THRESHOLD_LADDER
 from credo.errors import CredoError, ErrorCode
@@ -32,6 +33,8 @@ from credo.store.prepared import Prepared
 from credo.store.tables import eligibility_checks, partners, perk_programmes
 
 ELIGIBILITY_JWS_TYP = "credo-eligibility+jwt"
+#: The result of a check refused as probing (a check row, nothing disclosed).
+REFUSED_PROBING = "refused_probing"
 
 
 def _programme(r: Any) -> dict[str, Any]:
@@ -116,11 +119,20 @@ _INSERT_CHECK = Prepared(insert(eligibility_checks).values(
     {c.name: bindparam(c.name, type_=c.type) for c in eligibility_checks.c}))
 
 
+#: Which rungs of the ladder were answered for the consumer in the window, by any partner: one
+#: index probe per rung, however many checks there were.
+_ANSWERED_RUNGS = Prepared(select(*(exists().where(and_(
+    eligibility_checks.c.consumer_id == bindparam("consumer_id"), eligibility_checks.c.threshold == rung,
+    eligibility_checks.c.checked_at > bindparam("since"), eligibility_checks.c.result != REFUSED_PROBING,
+)).label(f"t{rung}") for rung in THRESHOLD_LADDER)))
+
+
 def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id: str, threshold: int,
                    now: datetime) -> None:
-    """Refuse the check if it would be one too many in the window, or one distinct threshold too many.
-    Reading at most ``probe_max_checks`` rows is exact: that many already means refusal, and fewer
-    are all of them."""
+    """Refuse the check if it would be one too many in the window, or one distinct threshold too many
+    for this partner, or for all partners together (two partners must not walk the ladder between
+    them). Reading at most ``probe_max_checks`` rows is exact: that many already means refusal, and
+    fewer are all of them."""
     cfg = svc.settings
     since = now - timedelta(minutes=cfg.probe_window_minutes)
     per_threshold = dict(_PROBES.all(conn, partner_id=partner_id, consumer_id=consumer_id, since=since,
@@ -129,6 +141,12 @@ def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id:
     if count + 1 > cfg.probe_max_checks or len(set(per_threshold) | {threshold}) > cfg.probe_max_thresholds:
         raise CredoError(ErrorCode.PROBING_DETECTED, "too many checks or distinct thresholds for this consumer; "
                          "the pattern is flagged in the consumer's access ledger", "threshold", "probing")
+    answered = _ANSWERED_RUNGS.first(conn, consumer_id=consumer_id, since=since)
+    rungs = {rung for rung, hit in zip(THRESHOLD_LADDER, answered) if hit}
+    if len(rungs | {threshold}) > cfg.probe_max_thresholds_all_partners:
+        raise CredoError(ErrorCode.PROBING_DETECTED, "too many distinct thresholds asked about this consumer by "
+                         "all partners together; the pattern is flagged in the consumer's access ledger",
+                         "threshold", "probing across partners")
 
 
 class _Answer(NamedTuple):
@@ -209,7 +227,7 @@ def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | N
     def record_denial(conn: Connection, error: CredoError) -> None:
         disclosed = f"eligibility:{asked['threshold']}"
         if error.code is ErrorCode.PROBING_DETECTED:
-            _insert_check(conn, check_id, partner_id, consumer_id, asked, "refused_probing", now)
+            _insert_check(conn, check_id, partner_id, consumer_id, asked, REFUSED_PROBING, now)
             disclosed = f"probing_flagged:{asked['threshold']}"
         access.record(conn, consumer_id=consumer_id, actor=actor, purpose=asked["purpose"], disclosed=disclosed,
                       now=now, denied=error.code)

@@ -293,6 +293,7 @@ eligibility_checks = Table(
     Column("result", String(24), nullable=False),
     Column("checked_at", DateTime(timezone=True), nullable=False),
     Index("ix_eligibility_checks_partner_consumer", "partner_id", "consumer_id", "checked_at", "threshold"),
+    Index("ix_eligibility_checks_consumer_threshold", "consumer_id", "threshold", "checked_at"),
 )
 
 #: Disputes a consumer opens on a record (an event), and how the reporting partner resolved them.
