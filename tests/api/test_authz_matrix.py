@@ -62,6 +62,8 @@ MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "GET /v1/.well-known/jwks.json": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
     "GET /v1/credentials/status/1": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
     "GET /v1/ledger/verify": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
+    "GET /v1/health": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
+    "GET /v1/ready": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
 }
 DENIAL_CODES = {"expired": "ACCESS_CONSENT_EXPIRED", "revoked": "ACCESS_CONSENT_REVOKED",
                 "wrong_purpose": "ACCESS_CONSENT_WRONG_PURPOSE", "wrong_scope": "ACCESS_CONSENT_WRONG_SCOPE",

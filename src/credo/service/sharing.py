@@ -146,8 +146,8 @@ def _first_use(conn: Connection, audience: str, nonce: str, now: datetime) -> bo
     conn.execute(delete(used_nonces).where(used_nonces.c.expires_at <= now))
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     done = conn.execute(dialect.insert(used_nonces).values(digest=digest, used_at=now, expires_at=now + NONCE_MEMORY)
-                        .on_conflict_do_nothing(index_elements=["digest"]))
-    return done.rowcount == 1
+                        .on_conflict_do_nothing(index_elements=["digest"]).returning(used_nonces.c.digest))
+    return done.first() is not None
 
 
 def verify_online(svc: Service, token: str, audience: str, nonce: str, actor: access.Actor,
