@@ -271,7 +271,7 @@ def _consents_page(request: Request, svc: Any, consumer_id: str, status_code: in
     return page(request, "consumer/consents.html", status_code=status_code, nav="consents", directory=directory,
                 names={p["id"]: p["name"] for p in directory}, access_consents=list(reversed(access_consents)),
                 reporting=reporting, purposes=access.PURPOSES, scopes=access.SCOPES, done=_done(request),
-                now_utc=svc.now(), **extra)
+                now_utc=svc.now(), consumer_id=consumer_id, **extra)
 
 
 @router.get("/me/consents")
@@ -347,7 +347,7 @@ def share_band(request: Request, me: ConsumerPage, svc: ServicePage, now: NowPag
     except CredoError as exc:
         return _credentials_page(request, svc, me.consumer_id, status_code=400, error=message_of(exc))
     link = f"{request.base_url}partner/verify#{shared['presentation']}~nonce={shared['nonce']}"
-    qr = segno.make(link, error="l").svg_inline(scale=3, title="QR code of the link below")
+    qr = segno.make(link, error="l").svg_inline(scale=3, omitsize=True, title="QR code of the link below")
     return _credentials_page(request, svc, me.consumer_id, shared=shared, link=link, qr=qr)
 
 

@@ -3,10 +3,14 @@
 (function () {
   const field = document.getElementById("shared");
   if (!field) return;
-  if (location.hash.length > 1) {
-    field.value = location.href;
-    history.replaceState(null, "", location.pathname);
+  function fromLink() {
+    if (location.hash.length > 1) {
+      field.value = location.href;
+      history.replaceState(null, "", location.pathname);
+    }
   }
+  fromLink();
+  window.addEventListener("hashchange", fromLink);
   const button = document.getElementById("scan");
   if (!("BarcodeDetector" in window) || !navigator.mediaDevices) return;
   button.hidden = false;
