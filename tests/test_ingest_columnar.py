@@ -42,7 +42,7 @@ TIME_FIELDS = {"occurred_at", "received_at", "due_back_at", "returned_at"}
 DATE_FIELDS = {n for m in EVENT_MODELS.values() for n, f in m.model_fields.items() if "date" in n}
 KINDS = (
     "valid", "valid", "valid", "forbidden_field", "forbidden_term", "unknown_field", "bad_currency",
-    "bad_mcc", "sensitive_mcc", "bad_value", "missing_field", "naive_time", "offset_time", "fractional_seconds",
+    "bad_mcc", "sensitive_mcc", "nested_forbidden", "bad_value", "missing_field", "naive_time", "offset_time", "fractional_seconds",
     "noncanonical_amount", "too_precise", "no_consent", "not_enrolled", "not_permitted", "duplicate",
     "conflict", "correction", "missing_received_at", "missing_partner", "unknown_type",
 )
@@ -98,6 +98,7 @@ def _row(kind: str, i: int, event_type: str, earlier: list[dict[str, Any]], text
         "bad_currency": {"currency": "ABC"},
         "bad_mcc": {"merchant_category": "0001"},
         "sensitive_mcc": {"merchant_category": "8661"},
+        "nested_forbidden": {"meta": {"note": "ok", "religion": "declared"}},
         "bad_value": {"days_past_due": -1},
         "naive_time": {"occurred_at": "2024-05-01T10:30:00"} if text_times else {},
         "offset_time": {"occurred_at": "2024-05-01T10:30:00+08:00"},

@@ -17,7 +17,7 @@ from credo.events.schemas import EVENT_MODELS, EventBase, MoneyPrecisionError, p
 from credo.events.types import time_rule_of
 from credo.ingest.outcomes import MalformedRecord, Problem
 from credo.policy.event_time import RULE_RECEIVED, latest, latest_received, rule_text
-from credo.policy.protection import category_in_text, category_of_name
+from credo.policy.protection import ForbiddenCategory, category_in_text, category_of_name
 
 
 def _field_path(loc: tuple[Any, ...]) -> str | None:
@@ -34,6 +34,28 @@ def _forbidden(field: str | None, code: str, name: str, rationale: str) -> Probl
     )
 
 
+def _nested_category(value: Any) -> tuple[str, ForbiddenCategory] | None:
+    """The first forbidden category named anywhere inside a nested value (an object's keys, any text),
+    with its path below the field; None for a scalar or a clean value. Walked without recursion."""
+    if not isinstance(value, dict | list):
+        return None
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                here = f"{path}.{key}" if path else str(key)
+                category = category_of_name(str(key))
+                if category is not None:
+                    return here, category
+                stack.append((here, inner))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{i}" if path else str(i), inner) for i, inner in enumerate(item))
+        elif isinstance(item, str) and (category := category_in_text(item)) is not None:
+            return path, category
+    return None
+
+
 def problems_from_validation(exc: ValidationError) -> list[Problem]:
     problems: list[Problem] = []
     for err in exc.errors(include_url=False):
@@ -43,6 +65,11 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
             problems.append(Problem(ErrorCode.UNKNOWN_EVENT_TYPE, "type", "type in EVENT_TYPES", err["msg"]))
         elif kind == "union_tag_not_found":
             problems.append(Problem(ErrorCode.MISSING_FIELD, "type", "required", "every event needs a 'type'"))
+        elif (nested := _nested_category(err.get("input"))) is not None:
+            # a value with fields of its own (never valid in a flat event) that names a forbidden category
+            where, category = nested
+            problems.append(_forbidden(".".join(filter(None, (field, where))), category.code, category.name,
+                                       category.rationale))
         elif kind == "extra_forbidden":
             name = str(err["loc"][-1])
             value = err.get("input")
