@@ -57,8 +57,8 @@ def partner_revoke_key(key_id: str, db: Db = None) -> None:
     from credo.registry import revoke_api_key
 
     with _engine(db).begin() as conn:
-        revoke_api_key(conn, key_id)
-    console.print(f"key {key_id} revoked")
+        revoked = revoke_api_key(conn, key_id)
+    console.print(f"key {key_id} revoked" if revoked else f"key {key_id} was already revoked")
 
 
 @consumer_app.command("enrol")

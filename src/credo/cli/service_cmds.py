@@ -38,20 +38,34 @@ def verify(
     status_list: Annotated[Path | None, typer.Option("--status-list", exists=True, dir_okay=False,
                                                      help="A saved Status List Token, to check revocation.")] = None,
     issuer: Annotated[str | None, typer.Option("--issuer", help="Required iss.")] = None,
+    no_revocation_check: Annotated[bool, typer.Option(
+        "--no-revocation-check", help="Accept without a status list: revocation is then not checked.")] = False,
     at: AtOption = None,
 ) -> None:
-    """Verify a presented band credential offline, with a saved key set. Exit 1 if refused."""
+    """Verify a presented band credential offline, with a saved key set.
+
+    Exit 0: valid (revocation checked against --status-list, or waived with --no-revocation-check);
+    1: refused; 3: signature, binding and dates valid but revocation NOT checked (no --status-list)."""
     from credo.credentials import load_jwks, verify_presentation
 
     text = Path(token[1:]).read_text().strip() if token.startswith("@") else token.strip()
     status = status_list.read_text().strip() if status_list else None
     result = verify_presentation(text, jwks=load_jwks(jwks), audience=audience, nonce=nonce, now=_now(at),
                                  status_list=status, issuer=issuer)
-    if result.ok:
-        console.print(f"valid (key {result.kid}); disclosed: {result.disclosed}")
-        return
-    console.print(f"refused: {result.reason.value if result.reason else '?'} {result.detail}")
-    raise typer.Exit(1)
+    if not result.ok:
+        console.print(f"refused: {result.reason.value if result.reason else '?'} {result.detail}")
+        raise typer.Exit(1)
+    if result.status_checked:
+        console.print(f"valid (key {result.kid}; not revoked per the status list); disclosed: {result.disclosed}",
+                      soft_wrap=True)
+    elif no_revocation_check:
+        console.print(f"valid (key {result.kid}); revocation NOT checked, as asked; disclosed: {result.disclosed}",
+                      soft_wrap=True)
+    else:
+        console.print(f"NOT fully verified: signature, holder binding and dates are valid (key {result.kid}), but "
+                      "revocation was NOT checked: pass --status-list FILE (or --no-revocation-check to accept "
+                      f"that); disclosed: {result.disclosed}", soft_wrap=True)
+        raise typer.Exit(3)
 
 
 @ledger_app.command("verify")

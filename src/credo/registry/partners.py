@@ -67,8 +67,12 @@ def issue_api_key(conn: Connection, partner_id: str) -> str:
     return f"{_KEY_PREFIX}_{key_id}_{secret}"
 
 
-def revoke_api_key(conn: Connection, key_id: str) -> None:
-    conn.execute(update(api_keys).where(api_keys.c.key_id == key_id).values(revoked_at=utcnow()))
+def revoke_api_key(conn: Connection, key_id: str) -> bool:
+    """Revoke a key by id: True if it was live, False if already revoked; NOT_FOUND for an unknown id."""
+    if conn.execute(select(api_keys.c.key_id).where(api_keys.c.key_id == key_id)).first() is None:
+        raise CredoError(ErrorCode.NOT_FOUND, f"no API key with id {key_id!r} (the part after 'credo_')", "key_id")
+    return bool(conn.execute(update(api_keys).where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                             .values(revoked_at=utcnow())).rowcount)
 
 
 _KEY_BY_ID = Prepared(select(api_keys.c.partner_id, api_keys.c.secret_sha256, api_keys.c.revoked_at).where(

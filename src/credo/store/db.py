@@ -65,13 +65,15 @@ def create_store_engine(url: str) -> Engine:
     process crash (kill -9); only an OS crash can lose the last commits.
     Transactions start with ``BEGIN IMMEDIATE`` so a writer never fails to
     upgrade a read lock halfway through a batch (:func:`read_only` connections excepted).
+    ``hide_parameters``: a database error's text never carries the statement's values (event
+    payloads, usernames, password hashes), so it can be logged.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _postgres_utc)
     return engine
