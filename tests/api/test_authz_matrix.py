@@ -47,6 +47,7 @@ MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "GET /v1/me/disputes": (ME, None),
     "POST /v1/me/disputes/{mine}/information": (row(200, N, U, U, U, U, U, U, U), None),
     "GET /v1/me/ledger": (ME, None),
+    "GET /v1/me/notices": (ME, None),
     "GET /v1/me/export": (ME, "self"),
     "POST /v1/me/credentials": (row(201, 201, U, U, U, U, U, U, U), "self"),
     "DELETE /v1/me/access-consents/{spare}": (row(200, N, U, U, U, U, U, U, U), None),
@@ -188,6 +189,7 @@ NOT_IN_MATRIX = {
     "POST /v1/accounts", "POST /v1/sessions", "DELETE /v1/sessions/current",  # test_session_expiry_and_logout
     "POST /v1/me/access-consents", "POST /v1/me/report-consents",  # exercised by _setup and tests/service
     "DELETE /v1/me/report-consents/{partner_id}", "POST /v1/me/disputes", "POST /v1/me/close",
+    "GET /v1/me/notices/{reference}",  # every caller: tests/service/test_adverse_action_notices.py
 }
 
 

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from credo.cli.main import app as cli
 from credo.credentials import HolderKey, present
-from credo.credentials.jose import CompactJWS, key_from_jwk
 from credo.features import events_from_store
 from credo.policy.reasons import INQUIRY_REASON
 from credo.scoring import score_population
@@ -324,6 +323,11 @@ def test_consumer_gets_results_of_every_resolution_in_list_and_export(world: Wor
     export = world.client.get("/v1/me/export", headers=me).json()
     assert {d["id"]: d["result"]["body"]["outcome"] for d in export["disputes"]} == \
         {d["id"]: o for d, o in zip(opened, expected)}
+    # ... and they are the consumer's notices, in the API and the export alike
+    results = {n["body"]["dispute_id"]: n["body"]["outcome"] for n in world.client.get("/v1/me/notices", headers=me)
+               .json() if n["kind"] == "dispute_result"}
+    assert results == {d["id"]: o for d, o in zip(opened, expected)}
+    assert {n["reference"] for n in export["notices"]} == {f"dr_{mine[d['id']]['result']['id']}" for d in opened}
     # the suppression is also reported to the furnisher
     kinds = [(n["dispute_id"], n["kind"], n["body"].get("outcome"))
              for n in world.client.get("/v1/partners/dispute-notices", headers=key).json()]
@@ -333,34 +337,7 @@ def test_consumer_gets_results_of_every_resolution_in_list_and_export(world: Wor
 # ---------------------------------------------------------------- eligibility and adverse action
 
 
-ADVERSE_FIELDS = {"score_used", "score_range", "key_factors", "inquiries_were_a_key_factor", "score_date",
-                  "score_source", "cra", "cra_did_not_decide", "free_report", "right_to_dispute"}
-
-
-def test_adverse_action_payload_has_all_1681m_fields_and_signature_verifies(world: World) -> None:
-    cid = world.low()
-    me = world.consumer_token(cid)
-    consent(world, me, scope="eligibility")
-    programme(world, 750)
-    r = world.client.post("/v1/eligibility", headers=world.partner("lender"), json={"consumer_id": cid,
-                                                                                   "programme_id": "lender-750"})
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["result"] == "no"
-    aa = body["adverse_action"]
-    assert ADVERSE_FIELDS <= set(aa)
-    assert aa["score_range"] == {"min": 350, "max": 950} and 350 <= aa["score_used"] < 750
-    assert set(aa["cra"]) == {"name", "address", "phone"} and all(aa["cra"].values())
-    assert "did not make this decision" in aa["cra_did_not_decide"]
-    assert aa["free_report"]["within_days"] == 60 and "dispute" in aa["right_to_dispute"]
-    assert 1 <= len(aa["key_factors"]) <= 5 and all(f["text"] and f["action"] for f in aa["key_factors"])
-    assert body["reasons"] == aa["key_factors"]
-    # the signature covers every other field and verifies with the published keys
-    jws = CompactJWS(body["signature"])
-    kid = jws.header["kid"]
-    jwk = next(k for k in world.client.get("/v1/.well-known/jwks.json").json()["keys"] if k["kid"] == kid)
-    assert jws.alg == "EdDSA" and jws.verify(key_from_jwk(jwk))
-    assert jws.payload == {k: v for k, v in body.items() if k != "signature"}
+# The adverse-action notice of a "no" goes to the consumer: tests/service/test_adverse_action_notices.py.
 
 
 def test_key_factors_at_most_4_plus_inquiry_exception(world: World) -> None:
@@ -416,7 +393,7 @@ def test_not_enough_data_is_distinct_from_no(world: World) -> None:
     body = world.client.post("/v1/eligibility", headers=world.partner("lender"),
                              json={"consumer_id": "newcomer", "threshold": 500}).json()
     assert body["result"] == "not_enough_data"
-    assert body["adverse_action"] is None and body["reasons"] == [] and body["scoring_criteria"]
+    assert body["notice"] is None and body["scoring_criteria"]
     own = world.client.get("/v1/me/score", headers=me).json()
     assert own["status"] == "not_enough_data" and own["score"] is None and own["how_to_become_scorable"]
 

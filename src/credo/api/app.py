@@ -16,7 +16,7 @@ from credo.api.logs import configure_logging
 from credo.api.middleware import RequestContext
 from credo.api.problems import credo_error_handler, http_error_handler, validation_error_handler
 from credo.api.routers import (
-    accounts, consents, credentials, disputes, events, health, partners, records, scores, sharing,
+    accounts, consents, credentials, disputes, events, health, notices, partners, records, scores, sharing,
 )
 from credo.errors import CredoError
 from credo.service import Service
@@ -76,7 +76,7 @@ def create_app(
     # score), the busiest, come first. No two routers share a path, so the order changes nothing else.
     app.include_router(partners.router)
     app.include_router(events.router)
-    for consumer in (accounts, scores, consents, records, disputes, credentials):
+    for consumer in (accounts, scores, consents, records, disputes, notices, credentials):
         app.include_router(consumer.router)
     app.include_router(sharing.router)
     app.include_router(health.router)

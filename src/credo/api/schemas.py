@@ -265,6 +265,19 @@ class LedgerEntryOut(BaseModel):
     hash: str
 
 
+class NoticeOut(BaseModel):
+    reference: str
+    kind: Literal["adverse_action", "dispute_result"]
+    partner_id: str
+    issued_at: datetime
+    title: str
+    body: dict[str, Any] = Field(description=(
+        "adverse_action: the partner and programme, the decision, score_used, score_range, key_factors, "
+        "inquiries_were_a_key_factor, score_date, score_source, cra, cra_did_not_decide, free_report, "
+        "right_to_dispute (FCRA §615(a)); dispute_result: the results notice of the dispute (dispute_id, outcome, "
+        "record, note, your_rights)."))
+
+
 class Export(BaseModel):
     model_config = ConfigDict(extra="allow")
     consumer_id: str
@@ -276,6 +289,7 @@ class Export(BaseModel):
     access_consents: list[AccessConsentOut]
     disputes: list[DisputeOut]
     credentials: list[dict[str, Any]]
+    notices: list[NoticeOut]
     ledger: list[LedgerEntryOut]
 
 

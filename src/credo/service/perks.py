@@ -3,8 +3,10 @@
 * Thresholds come from the fixed ladder (500, 550, … 750) and are registered in
   advance per programme; a check against anything else is refused.
 * The answer is ``yes`` / ``no`` / ``not_enough_data`` (never treated as no),
-  with a check id, signed (EdDSA JWS by the issuer key ring); a ``no`` carries
-  the principal reasons and the adverse-action notice fields (FCRA §615(a)).
+  with a check id, signed (EdDSA JWS by the issuer key ring). A ``no`` discloses
+  nothing more to the partner than the notice's reference and printable-copy link:
+  the adverse-action notice (score used, key factors, rights; FCRA §615(a)) goes to
+  the consumer (:mod:`credo.service.notices`).
 * Probing — more than ``probe_max_thresholds`` distinct thresholds or
   ``probe_max_checks`` checks for one consumer by one partner within the window, or
   more than ``probe_max_thresholds_all_partners`` distinct thresholds answered for one
@@ -25,8 +27,7 @@ from credo.credentials import THRESHOLD_LADDER
 from credo.errors import CredoError, ErrorCode
 from credo.ledger import ActorKind
 from credo.policy.bands import SCORE_MAX, SCORE_MIN
-from credo.policy.reasons import INQUIRY_REASON
-from credo.service import access, disputes
+from credo.service import access, disputes, notices
 from credo.service import scores as scoring
 from credo.service.runtime import Service, is_active, utc
 from credo.store.prepared import Prepared
@@ -84,26 +85,6 @@ def _resolve_programme(conn: Connection, partner_id: str, programme_id: str | No
                          "programmes", "threshold" if programme_id is None else "programme_id", "registered")
     r = matching[0]
     return {"id": r.id, "purpose": r.purpose, "threshold": r.threshold}
-
-
-def adverse_action(svc: Service, result: scoring.ScoreResult, now: datetime) -> dict[str, Any]:
-    """The fields of an adverse-action notice (FCRA §615(a), Reg B): the partner sends it."""
-    cfg = svc.settings
-    return {
-        "score_used": result.score,
-        "score_range": {"min": SCORE_MIN, "max": SCORE_MAX},
-        "key_factors": result.reason_details(),
-        "inquiries_were_a_key_factor": INQUIRY_REASON in result.reasons[4:],
-        "score_date": result.as_of.date().isoformat(),
-        "score_source": {"provider": cfg.cra_name, "model_version": result.model_version},
-        "cra": {"name": cfg.cra_name, "address": cfg.cra_address, "phone": cfg.cra_phone},
-        "cra_did_not_decide": f"{cfg.cra_name} did not make this decision and cannot explain why it was made.",
-        "free_report": {"within_days": 60, "request_by": (now + timedelta(days=60)).date().isoformat(),
-                        "statement": "You may obtain a free copy of your report from "
-                                     f"{cfg.cra_name} within 60 days."},
-        "right_to_dispute": "You have the right to dispute the accuracy or completeness of any information "
-                            f"in your report with {cfg.cra_name}, free of charge.",
-    }
 
 
 #: How many of the partner's latest checks of the consumer in the window fall on each threshold,
@@ -213,7 +194,8 @@ def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | N
         asked.update(_resolve_programme(conn, partner_id, programme_id, threshold))
         return access.check(conn, consumer_id, partner_id, asked["purpose"], "eligibility", now)
 
-    def respond(conn: Connection, result: scoring.ScoreResult, consent_id: int) -> str:
+    def respond(conn: Connection, result: scoring.ScoreResult,
+                consent_id: int) -> tuple[str, dict[str, str] | None]:
         _check_probing(svc, conn, partner_id, consumer_id, asked["threshold"], now)
         if result.status != scoring.SCORED:
             answer = "not_enough_data"
@@ -222,7 +204,10 @@ def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | N
         _insert_check(conn, check_id, partner_id, consumer_id, asked, answer, now)
         access.record(conn, consumer_id=consumer_id, actor=actor, purpose=asked["purpose"],
                       disclosed=f"eligibility:{asked['threshold']}:{answer}", now=now, consent_id=consent_id)
-        return answer
+        notice = notices.deliver_adverse_action(conn, svc, check_id=check_id, consumer_id=consumer_id,
+                                                partner_id=partner_id, programme=asked, result=result,
+                                                now=now) if answer == "no" else None
+        return answer, notice
 
     def record_denial(conn: Connection, error: CredoError) -> None:
         disclosed = f"eligibility:{asked['threshold']}"
@@ -235,12 +220,10 @@ def check(svc: Service, partner_id: str, consumer_id: str, programme_id: str | N
     found = _answer_from_score(svc, consumer_id, now, authorise, respond, record_denial, cached_only)
     if found is None:
         return None
-    result, consent_id, flags, answer = found
+    result, consent_id, flags, (answer, notice) = found
     body = _body(check_id, consumer_id, partner_id, asked, answer, result, now, consent_id, flags)
-    if answer == "no":
-        body["reasons"] = result.reason_details()
-        body["adverse_action"] = adverse_action(svc, result, now)
-    elif answer == "not_enough_data":
+    body["notice"] = notice
+    if answer == "not_enough_data":
         body["scoring_criteria"] = scoring.SCORING_CRITERIA.describe()
     body["signature"] = svc.keys().sign({"typ": ELIGIBILITY_JWS_TYP}, body)
     return body
@@ -258,7 +241,7 @@ def _body(check_id, consumer_id, partner_id, programme, answer, result, now, con
         "threshold": programme["threshold"], "purpose": programme["purpose"], "result": answer,
         "as_of": result.as_of.isoformat(), "checked_at": now.isoformat(), "consent_id": consent_id,
         "disputed": bool(flags), "disputed_records": [{**f, "opened_at": f["opened_at"].isoformat()} for f in flags],
-        "reasons": [], "adverse_action": None, "scoring_criteria": None,
+        "notice": None, "scoring_criteria": None,
     }
 
 

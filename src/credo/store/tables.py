@@ -296,6 +296,22 @@ eligibility_checks = Table(
     Index("ix_eligibility_checks_consumer_threshold", "consumer_id", "threshold", "checked_at"),
 )
 
+#: Adverse-action notices (FCRA §615(a)): after a "no", the score used, key factors and rights go to
+#: the consumer, never to the partner. ``id`` is the reference the partner gets; ``link_token_sha256``
+#: the hash of the token in the printable-copy link the partner may hand over (credo.service.notices).
+adverse_action_notices = Table(
+    "adverse_action_notices",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("consumer_id", String(128), nullable=False, index=True),
+    Column("partner_id", String(64), ForeignKey("partners.id"), nullable=False),
+    Column("check_id", String(32), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("link_token_sha256", String(64), nullable=False),
+    Column("body", JSON, nullable=False),
+    UniqueConstraint("check_id", name="uq_adverse_action_notices_check_id"),
+)
+
 #: Disputes a consumer opens on a record (an event), and how the reporting partner resolved them.
 disputes = Table(
     "disputes",

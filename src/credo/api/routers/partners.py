@@ -58,23 +58,10 @@ class SignedDisputeFlag(BaseModel):
     opened_at: str
 
 
-class CRA(BaseModel):
-    name: str
-    address: str
-    phone: str
-
-
-class AdverseAction(BaseModel):
-    score_used: int
-    score_range: dict[str, int]
-    key_factors: list[ReasonOut] = Field(max_length=5)
-    inquiries_were_a_key_factor: bool
-    score_date: str
-    score_source: dict[str, str]
-    cra: CRA
-    cra_did_not_decide: str
-    free_report: dict[str, Any]
-    right_to_dispute: str
+class NoticeRef(BaseModel):
+    reference: str = Field(description="The adverse-action notice delivered to the consumer's account.")
+    link: str = Field(description="Printable copy to hand to the customer: it opens only in their own Credo "
+                                  "session (a consumer-bound token), never for you.")
 
 
 class EligibilityOut(BaseModel):
@@ -90,8 +77,8 @@ class EligibilityOut(BaseModel):
     consent_id: int
     disputed: bool
     disputed_records: list[SignedDisputeFlag]
-    reasons: list[ReasonOut] = Field(max_length=5)
-    adverse_action: AdverseAction | None
+    notice: NoticeRef | None = Field(description="On a no: the reference of the adverse-action notice (score used, "
+                                                 "key factors, rights) sent to the consumer; nothing of it is here.")
     scoring_criteria: str | None
     signature: str = Field(description="EdDSA JWS (typ credo-eligibility+jwt) over every other field; keys at "
                                        "/v1/.well-known/jwks.json.")
