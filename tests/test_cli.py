@@ -82,7 +82,7 @@ def test_malformed_jsonl_line_is_reported_not_fatal(tmp_path: Path) -> None:
 
 def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["demo", "--consumers", "300", "--months", "20"])
+    result = runner.invoke(app, ["demo", "--consumers", "300", "--months", "20", "--no-serve"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "consumers 301" in result.output  # 300 simulated + the demo's consumer without consent
     assert "POLICY_FORBIDDEN_CATEGORY:FC03" in result.output
@@ -91,3 +91,39 @@ def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert (tmp_path / "credo-demo.db").exists()
     assert (tmp_path / "credo-demo.models" / "champion.json").exists()
     assert (tmp_path / "credo-demo.models" / "report.html").read_text().count("<img") == 3
+    _printed_demo_logins_work(tmp_path, result.output)
+
+
+def _printed_demo_logins_work(tmp_path: Path, output: str) -> None:
+    """Every login the demo prints signs in: the consumers see what their label says, the partner's
+    console shows the perk at 650, the operator's pages open."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from credo.api import create_app
+    from credo.settings import Settings
+
+    settings = Settings(dev_mode=True, database_url=f"sqlite:///{tmp_path / 'credo-demo.db'}",
+                        model_dir=str(tmp_path / "credo-demo.models"), key_dir=(tmp_path / "credo-demo.keys"))
+    logins = dict(re.findall(r"username (\S+)\s+password (\S+)", output))
+    key = re.search(r"API key (credo_\S+)", output).group(1)
+    assert set(logins) == {"good-score", "poor-score", "thin-file", "operator"}
+    with TestClient(create_app(settings)) as client:
+        for username in ("good-score", "poor-score", "thin-file"):
+            client.cookies.clear()
+            page = client.post("/login", data={"username": username, "password": logins[username]})
+            assert page.status_code == 200 and page.url.path == "/me", username
+            number = re.search(r'data-testid="score">(\d+)<', page.text)
+            if username == "thin-file":
+                assert number is None and "Not enough data to score you yet" in page.text
+            elif username == "good-score":
+                assert int(number.group(1)) >= 650 and "Nothing is lowering this score." in page.text
+            else:
+                assert int(number.group(1)) < 650 and page.text.count("What would help:") >= 1
+        client.cookies.clear()
+        console = client.post("/partner/login", data={"api_key": key})
+        assert console.url.path == "/partner" and "deposit-free-650" in console.text and ">650<" in console.text
+        client.cookies.clear()
+        operator = client.post("/operator/login", data={"username": "operator", "password": logins["operator"]})
+        assert operator.url.path == "/operator"

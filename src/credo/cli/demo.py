@@ -45,7 +45,8 @@ def _misbehaving_batch(engine) -> list[dict]:  # noqa: ANN001
     ]
 
 
-def run_demo(db: Path, *, consumers: int, months: int, seed: int) -> None:  # noqa: C901
+def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "127.0.0.1",
+             port: int | None = 8000) -> None:  # noqa: C901
     from datetime import date
 
     from credo.cli.main import _engine, _load_world, _print_report
@@ -85,11 +86,14 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int) -> None:  # no
     table.add_row("[bold]total", f"[bold]{sum(c for _, c in by_type)}")
     console.print(table)
     _print_report(report)
-    _train_and_score(engine, db.with_suffix(".models"))
+    models = db.with_suffix(".models")
+    result = _train_and_score(engine, models)
+    engine.dispose()
+    _open_the_web_app(db, models, result, host, port)
 
 
-def _train_and_score(engine, models: Path) -> None:  # noqa: ANN001
-    """Train on the simulated outcomes, score everyone, show a few explained scores."""
+def _train_and_score(engine, models: Path):  # noqa: ANN001, ANN202
+    """Train on the simulated outcomes, score everyone, show a few explained scores; the scores."""
     from datetime import datetime, time, timedelta, timezone
 
     from credo.cli.main import _print_score_distribution, _print_validation
@@ -124,6 +128,48 @@ def _train_and_score(engine, models: Path) -> None:  # noqa: ANN001
         table.add_row(thin.index[0], "-", "not enough data", "too little history to score (never a low score)")
     console.print(table)
     console.print(f"model {run.bundle.version} and its report are in {models}/")
+    return result
+
+
+def _open_the_web_app(db: Path, models: Path, result, host: str, port: int | None) -> None:  # noqa: ANN001
+    """Create the demo logins, print them, and serve the web app and API (unless ``port`` is None).
+
+    The demo runs in development mode on its own throwaway store: its ledger secret is the
+    development placeholder and its issuer keys live beside the store (``<db>.keys``)."""
+    import shutil
+
+    from credo.api import create_app
+    from credo.cli.demo_logins import create_demo_logins
+    from credo.service import Service
+    from credo.settings import Settings
+    from credo.store import create_store_engine
+
+    keys = db.with_suffix(".keys").resolve()
+    shutil.rmtree(keys, ignore_errors=True)
+    settings = Settings(dev_mode=True, database_url=f"sqlite:///{db}", model_dir=str(models), key_dir=keys)
+    engine = create_store_engine(f"sqlite:///{db}")
+    svc = Service(engine, settings)
+    logins = create_demo_logins(svc, result, svc.now())
+    base = f"http://{host}:{port or 8000}"
+    console.rule("the web app")
+    console.print(f"Demo logins, new for every demo run (sign in at {base}/):", soft_wrap=True)
+    for who, username, password, consumer_id in logins.consumers:
+        console.print(f"  consumer with a {who} ({consumer_id}): {base}/login  username [bold]{username}[/]  "
+                      f"password [bold]{password}[/]", soft_wrap=True)
+    console.print(f"  partner Swift Car Rental, deposit-free rental at 650: {base}/partner/login  "
+                  f"API key [bold]{logins.partner_key}[/]", soft_wrap=True)
+    console.print(f"  operator: {base}/operator/login  username [bold]{logins.operator[0]}[/]  "
+                  f"password [bold]{logins.operator[1]}[/]", soft_wrap=True)
+    if port is None:
+        console.print("--no-serve: stopping here. To serve this store: CREDO_DEV_MODE=1 CREDO_DATABASE_URL=sqlite:///"
+                      f"{db} CREDO_MODEL_DIR={models} CREDO_KEY_DIR={keys} credo serve", soft_wrap=True)
+        engine.dispose()
+        return
+    import uvicorn
+
+    app = create_app(settings, engine, svc)
+    console.print(f"[bold]Credo is running at {base}/[/] (API docs at {base}/docs). Press Ctrl+C to stop.")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _print_published(bundle) -> None:  # noqa: ANN001

@@ -192,20 +192,26 @@ def serve(
     engine = _engine(db)
     open_keyring(engine, settings.key_directory, utcnow())  # refuses a key ring the store never signed with
     engine.dispose()
+    console.print(f"Credo is listening on http://{host}:{port}/ (web app; API under /v1, docs at /docs). "
+                  "One log line per request: method, route, status, latency.")
     uvicorn.run("credo.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
 @app.command()
 def demo(
     db: Annotated[Path, typer.Option(help="SQLite file to create (replaced if it exists).")] = Path("credo-demo.db"),
-    consumers: Annotated[int, typer.Option(min=10)] = 1000,
+    consumers: Annotated[int, typer.Option(min=10)] = 2000,
     months: Annotated[int, typer.Option(min=20, help="At least 20: 7 of history and 12 of outcomes.")] = 24,
     seed: int = 0,
+    host: Annotated[str, typer.Option(help="Interface the web app listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the web app.")] = 8000,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web app after scoring.")] = True,
 ) -> None:
-    """Simulate a small population into a fresh SQLite store and summarise it."""
+    """Simulate a population into a fresh SQLite store, train, score, and open the web app with
+    ready demo logins (development mode: a throwaway store)."""
     from credo.cli.demo import run_demo
 
-    run_demo(db, consumers=consumers, months=months, seed=seed)
+    run_demo(db, consumers=consumers, months=months, seed=seed, host=host, port=port if serve else None)
 
 
 def _date(text: str | None):  # noqa: ANN202
