@@ -244,3 +244,30 @@ def test_public_pages_are_accessible_and_load_nothing_from_elsewhere(live, brows
     assert outside == []
     if path != "/docs":  # Swagger UI's own markup is not ours to fix
         accessible(page)
+
+
+def test_operator_pages(live, browser: Browser) -> None:
+    world, server = live
+    from credo.scoring import score_population
+    from credo.service import console
+
+    bundle = world.svc.model_bundle()
+    score_population(world.engine, bundle.champion, bundle.version, world.clock[0])  # a nightly run to show
+    with world.engine.begin() as conn:
+        console.add_operator(conn, "op-web", "an operator password", world.clock[0])
+    page = new_page(browser)
+    page.goto(f"{server.url}/operator/login")
+    page.get_by_label("Username").fill("op-web")
+    page.get_by_label("Password").fill("an operator password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/operator$"))
+    expect(page.get_by_text(world.svc.model_bundle().version).first).to_be_visible()
+    accessible(page)
+    shoot(page, "operator-overview")
+    for path, name in (("/operator/model", "operator-model"), ("/operator/scores", "operator-scores"),
+                       ("/operator/runs", None), ("/operator/ledger", None)):
+        page.goto(f"{server.url}{path}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        accessible(page)
+        if name:
+            shoot(page, name)
