@@ -42,8 +42,9 @@ TIME_FIELDS = {"occurred_at", "received_at", "due_back_at", "returned_at"}
 DATE_FIELDS = {n for m in EVENT_MODELS.values() for n, f in m.model_fields.items() if "date" in n}
 KINDS = (
     "valid", "valid", "valid", "forbidden_field", "forbidden_term", "unknown_field", "bad_currency",
-    "bad_mcc", "sensitive_mcc", "nested_forbidden", "bad_value", "missing_field", "naive_time", "offset_time", "fractional_seconds",
-    "noncanonical_amount", "too_precise", "no_consent", "not_enrolled", "not_permitted", "duplicate",
+    "bad_mcc", "sensitive_mcc", "nested_forbidden", "bad_value", "missing_field", "naive_time", "offset_time",
+    "fractional_seconds", "noncanonical_amount", "too_precise", "no_consent", "not_enrolled", "not_permitted",
+    "duplicate",
     "conflict", "correction", "missing_received_at", "missing_partner", "unknown_type",
 )
 TYPES = [t for t in EVENT_TYPES if t != "event.retraction"]
