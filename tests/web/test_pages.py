@@ -149,3 +149,33 @@ def test_no_page_refers_to_another_host(world: World) -> None:
                  "/me/credentials", "/docs"):
         html = world.client.get(path).text
         assert not re.search(r'(src|href)="(https?:)?//', html), path
+
+
+def test_a_declined_check_shows_the_partner_no_score_and_the_consumer_the_notice(world: World) -> None:
+    consumer = world.low(9)
+    headers = _sign_in(world, consumer, "declined-page")
+    score = world.client.get("/v1/me/score", headers=headers).json()["score"]
+    assert score < 700
+    world.client.post("/me/consents/access", data={"partner_id": "bikes", "purpose": "deposit_waiver",
+                                                   "scope": "eligibility", "days": "30"})
+    world.client.cookies.clear()
+    world.client.post("/partner/login", data={"api_key": world.keys["bikes"]})
+    world.client.post("/partner/programmes", data={"programme_id": "deposit-700", "name": "Deposit-free at 700",
+                                                   "purpose": "deposit_waiver", "threshold": "700"})
+    answer = world.client.post("/partner/check", data={"consumer_id": consumer, "programme_id": "deposit-700"})
+    assert "No — does not qualify" in answer.text
+    assert f">{score}<" not in answer.text and f" {score} " not in answer.text
+    link = re.search(r'data-testid="notice-link"[^>]*>|href="([^"]+)" data-testid="notice-link"', answer.text).group(1)
+    link = link.replace("&amp;", "&")
+    assert world.client.get(link, follow_redirects=False).status_code == 303  # the partner's session cannot open it
+
+    _sign_in(world, world.low(10), "other-declined-page")
+    assert world.client.get(link).status_code == 404  # another consumer: no such notice
+
+    world.client.cookies.clear()
+    world.client.post("/login", data={"username": "declined-page", "password": PASSWORD})
+    notices = world.client.get("/me/notices")
+    assert "declined you after checking your score" in notices.text and f"<strong>{score}</strong>" in notices.text
+    printable = world.client.get(link)
+    assert printable.status_code == 200 and f"<strong>{score}</strong>" in printable.text
+    assert "free copy of your report" in printable.text

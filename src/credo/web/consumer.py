@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from credo.credentials import THRESHOLD_LADDER
 from credo.errors import CredoError, ErrorCode
-from credo.service import access, accounts, disputes, mydata, selfview, sharing, wallet
+from credo.service import access, accounts, disputes, mydata, notices, selfview, sharing, wallet
 from credo.service.directory import partner_directory
 from credo.registry.consents import grant_report_consent, withdraw_report_consent
 from credo.web import charts
@@ -244,10 +244,20 @@ def add_information(request: Request, dispute_id: int, me: ConsumerPage, svc: Se
 @router.get("/me/notices")
 def notices_page(request: Request, me: ConsumerPage, svc: ServicePage) -> Response:
     with svc.engine.connect() as conn:
-        notices = [{"kind": "dispute_result", "at": d["result"]["notified_at"], "dispute": d,
-                    "body": d["result"]["body"]} for d in disputes.consumer_disputes(conn, me.consumer_id)
-                   if d["result"] is not None]
-    return page(request, "consumer/notices.html", nav="notices", notices=notices)
+        mine = notices.consumer_notices(conn, me.consumer_id)
+    return page(request, "consumer/notices.html", nav="notices", notices=mine)
+
+
+@router.get("/me/notices/{reference}")
+def printable_notice(request: Request, reference: str, me: ConsumerPage, svc: ServicePage, now: NowPage,
+                     token: str = "") -> Response:
+    """The printable copy a partner hands over (a link bound to this consumer's notice)."""
+    try:
+        with svc.engine.begin() as conn:
+            notice = notices.printable_notice(conn, me.consumer_id, reference, token, now)
+    except CredoError as exc:
+        return page(request, "error.html", status_code=404, heading="No such notice", message=message_of(exc))
+    return page(request, "consumer/notice.html", nav="notices", n=notice)
 
 
 @router.get("/me/ledger")

@@ -9,6 +9,9 @@ the API, so it lands in the consumer's access ledger the same way.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import segno
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -140,7 +143,18 @@ def check(request: Request, me: PartnerPage, svc: ServicePage, now: NowPage,
         answer = perks.check(svc, me.subject, consumer_id.strip(), programme_id, None, now)
     except CredoError as exc:
         return _check_page(request, svc, me, status_code=400, error=message_of(exc), asked=consumer_id)
-    return _check_page(request, svc, me, answer=answer, asked=consumer_id)
+    handover = None
+    if answer.get("notice"):
+        handover = f"{request.base_url}{notice_page_path(answer['notice'])}"
+        handover = {"link": handover, "qr": segno.make(handover, error="m").svg_inline(
+            scale=4, omitsize=True, title="QR code of the customer's notice link")}
+    return _check_page(request, svc, me, answer=answer, asked=consumer_id, handover=handover)
+
+
+def notice_page_path(notice: dict[str, str]) -> str:
+    """The consumer's page of a declined check's notice (it opens only in that consumer's session)."""
+    token = parse_qs(urlsplit(notice["link"]).query).get("token", [""])[0]
+    return f"me/notices/{notice['reference']}?{urlencode({'token': token})}"
 
 
 # ---------------------------------------------------------------- disputes
