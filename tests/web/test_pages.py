@@ -179,3 +179,19 @@ def test_a_declined_check_shows_the_partner_no_score_and_the_consumer_the_notice
     printable = world.client.get(link)
     assert printable.status_code == 200 and f"<strong>{score}</strong>" in printable.text
     assert "free copy of your report" in printable.text
+
+
+def test_a_missing_page_is_a_page_and_a_missing_api_path_the_envelope(world: World) -> None:
+    page = world.client.get("/me/nowhere")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"] and "Page not found" in page.text
+    api = world.client.get("/v1/nowhere")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_console_sign_ins_are_rate_limited(world: World) -> None:
+    world.client.cookies.clear()
+    codes = [world.client.post("/operator/login", data={"username": "nobody-op", "password": f"wrong {i}"}).status_code
+             for i in range(world.svc.settings.login_max_failures_per_username + 1)]
+    assert codes[:-1] == [401] * (len(codes) - 1)
+    last = world.client.post("/operator/login", data={"username": "nobody-op", "password": "wrong again"})
+    assert last.status_code == 429 and "RATE_LOGIN_LIMITED" in last.text

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.registry.partners import authenticate_api_key, key_id_of
+from credo.service import login_limits
 from credo.service.runtime import Service, utc
 from credo.store.tables import api_keys, console_sessions, operators
 
@@ -50,11 +51,21 @@ def _open(svc: Service, conn: Connection, role: str, subject: str, api_key_id: s
     return token, expires_at
 
 
-def partner_login(svc: Service, api_key: str, now: datetime) -> tuple[str, datetime]:
-    """A console session (token, expiry) for the partner whose (live) API key this is."""
-    with svc.engine.begin() as conn:
-        partner_id = authenticate_api_key(conn, api_key)
-        return _open(svc, conn, PARTNER, partner_id, key_id_of(api_key), now)
+def partner_login(svc: Service, api_key: str, now: datetime, client: str = "unknown") -> tuple[str, datetime]:
+    """A console session (token, expiry) for the partner whose (live) API key this is; failed
+    sign-ins are limited per key id and per client like consumer logins (:mod:`login_limits`)."""
+    attempt = f"partner-key:{key_id_of(api_key)}"
+    with svc.engine.connect() as conn:
+        login_limits.check(conn, svc.settings, attempt, client, now)
+    try:
+        with svc.engine.begin() as conn:
+            partner_id = authenticate_api_key(conn, api_key)
+            login_limits.clear(conn, attempt)
+            return _open(svc, conn, PARTNER, partner_id, key_id_of(api_key), now)
+    except CredoError:
+        with svc.engine.begin() as conn:
+            login_limits.record_failure(conn, svc.settings, attempt, client, now)
+        raise
 
 
 def add_operator(conn: Connection, username: str, password: str, now: datetime) -> str:
@@ -70,9 +81,13 @@ def add_operator(conn: Connection, username: str, password: str, now: datetime) 
     return operator_id
 
 
-def operator_login(svc: Service, username: str, password: str, now: datetime) -> tuple[str, datetime]:
-    """A console session (token, expiry) for an operator; AUTH_INVALID for any wrong detail (one message, one timing)."""
+def operator_login(svc: Service, username: str, password: str, now: datetime,
+                   client: str = "unknown") -> tuple[str, datetime]:
+    """A console session (token, expiry) for an operator; AUTH_INVALID for any wrong detail (one message, one
+    timing); failed sign-ins limited per username and client (:mod:`login_limits`)."""
+    attempt = f"operator:{username}"
     with svc.engine.connect() as conn:
+        login_limits.check(conn, svc.settings, attempt, client, now)
         row = conn.execute(select(operators.c.id, operators.c.password_hash)
                            .where(operators.c.username == username)).first()
     try:
@@ -81,8 +96,11 @@ def operator_login(svc: Service, username: str, password: str, now: datetime) ->
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok:
+        with svc.engine.begin() as conn:
+            login_limits.record_failure(conn, svc.settings, attempt, client, now)
         raise CredoError(ErrorCode.AUTH_INVALID, "wrong username or password", "password")
     with svc.engine.begin() as conn:
+        login_limits.clear(conn, attempt)
         return _open(svc, conn, OPERATOR, row.id, None, now)
 
 

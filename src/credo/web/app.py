@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from importlib.resources import files
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from credo.api.problems import credo_error_handler
+from credo.api.problems import credo_error_handler, http_error_handler
 from credo.errors import CredoError
 from credo.web import consumer, operator, partner, public
 from credo.web.security import CrossSiteRequest, SignInRequired
@@ -34,6 +36,16 @@ async def _sign_in(request: Request, exc: SignInRequired) -> Response:
 async def _cross_site(request: Request, exc: CrossSiteRequest) -> Response:
     return page(request, "error.html", status_code=403, heading="This form came from another site",
                 message="For your safety, forms can only be sent from Credo's own pages. Nothing was changed.")
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """API paths keep the error envelope; a page that is not there gets a page."""
+    if not _is_page(request):
+        return await http_error_handler(request, exc)
+    heading = "Page not found" if exc.status_code == 404 else HTTPStatus(exc.status_code).phrase
+    return page(request, "error.html", status_code=exc.status_code, heading=heading,
+                message="There is nothing here. Check the address, or start again from the home page.",
+                headers=exc.headers)
 
 
 async def _credo_error(request: Request, exc: CredoError) -> Response:
@@ -64,5 +76,6 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in)  # type: ignore[arg-type]
     app.add_exception_handler(CrossSiteRequest, _cross_site)  # type: ignore[arg-type]
     app.add_exception_handler(CredoError, _credo_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     for module in (public, consumer, partner, operator):
         app.include_router(module.router)

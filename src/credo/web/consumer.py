@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
 from credo.credentials import THRESHOLD_LADDER
+from credo.api.problems import status_for
 from credo.errors import CredoError, ErrorCode
 from credo.service import access, accounts, disputes, mydata, notices, selfview, sharing, wallet
 from credo.service.directory import partner_directory
@@ -29,6 +30,7 @@ from credo.web.security import (
     ServicePage,
     SignInRequired,
     clear_session_cookie,
+    client_of,
     message_of,
     safe_next,
     same_site,
@@ -103,9 +105,9 @@ def login_form(request: Request) -> Response:
 def login(request: Request, svc: ServicePage, now: NowPage, username: Annotated[str, Form()],
           password: Annotated[str, Form()], next: Annotated[str, Form()] = "/me") -> Response:  # noqa: A002
     try:
-        token, expires = accounts.login(svc, username, password, now=now)
+        token, expires = accounts.login(svc, username, password, now=now, client=client_of(request))
     except CredoError as exc:
-        return page(request, "consumer/login.html", status_code=401, error=message_of(exc),
+        return page(request, "consumer/login.html", status_code=status_for(exc.code), error=message_of(exc),
                     next=safe_next(next, "/me"), username=username)
     response = RedirectResponse(safe_next(next, "/me"), status_code=303)
     set_session_cookie(request, response, CONSUMER_COOKIE, token, expires)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from credo.api.problems import status_for
 from credo.errors import CredoError
 from credo.ledger import head
 from credo.policy.bands import BANDS, SCORE_MAX, SCORE_MIN, band_index
@@ -28,6 +29,7 @@ from credo.web.security import (
     ServicePage,
     SignInRequired,
     clear_session_cookie,
+    client_of,
     message_of,
     safe_next,
     same_site,
@@ -95,9 +97,9 @@ def login_form(request: Request) -> Response:
 def login(request: Request, svc: ServicePage, now: NowPage, username: Annotated[str, Form()],
           password: Annotated[str, Form()], next: Annotated[str, Form()] = "/operator") -> Response:  # noqa: A002
     try:
-        token, expires_at = console.operator_login(svc, username, password, now)
+        token, expires_at = console.operator_login(svc, username, password, now, client_of(request))
     except CredoError as exc:
-        return page(request, "operator/login.html", status_code=401, error=message_of(exc),
+        return page(request, "operator/login.html", status_code=status_for(exc.code), error=message_of(exc),
                     next=safe_next(next, "/operator"), username=username)
     response = RedirectResponse(safe_next(next, "/operator"), status_code=303)
     set_session_cookie(request, response, CONSOLE_COOKIE, token, expires_at)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from starlette.responses import Response
 
 from credo.credentials import THRESHOLD_LADDER
+from credo.api.problems import status_for
 from credo.errors import CredoError
 from credo.ledger import ActorKind
 from credo.registry.partners import issue_api_key, list_api_keys, revoke_own_api_key
@@ -32,6 +33,7 @@ from credo.web.security import (
     ServicePage,
     SignInRequired,
     clear_session_cookie,
+    client_of,
     message_of,
     safe_next,
     same_site,
@@ -70,9 +72,9 @@ def login_form(request: Request) -> Response:
 def login(request: Request, svc: ServicePage, now: NowPage, api_key: Annotated[str, Form()],
           next: Annotated[str, Form()] = "/partner") -> Response:  # noqa: A002
     try:
-        token, expires_at = console.partner_login(svc, api_key.strip(), now)
+        token, expires_at = console.partner_login(svc, api_key.strip(), now, client_of(request))
     except CredoError as exc:
-        return page(request, "partner/login.html", status_code=401, error=message_of(exc),
+        return page(request, "partner/login.html", status_code=status_for(exc.code), error=message_of(exc),
                     next=safe_next(next, "/partner"))
     response = RedirectResponse(safe_next(next, "/partner"), status_code=303)
     set_session_cookie(request, response, CONSOLE_COOKIE, token, expires_at)

@@ -69,6 +69,11 @@ def same_site(request: Request) -> None:
         raise CrossSiteRequest()
 
 
+def client_of(request: Request) -> str:
+    """The caller's address, for the login limits (uvicorn's --proxy-headers makes it the real one behind a proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _next(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
