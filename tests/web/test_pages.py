@@ -195,3 +195,15 @@ def test_console_sign_ins_are_rate_limited(world: World) -> None:
     assert codes[:-1] == [401] * (len(codes) - 1)
     last = world.client.post("/operator/login", data={"username": "nobody-op", "password": "wrong again"})
     assert last.status_code == 429 and "RATE_LOGIN_LIMITED" in last.text
+
+
+def test_a_form_field_outside_its_rule_gets_a_page_naming_it_and_writes_nothing(world: World) -> None:
+    world.client.cookies.clear()
+    world.client.post("/partner/login", data={"api_key": world.keys["lender"]})
+    before = _count(world, access_ledger)
+    r = world.client.post("/partner/check", data={"consumer_id": "a" * 300, "programme_id": "x"})
+    assert r.status_code == 422 and "text/html" in r.headers["content-type"]
+    assert "consumer_id" in r.text and "REQ_MALFORMED" in r.text
+    assert _count(world, access_ledger) == before
+    api = world.client.post("/v1/eligibility", json={"consumer_id": "a" * 300}, headers=world.partner("lender"))
+    assert api.status_code == 422 and api.json()["error"]["code"] == "REQ_MALFORMED"

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from credo.api.problems import credo_error_handler, http_error_handler
+from credo.api.problems import credo_error_handler, http_error_handler, validation_error_handler
 from credo.errors import CredoError
 from credo.web import consumer, operator, partner, public
 from credo.web.security import CrossSiteRequest, SignInRequired
@@ -48,6 +49,16 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
                 headers=exc.headers)
 
 
+async def _invalid_form(request: Request, exc: RequestValidationError) -> Response:
+    """A form field outside its rule: on a page, a page naming the field and the rule (API paths: the envelope)."""
+    if not _is_page(request):
+        return await validation_error_handler(request, exc)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request", "type": "invalid"}
+    field = ".".join(str(p) for p in first["loc"][1:]) or "form"
+    return page(request, "error.html", status_code=422, heading="Please check what you entered",
+                message=f"{field}: {first['msg']} [REQ_MALFORMED]. Nothing was changed.")
+
+
 async def _credo_error(request: Request, exc: CredoError) -> Response:
     """API paths keep the JSON error envelope; a page that hits an unexpected refusal gets a page."""
     if not _is_page(request):
@@ -77,5 +88,6 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(CrossSiteRequest, _cross_site)  # type: ignore[arg-type]
     app.add_exception_handler(CredoError, _credo_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_form)  # type: ignore[arg-type]
     for module in (public, consumer, partner, operator):
         app.include_router(module.router)
