@@ -447,7 +447,7 @@ def events_from_store(
                events.c.occurred_at, events.c.received_at, events.c.target_event_id, events.c.payload)
         .join(consumers, consumers.c.id == events.c.consumer_id)
         .where(consumers.c.status == "active")
-        .where(~_suppressed())
+        .where(~suppressed_clause())
         .order_by(events.c.seq)
     )
     if consumer_id is not None:
@@ -462,7 +462,7 @@ def events_from_store(
     return derive_keys(pa.concat_tables(parts).combine_chunks())
 
 
-def _suppressed():  # noqa: ANN202 - SQL expression
+def suppressed_clause():  # noqa: ANN201 - SQL expression
     """Suppressed records (unverified disputes, retractions, retention) and the corrections or
     retractions that target them: never features, never disclosed (credo.service.disputes)."""
     s = suppressions.c

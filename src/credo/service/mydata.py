@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select, update
 from credo.credentials import RevocationReason
 from credo.ledger import ActorKind, entries_for, pseudonymise
 from credo.registry.consents import bump_registry_version
-from credo.service import access, disputes, notices, sharing
+from credo.service import access, disputes, kept, notices, sharing
 from credo.service import scores as scoring
 from credo.service.accounts import Principal
 from credo.service.runtime import Service, utc
@@ -115,5 +115,6 @@ def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str
         conn.execute(delete(consumers).where(consumers.c.id == cid))
         bump_registry_version(conn)
         result = pseudonymise(conn, cid, svc.settings.ledger_key, at=now)
+    kept.forget(svc, cid)
     return {"closed_at": now, "events_deleted": deleted, "credentials_revoked": revoked,
             "ledger_entries_pseudonymised": result.entries_pseudonymised}

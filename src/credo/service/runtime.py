@@ -23,6 +23,7 @@ from credo.errors import CredoError, ErrorCode
 from credo.registry import clock
 from credo.scoring import ModelBundle
 from credo.service.issuer_keys import open_keyring
+from credo.service.lru import LruMap
 from credo.settings import Settings
 from credo.store.tables import consumers
 
@@ -58,6 +59,10 @@ class SerialWriter:
         self._threads.release()
 
 
+#: Consumers whose latest score a process keeps between reads (:mod:`credo.service.kept`).
+KEPT_SCORES = 4096
+
+
 @dataclass
 class Service:
     engine: Engine
@@ -65,6 +70,8 @@ class Service:
     clock: Callable[[], datetime] = clock.utcnow
     bundle: ModelBundle | None = None
     keyring: KeyRing | None = None
+    #: Each consumer's latest score with its factor groups and reasons (:mod:`credo.service.kept`).
+    kept_scores: LruMap = field(default_factory=lambda: LruMap(KEPT_SCORES), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _writer: SerialWriter | None = field(default=None, repr=False)
 

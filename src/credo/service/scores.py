@@ -21,9 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Select, bindparam, func, insert, select
 
-from credo.features import compute_features, events_from_store
+from credo.features import compute_features, events_from_store, feature_query
 from credo.features.definitions import SCORING_CRITERIA, feature_groups
 from credo.features.events_table import derive_keys
+from credo.features.horizon import unchanged_until
 from credo.policy.bands import SCORE_MAX, SCORE_MIN
 from credo.policy.reasons import FACTOR_GROUPS, reason
 from credo.scoring import score_frame
@@ -49,6 +50,9 @@ class ScoreResult:
     dispute_adjusted: bool = False
     #: The highest ``events.seq`` of the consumer when the score was computed (None: no events).
     events_seq: int | None = None
+    #: Until when (exclusive) the same events give the same features, and so this result, as of any
+    #: later read (:func:`credo.features.horizon.unchanged_until`; None: not computed here).
+    unchanged_until: datetime | None = None
 
     def reason_details(self) -> list[dict[str, str]]:
         return [{"code": c, "text": reason(c).text, "action": reason(c).action, "group": reason(c).group}
@@ -154,12 +158,13 @@ def compute(svc: Service, consumer_id: str, now: datetime, *, with_groups: bool 
         table = pa.concat_tables([table, renamed])
         population.append(consumer_id + _WITHOUT)
     feats = compute_features(table, as_of, consumers=population)
+    until = unchanged_until(feature_query(as_of), table)
     base = result_from_features(svc, consumer_id, as_of, feats.loc[[consumer_id]], with_groups)
-    base.events_seq = seen
+    base.events_seq, base.unchanged_until = seen, until
     if disputed:
         alt_feats = feats.loc[[consumer_id + _WITHOUT]].rename(index={consumer_id + _WITHOUT: consumer_id})
         alt = result_from_features(svc, consumer_id, as_of, alt_feats, with_groups)
-        alt.events_seq = seen
+        alt.events_seq, alt.unchanged_until = seen, until
         if base.status == SCORED and alt.status == SCORED and (alt.score or 0) > (base.score or 0):
             alt.dispute_adjusted = True
             return alt

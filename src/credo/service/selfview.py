@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from credo.ledger import ActorKind
-from credo.service import access, disputes, whatif
+from credo.service import access, disputes, kept, whatif
 from credo.service import scores as scoring
 from credo.service.runtime import Service
 
@@ -26,10 +26,12 @@ def _record(svc: Service, consumer_id: str, disclosed: str, now: datetime,
 
 
 def score(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
-    """The score now with its factor groups and reasons (the public form), recorded in the history."""
+    """The score now with its factor groups and reasons (the public form). Served from the kept
+    score when nothing that moves it has changed (:mod:`credo.service.kept`), so it is a fresh
+    computation's answer either way; a computed one is also a score-history row."""
     disputes.sweep(svc, now, consumer_id)
-    result = scoring.compute(svc, consumer_id, now)
-    _record(svc, consumer_id, "score+reasons", now, result)
+    result, computed = kept.score_now(svc, consumer_id, now)
+    _record(svc, consumer_id, "score+reasons", now, result if computed else None)
     return result.public()
 
 
