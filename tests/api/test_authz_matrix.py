@@ -50,6 +50,8 @@ MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "GET /v1/me/notices": (ME, None),
     "GET /v1/me/export": (ME, "self"),
     "POST /v1/me/credentials": (row(201, 201, U, U, U, U, U, U, U), "self"),
+    "GET /v1/me/credentials": (ME, None),
+    "DELETE /v1/me/credentials/{cred}": (row(200, N, U, U, U, U, U, U, U), None),
     "DELETE /v1/me/access-consents/{spare}": (row(200, N, U, U, U, U, U, U, U), None),
     "POST /v1/eligibility": (row(U, U, 200, F, F, F, 200, F, U), "partners"),
     "GET /v1/partners/consumers/{cid}/band": (row(U, U, 200, F, F, F, F, F, U), "partners"),
@@ -106,7 +108,8 @@ def _setup(world: World) -> dict[str, Any]:
     assert mine.status_code == 201, mine.text
     world.at(NOW + timedelta(days=2))  # p-expired's consent has now expired
     return {"cid": cid, "me": me, "them": them, "spare": spare, "holder": holder,
-            "credential": cred.json()["credential"], "mine": mine.json()["id"]}
+            "credential": cred.json()["credential"], "mine": mine.json()["id"],
+            "cred_id": cred.json()["id"]}
 
 
 def _headers(world: World, ctx: dict[str, Any], caller: str) -> dict[str, str]:
@@ -121,7 +124,8 @@ def _headers(world: World, ctx: dict[str, Any], caller: str) -> dict[str, str]:
 
 def _call(world: World, ctx: dict[str, Any], endpoint: str, caller: str, n: int) -> Any:
     method, path = endpoint.split(" ")
-    path = path.format(cid=ctx["cid"], spare=ctx["spare"], dispute=999999, mine=ctx["mine"])
+    path = path.format(cid=ctx["cid"], spare=ctx["spare"], dispute=999999, mine=ctx["mine"],
+                       cred=ctx["cred_id"])
     body: dict[str, Any] | None = None
     if path.endswith("what-if"):
         body = {"changes": {"late_payments_12m": 0}}

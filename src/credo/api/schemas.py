@@ -252,6 +252,15 @@ class CredentialOut(BaseModel):
     disclosable_claims: list[str]
 
 
+class IssuedCredentialOut(BaseModel):
+    id: str
+    band: str | None
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoke_reason: str | None
+
+
 class LedgerEntryOut(BaseModel):
     seq: int
     at: datetime
