@@ -271,3 +271,18 @@ def test_operator_pages(live, browser: Browser) -> None:
         accessible(page)
         if name:
             shoot(page, name)
+
+
+def test_every_consumer_page_is_accessible_and_fits_a_phone(live, browser: Browser) -> None:
+    world, server = live
+    world.consumer_token(world.low(4), "every-page-web")
+    page = new_page(browser)
+    sign_in(page, server.url, "every-page-web")
+    page.set_viewport_size(PHONE)
+    for path in ("/me", "/me/history", "/me/what-if", "/me/data", "/me/ledger", "/me/consents", "/me/disputes",
+                 "/me/notices", "/me/credentials", "/me/close"):
+        page.goto(f"{server.url}{path}")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1, f"{path} scrolls sideways at 360 px ({width} px)"
+        accessible(page)
