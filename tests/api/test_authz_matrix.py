@@ -64,7 +64,8 @@ MATRIX: dict[str, tuple[dict[str, int], str | None]] = {
     "POST /v1/credentials/verify": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), "every"),
     "GET /v1/.well-known/jwks.json": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
     "GET /v1/credentials/status/1": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
-    "GET /v1/ledger/verify": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
+    "GET /v1/ledger/verify": (row(200, 200, 200, 200, 200, 200, 200, 200, U), None),
+    "GET /v1/ledger/checkpoint": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
     "GET /v1/health": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
     "GET /v1/ready": (row(200, 200, 200, 200, 200, 200, 200, 200, 200), None),
 }

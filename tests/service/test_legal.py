@@ -431,12 +431,12 @@ def test_ledger_tamper_detected_via_api_and_cli(world: World, tmp_path) -> None:
     me = world.consumer_token(cid)
     for _ in range(3):
         world.client.get("/v1/me/score", headers=me)
-    assert world.client.get("/v1/ledger/verify").json()["ok"] is True
+    assert world.client.get("/v1/ledger/verify", headers=me).json()["ok"] is True
     db = world.svc.settings.store_url
     assert runner.invoke(cli, ["ledger", "verify", "--db", db]).exit_code == 0
     with world.engine.begin() as conn:
         conn.execute(update(access_ledger).where(access_ledger.c.seq == 2).values(disclosed="band"))
-    report = world.client.get("/v1/ledger/verify").json()
+    report = world.client.get("/v1/ledger/verify", headers=me).json()
     assert report["ok"] is False and report["first_bad_seq"] == 2 and report["problem"] == "LEDGER_ENTRY_EDITED"
     result = runner.invoke(cli, ["ledger", "verify", "--db", db])
     assert result.exit_code == 1 and "LEDGER_ENTRY_EDITED" in result.output
@@ -465,7 +465,7 @@ def test_erasure_leaves_nothing_behind(world: World, tmp_path) -> None:  # noqa:
         for table in inspect(world.engine).get_table_names():
             for row in conn.execute(text(f'SELECT * FROM "{table}"')):
                 assert cid not in " ".join(str(v) for v in row), table
-    assert world.client.get("/v1/ledger/verify").json()["ok"] is True
+    assert world.client.get("/v1/ledger/verify", headers=world.partner("lender")).json()["ok"] is True
     assert world.client.get("/v1/me", headers=me).status_code == 401
     assert world.client.post("/v1/sessions", json={"username": f"u-{cid}", "password": PASSWORD}).status_code == 401
     r = world.client.get(f"/v1/partners/consumers/{cid}/band", params={"purpose": "credit_application"},

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 import credo
 from credo.api.logs import configure_logging
@@ -19,10 +23,12 @@ from credo.api.routers import (
     accounts, consents, credentials, disputes, events, health, notices, partners, records, scores, sharing,
 )
 from credo.errors import CredoError
-from credo.service import Service
+from credo.service import Service, ledger_check
 from credo.settings import Settings, get_settings
 from credo.store import create_store_engine, upgrade_schema
 from credo.web import mount_web
+
+_log = logging.getLogger("credo.ledger")
 
 
 @asynccontextmanager
@@ -31,7 +37,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     model bundle before the first request, then move everything
     allocated so far out of the garbage collector's sight (``gc.freeze``): the imported libraries
     and the model are millions of long-lived objects, and a full collection walking them is a
-    pause of tens of milliseconds in the middle of some request."""
+    pause of tens of milliseconds in the middle of some request. While serving, signed checkpoints
+    of the access ledger's head are made as they fall due."""
     svc: Service = app.state.service
     svc.keys()
     try:
@@ -40,7 +47,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         pass  # no model yet: scores answer MODEL_UNAVAILABLE until one is trained
     gc.collect()
     gc.freeze()
+    anchoring = asyncio.create_task(_checkpoint_ledger(svc))
     yield
+    anchoring.cancel()
+
+
+async def _checkpoint_ledger(svc: Service) -> None:
+    """Sign a checkpoint of the ledger's head whenever one is due (``ledger_check.checkpoint_if_due``),
+    looking every ``ledger_checkpoint_seconds``; a failed attempt is logged and tried at the next look."""
+    while True:
+        await asyncio.sleep(svc.settings.ledger_checkpoint_seconds)
+        try:
+            await run_in_threadpool(ledger_check.checkpoint_if_due, svc, svc.now())
+        except SQLAlchemyError as exc:
+            _log.warning("ledger checkpoint not signed: %s", type(exc).__name__)
 
 
 def create_app(

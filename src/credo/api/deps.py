@@ -107,6 +107,19 @@ async def optional_partner(
     return await _partner_from_key(svc, api_key)
 
 
+async def authenticated_caller(
+    svc: ServiceDep, now: NowDep, api_key: Annotated[str | None, Security(api_key_header)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> str:
+    """A partner (API key) or a consumer (session token), as ``partner:<id>`` / ``consumer:<id>``."""
+    if api_key:
+        partner = await _partner_from_key(svc, api_key)
+        if isinstance(partner, CredoError):
+            raise partner
+        return f"partner:{partner}"
+    return f"consumer:{(await current_consumer(svc, now, creds)).consumer_id}"
+
+
 @dataclass(frozen=True)
 class PartnerCall:
     """A partner read's caller, resolved in one dependency: FastAPI spends tens of microseconds on
@@ -168,3 +181,4 @@ def _key_partner(svc: Service, api_key: str) -> str | CredoError:
 ConsumerDep = Annotated[Principal, Depends(current_consumer)]
 OptionalPartnerDep = Annotated[str | CredoError, Depends(optional_partner)]
 PartnerCallDep = Annotated[PartnerCall, Depends(partner_call)]
+CallerDep = Annotated[str, Depends(authenticated_caller)]

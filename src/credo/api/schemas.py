@@ -274,6 +274,15 @@ class LedgerEntryOut(BaseModel):
     hash: str
 
 
+class LedgerCheckpointOut(BaseModel):
+    seq: int
+    hash: str
+    signed_at: datetime
+    signature: str = Field(description="Compact JWS (typ credo-ledger-checkpoint+jwt) by an issuer key over "
+                                       "{seq, hash, iat}; keys at /v1/.well-known/jwks.json. Check it later with "
+                                       "`credo ledger verify --anchor FILE`.")
+
+
 class NoticeOut(BaseModel):
     reference: str
     kind: Literal["adverse_action", "dispute_result"]
@@ -300,6 +309,9 @@ class Export(BaseModel):
     credentials: list[dict[str, Any]]
     notices: list[NoticeOut]
     ledger: list[LedgerEntryOut]
+    ledger_checkpoint: LedgerCheckpointOut | None = Field(description=(
+        "A signed checkpoint covering every entry above: keep it, and a later cut or rewrite of your entries "
+        "fails `credo ledger verify --anchor`."))
 
 
 class Closure(BaseModel):

@@ -69,19 +69,55 @@ def verify(
 
 
 @ledger_app.command("verify")
-def ledger_verify(db: DbOption = None) -> None:
-    """Walk the chain; exit 1 at the first edited, missing, reordered or unbound entry."""
-    from credo.cli.main import _engine
-    from credo.ledger import verify_chain
+def ledger_verify(
+    db: DbOption = None,
+    anchor: Annotated[list[Path] | None, typer.Option(
+        "--anchor", exists=True, dir_okay=False,
+        help="A signed checkpoint kept elsewhere (from GET /v1/ledger/checkpoint, or a consumer's export): the "
+             "chain must still reach it. Repeatable.")] = None,
+) -> None:
+    """Walk the whole chain and check every signed checkpoint (and any --anchor); exit 1 at the first
+    edited, missing, reordered or unbound entry, or a cut or rewrite a checkpoint shows."""
+    import json
 
-    with _engine(db).connect() as conn:
-        report = verify_chain(conn)
+    from credo.cli.main import _engine
+    from credo.service import Service
+    from credo.service.ledger_check import full_check
+    from credo.settings import get_settings
+
+    kept = []
+    for path in anchor or []:
+        document = json.loads(path.read_text())
+        kept.append(document.get("ledger_checkpoint", document))  # an export, or a checkpoint alone
+    report = full_check(Service(_engine(db), get_settings()), kept)
     if report.ok:
         console.print(f"ledger ok: {report.entries_checked} entries, head {report.head_seq} {report.head_hash}")
         return
     console.print(f"ledger TAMPERED at entry {report.first_bad_seq}: {report.problem.value if report.problem else ''} "
                   f"{report.detail}")
     raise typer.Exit(1)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(db: DbOption = None, at: AtOption = None) -> None:
+    """Sign a checkpoint of the ledger's head now (the server also signs one every
+    CREDO_LEDGER_CHECKPOINT_EVERY entries) and print it, to keep elsewhere."""
+    import json
+
+    from credo.cli.main import _engine
+    from credo.service import Service
+    from credo.service.ledger_check import sign_checkpoint
+    from credo.settings import get_settings
+
+    now = _now(at)
+    svc = Service(_engine(db), get_settings(), clock=lambda: now)
+    ring = svc.keys()
+    with svc.serial(), svc.engine.begin() as conn:
+        checkpoint = sign_checkpoint(ring, conn, now)
+    if checkpoint is None:
+        console.print("the ledger is empty: nothing to sign")
+        raise typer.Exit(1)
+    console.print_json(json.dumps(checkpoint.public(), default=str))
 
 
 @retention_app.command("run")

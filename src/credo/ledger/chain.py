@@ -394,11 +394,18 @@ def _check_identity(row: Any, role: str, pending: dict[str, dict[tuple[int, str]
 
 
 def verify_chain(
-    conn: Connection, *, expected_head: tuple[int, str] | None = None, batch_size: int = 2000
+    conn: Connection, *, expected_head: tuple[int, str] | None = None, batch_size: int = 2000,
+    since: tuple[int, str] | None = None,
 ) -> VerificationReport:
-    """Walk the whole chain; report the first edited, missing, reordered or mis-pseudonymised entry."""
+    """Walk the chain; report the first edited, missing, reordered or mis-pseudonymised entry.
+
+    From the first entry, or — ``since=(seq, hash)``, an anchor already proven (a signed checkpoint
+    whose entry still has that hash: :mod:`credo.ledger.checkpoints`) — from the entry after it, which
+    must link to it. A pseudonymisation record in the walked part that covers entries before it is
+    checked against those entries as stored."""
     pending: dict[str, dict[tuple[int, str], None]] = defaultdict(dict)
-    last_seq, last_hash, checked = 0, GENESIS_HASH, 0
+    last_seq, last_hash = since if since is not None else (0, GENESIS_HASH)
+    checked = 0
     try:
         while True:
             rows = conn.execute(
@@ -419,7 +426,7 @@ def verify_chain(
                 if entry_hash(row) != row["hash"]:
                     raise _Bad(seq, ErrorCode.LEDGER_ENTRY_EDITED, f"entry {seq}: content does not match its hash")
                 if row["entry_kind"] == EntryKind.PSEUDONYMISATION:
-                    _check_record(row, pending)
+                    _check_record(conn, row, pending, since[0] if since is not None else 0)
                 else:
                     _check_identity(row, "subject", pending)
                     if row["actor_kind"] == ActorKind.CONSUMER:
@@ -444,7 +451,8 @@ def verify_chain(
     return VerificationReport(True, checked, head_seq=last_seq, head_hash=last_hash)
 
 
-def _check_record(row: Any, pending: dict[str, dict[tuple[int, str], None]]) -> None:
+def _check_record(conn: Connection, row: Any, pending: dict[str, dict[tuple[int, str], None]],
+                  walked_from: int) -> None:
     seq, pseudonym = row["seq"], row["consumer_ref"]
     if row["consumer_salt"] is not None or row["consumer_commit"] != _pseudonym_commit(pseudonym):
         raise _Bad(seq, ErrorCode.LEDGER_ENTRY_EDITED, f"entry {seq}: pseudonymisation record was edited")
@@ -452,11 +460,28 @@ def _check_record(row: Any, pending: dict[str, dict[tuple[int, str], None]]) -> 
     if not isinstance(covers, list):
         raise _Bad(seq, ErrorCode.LEDGER_ENTRY_EDITED, f"entry {seq}: pseudonymisation record lacks covers")
     claimed = {(int(s), str(r)) for s, r in covers}
-    found = set(pending.pop(pseudonym, {}))
+    earlier = {c for c in claimed if c[0] <= walked_from}
+    found = set(pending.pop(pseudonym, {})) | _pseudonymised_before(conn, earlier, pseudonym)
     if claimed != found:
         first = min(claimed ^ found)
         raise _Bad(first[0], ErrorCode.LEDGER_PSEUDONYM_UNBOUND,
                    f"entry {first[0]}: {first[1]} does not match pseudonymisation record {seq}")
+
+
+def _pseudonymised_before(conn: Connection, claimed: set[tuple[int, str]], pseudonym: str) -> set[tuple[int, str]]:
+    """Those of ``claimed`` (entries before the walked part) that are stored pseudonymised as ``pseudonym``."""
+    if not claimed:
+        return set()
+    t = access_ledger.c
+    rows = conn.execute(select(t.seq, t.consumer_ref, t.consumer_salt, t.actor_ref, t.actor_salt, t.actor_kind)
+                        .where(t.seq.in_(sorted({s for s, _ in claimed})))).mappings()
+    found = set()
+    for r in rows:
+        if r["consumer_salt"] is None and r["consumer_ref"] == pseudonym:
+            found.add((r["seq"], "subject"))
+        if r["actor_kind"] == ActorKind.CONSUMER and r["actor_salt"] is None and r["actor_ref"] == pseudonym:
+            found.add((r["seq"], "actor"))
+    return found & claimed
 
 
 __all__ = [

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select, update
 from credo.credentials import RevocationReason
 from credo.ledger import ActorKind, entries_for, pseudonymise
 from credo.registry.consents import bump_registry_version
-from credo.service import access, disputes, kept, notices, sharing
+from credo.service import access, disputes, kept, ledger_check, notices, sharing
 from credo.service import scores as scoring
 from credo.service.accounts import Principal
 from credo.service.runtime import Service, utc
@@ -66,7 +66,8 @@ def ledger_entries(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
 
 
 def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
-    """Everything about the consumer as JSON: events, features now, scores, consents, disputes, ledger.
+    """Everything about the consumer as JSON: events, features now, scores, consents, disputes, notices,
+    ledger, and a signed checkpoint of the ledger covering all its entries (this export's included).
 
     Reading the features and score for the export is itself a read: it is recorded."""
     try:
@@ -74,9 +75,12 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
         features: dict[str, Any] | None = current.features
     except Exception:  # noqa: BLE001 - without a model the export still carries the data
         features = None
+    ring = svc.keys()  # before the transaction: opening the ring may write to the store
     with svc.engine.begin() as conn:
         access.record(conn, consumer_id=consumer_id, actor=access.Actor(ActorKind.CONSUMER, consumer_id),
                       purpose="data_export", disclosed="export:all", now=now)
+        checkpoint = ledger_check.sign_checkpoint(ring, conn, now)
+        assert checkpoint is not None  # the export's own entry is in the ledger
         return {
             "consumer_id": consumer_id, "exported_at": now,
             "events": records(conn, consumer_id),
@@ -88,6 +92,7 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
             "credentials": sharing.list_credentials(conn, consumer_id),
             "notices": notices.consumer_notices(conn, consumer_id),
             "ledger": ledger_entries(conn, consumer_id),
+            "ledger_checkpoint": checkpoint.public(),
         }
 
 

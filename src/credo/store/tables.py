@@ -226,6 +226,17 @@ access_ledger = Table(
     Index("ix_access_ledger_consumer_ref", "consumer_ref", "seq"),
 )
 
+#: Signed checkpoints of the ledger's head (credo.ledger.checkpoints): ``signature`` is a compact JWS
+#: by the issuer key ring over ``{seq, hash, iat}``.
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("signature", Text, nullable=False),
+)
+
 
 # ---------------------------------------------------------------- the score service (issue 4)
 

@@ -7,10 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from credo.api.deps import NowDep, OptionalPartnerDep, ServiceDep
+from credo.api.deps import CallerDep, NowDep, OptionalPartnerDep, ServiceDep
 from credo.api.problems import errors
-from credo.ledger import ActorKind, verify_chain
-from credo.service import access, sharing
+from credo.api.schemas import LedgerCheckpointOut
+from credo.errors import CredoError, ErrorCode
+from credo.ledger import ActorKind
+from credo.service import access, ledger_check, sharing
 
 router = APIRouter(prefix="/v1", tags=["credentials"])
 
@@ -50,6 +52,9 @@ class LedgerReport(BaseModel):
     detail: str
     head_seq: int
     head_hash: str
+    checkpoint_seq: int | None = Field(description=(
+        "The signed checkpoint the walk started from (its signature and entry checked; null: from the first "
+        "entry). The full walk is `credo ledger verify`."))
 
 
 @router.get("/.well-known/jwks.json", response_model=JWKS, response_model_exclude_none=True,
@@ -72,10 +77,18 @@ def verify(body: VerifyIn, partner: OptionalPartnerDep, svc: ServiceDep, now: No
     return sharing.verify_online(svc, body.token, body.audience, body.nonce, actor, now)
 
 
-@router.get("/ledger/verify", response_model=LedgerReport, summary="Check the access ledger's hash chain")
-def ledger_verify(svc: ServiceDep) -> Any:
-    with svc.engine.connect() as conn:
-        report = verify_chain(conn)
-    return {"ok": report.ok, "entries_checked": report.entries_checked, "first_bad_seq": report.first_bad_seq,
-            "problem": report.problem.value if report.problem else None, "detail": report.detail,
-            "head_seq": report.head_seq, "head_hash": report.head_hash}
+@router.get("/ledger/verify", response_model=LedgerReport, responses=errors(401),
+            summary="Check the access ledger: the newest signed checkpoint and every entry after it")
+def ledger_verify(caller: CallerDep, svc: ServiceDep) -> Any:
+    """Read-only and incremental: its cost is one signature and the entries since the newest checkpoint
+    (the server signs one every ``CREDO_LEDGER_CHECKPOINT_EVERY`` entries). For partners and consumers."""
+    return ledger_check.quick_check(svc)
+
+
+@router.get("/ledger/checkpoint", response_model=LedgerCheckpointOut, responses=errors(404),
+            summary="The newest signed checkpoint of the ledger's head: keep it to prove later cuts or rewrites")
+def ledger_checkpoint(svc: ServiceDep) -> Any:
+    found = ledger_check.latest_checkpoint(svc)
+    if found is None:
+        raise CredoError(ErrorCode.NOT_FOUND, "the ledger has no checkpoint yet", "checkpoint")
+    return found.public()
