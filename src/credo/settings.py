@@ -85,11 +85,11 @@ class Settings(BaseSettings):
     probe_window_minutes: int = Field(1440, ge=1)
     probe_max_thresholds: int = Field(3, ge=1, description="Distinct thresholds per partner and consumer per window.")
     probe_max_checks: int = Field(20, ge=1, description="Eligibility checks per partner and consumer per window.")
-    ledger_checkpoint_every: int = Field(1000, ge=1, description=(
-        "Entries after which the server signs a checkpoint of the access ledger's head (credo.ledger.checkpoints); "
-        "GET /v1/ledger/verify walks at most about this many."))
-    ledger_checkpoint_seconds: float = Field(10.0, gt=0, description=(
-        "How often the server looks whether a ledger checkpoint is due."))
+    ledger_checkpoint_every: int = Field(250, ge=1, description=(
+        "Entries after which the server signs a checkpoint of the access ledger's head (credo.ledger.checkpoints): "
+        "GET /v1/ledger/verify walks about this many, plus those of one ledger_checkpoint_seconds."))
+    ledger_checkpoint_seconds: float = Field(1.0, gt=0, description=(
+        "How often the server looks whether a ledger checkpoint is due (two indexed reads, no lock)."))
     probe_max_thresholds_all_partners: int = Field(4, ge=1, description=(
         "Distinct thresholds answered for one consumer per window, whichever partners asked: two partners "
         "together must not walk the whole ladder (500-750, 6 rungs)."))
