@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credo.api.text import CONTROL_CHARACTER
 from credo.errors import CredoError, ErrorCode
 
 STATUS_OF: dict[ErrorCode, int] = {
@@ -94,8 +95,14 @@ async def credo_error_handler(request: Request, exc: CredoError) -> JSONResponse
 
 
 async def validation_error_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request", "type": "invalid"}
+    """The first problem in the stable envelope; a control character (``credo.api.text``) before any
+    other, as ``INPUT_CONTROL_CHARACTER`` with its rule."""
+    errors = exc.errors()
+    control = [e for e in errors if e["type"] == CONTROL_CHARACTER]
+    first = (control or errors or [{"loc": (), "msg": "invalid request", "type": "invalid"}])[0]
     field = ".".join(str(p) for p in first["loc"][1:]) or None
+    if control:
+        return error_response(ErrorCode.CONTROL_CHARACTER, first["msg"], field, first["ctx"]["rule"], request=request)
     return error_response(ErrorCode.MALFORMED_REQUEST, first["msg"], field, first["type"], request=request)
 
 

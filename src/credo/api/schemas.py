@@ -1,6 +1,7 @@
 """Request and response models of the API: one module, shared by every router (and by the web pages).
 
-Class names are the OpenAPI component names: renaming one changes the published contract.
+Class names are the OpenAPI component names: renaming one changes the published contract. Every
+request body derives :class:`credo.api.text.ApiModel` (no control characters, at any depth).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from credo.api.text import ApiModel
 from credo.events import EVENT_TYPES
 from credo.service import access
 
 Text = Field(min_length=1, max_length=128)
 
 
-class Registration(BaseModel):
+class Registration(ApiModel):
     username: str = Field(min_length=3, max_length=128, pattern=r"^[A-Za-z0-9._@+-]+$")
     password: str = Field(min_length=1, max_length=1024)
 
@@ -26,7 +28,7 @@ class Account(BaseModel):
     consumer_id: str
 
 
-class Login(BaseModel):
+class Login(ApiModel):
     username: str = Field(min_length=1, max_length=128)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -86,7 +88,7 @@ class HistoryPoint(BaseModel):
     kind: Literal["online", "batch"]
 
 
-class WhatIf(BaseModel):
+class WhatIf(ApiModel):
     changes: dict[str, Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None] = Field(
         min_length=1, max_length=30, description=(
             "Input name → hypothetical value, in the unit GET /v1/me/score/what-if lists for it: percentages "
@@ -152,7 +154,7 @@ class WhatIfInputsOut(BaseModel):
     refused: list[WhatIfRefusedOut]
 
 
-class AccessConsentIn(BaseModel):
+class AccessConsentIn(ApiModel):
     partner_id: str = Text
     purpose: access.Purpose
     scope: access.Scope
@@ -169,7 +171,7 @@ class AccessConsentOut(BaseModel):
     revoked_at: datetime | None
 
 
-class ReportConsentIn(BaseModel):
+class ReportConsentIn(ApiModel):
     partner_id: str = Text
     event_types: list[Literal[EVENT_TYPES]] = Field(min_length=1)  # type: ignore[valid-type]
 
@@ -194,13 +196,13 @@ class RecordOut(BaseModel):
     suppressed: str | None
 
 
-class DisputeIn(BaseModel):
+class DisputeIn(ApiModel):
     partner_id: str = Text
     event_id: str = Text
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DisputeInformationIn(BaseModel):
+class DisputeInformationIn(ApiModel):
     information: str = Field(min_length=1, max_length=5000, description=(
         "Relevant information you add to your open dispute (once, within its first 30 days): forwarded to "
         "the reporting partner, and the deadline is extended by 15 days."))
@@ -238,7 +240,7 @@ class DisputeOut(DisputeBase):
     result: DisputeNoticeOut | None = Field(description="The results notice sent when the dispute was resolved.")
 
 
-class CredentialIn(BaseModel):
+class CredentialIn(ApiModel):
     holder_jwk: dict[str, str] = Field(description="The holder's public Ed25519 JWK (kty OKP, crv Ed25519, x).")
     ttl_minutes: int | None = Field(None, ge=1, le=1440)
 
@@ -314,7 +316,7 @@ class Export(BaseModel):
         "fails `credo ledger verify --anchor`."))
 
 
-class Closure(BaseModel):
+class Closure(ApiModel):
     password: str = Field(min_length=1, max_length=1024)
 
 

@@ -18,6 +18,7 @@ from credo.events.types import time_rule_of
 from credo.ingest.outcomes import MalformedRecord, Problem
 from credo.policy.event_time import RULE_RECEIVED, latest, latest_received, rule_text
 from credo.policy.protection import ForbiddenCategory, category_in_text, category_of_name
+from credo.policy.text import RULE as TEXT_RULE, first_control_character
 
 
 def _field_path(loc: tuple[Any, ...]) -> str | None:
@@ -110,6 +111,12 @@ def validate_record(
         return [Problem(ErrorCode.MALFORMED_REQUEST, None, "valid JSON", record.message)]
     if not isinstance(record, dict):
         return [Problem(ErrorCode.MALFORMED_REQUEST, None, "object", "each event must be a JSON object")]
+    control = first_control_character(record)
+    if control is not None:
+        path, position = control
+        field = ".".join(str(p) for p in path) or None
+        return [Problem(ErrorCode.CONTROL_CHARACTER, field, TEXT_RULE,
+                        f"{field!r} has a control character at position {position}: {TEXT_RULE}")]
     if not trusted_received_at and record.get("received_at") is not None:
         return [
             Problem(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from credo.api.deps import ConsumerDep, NowDep, ServiceDep
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import AccessConsentIn, AccessConsentOut, ReportConsentIn, ReportConsentOut
+from credo.api.text import CleanStr
 from credo.registry import grant_report_consent, withdraw_report_consent
 from credo.service import access, mydata
 
@@ -53,7 +54,7 @@ def grant_report(body: ReportConsentIn, me: ConsumerDep, svc: ServiceDep) -> Any
 
 @router.delete("/me/report-consents/{partner_id}", response_model=list[ReportConsentOut], responses=AUTH,
                summary="Withdraw consent to report (all types, or ?event_type=…)")
-def withdraw_report(partner_id: str, me: ConsumerDep, svc: ServiceDep, event_type: str | None = None) -> Any:
+def withdraw_report(partner_id: CleanStr, me: ConsumerDep, svc: ServiceDep, event_type: CleanStr | None = None) -> Any:
     with svc.engine.begin() as conn:
         withdraw_report_consent(conn, me.consumer_id, partner_id, [event_type] if event_type else None)
         return mydata.consents_to_report(conn, me.consumer_id)

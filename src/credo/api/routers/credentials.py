@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path
 from credo.api.deps import ConsumerDep, NowDep, ServiceDep
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import CredentialIn, CredentialOut, IssuedCredentialOut
+from credo.api.text import CleanStr
 from credo.service import sharing, wallet
 
 router = APIRouter(prefix="/v1", tags=["consumers"])
@@ -30,7 +31,7 @@ def list_credentials(me: ConsumerDep, svc: ServiceDep) -> Any:
 
 @router.delete("/me/credentials/{credential_id}", response_model=list[IssuedCredentialOut],
                responses=errors(401, 404, 422), summary="Revoke one of my band credentials, at once")
-def revoke_credential(credential_id: Annotated[str, Path(min_length=1, max_length=32, pattern="^[0-9a-f]+$")],
+def revoke_credential(credential_id: Annotated[CleanStr, Path(min_length=1, max_length=32, pattern="^[0-9a-f]+$")],
                       me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
     """Verifiers see it revoked in the status list from now on; NOT_FOUND if it is not yours or already revoked."""
     with svc.engine.begin() as conn:

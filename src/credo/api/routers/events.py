@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from credo.api.deps import EngineDep, PartnerDep, ServiceDep, SettingsDep
 from credo.api.problems import ErrorResponse, error_response
+from credo.api.text import CleanStr
 from credo.errors import ErrorCode
 from credo.ingest import ingest_records
 
@@ -94,7 +95,7 @@ async def post_events(
     summary="Report one event idempotently",
 )
 async def put_event(
-    event_id: str, response: Response, partner_id: PartnerDep, engine: EngineDep, svc: ServiceDep,
+    event_id: CleanStr, response: Response, partner_id: PartnerDep, engine: EngineDep, svc: ServiceDep,
     event: dict[str, Any] = Body(...),
 ) -> Any:
     """201 when stored, 200 when it is a replay, 409 when the id holds other content."""

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from credo.api.deps import ConsumerDep, NowDep, ServiceDep
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import NoticeOut
+from credo.api.text import CleanStr
 from credo.service import notices
 
 router = APIRouter(prefix="/v1", tags=["consumers"])
@@ -23,8 +24,8 @@ def my_notices(me: ConsumerDep, svc: ServiceDep) -> Any:
 
 @router.get("/me/notices/{reference}", response_model=NoticeOut, responses=errors(401, 404, 422),
             summary="The printable copy of an adverse-action notice, from the link a business handed me")
-def printable_notice(reference: Annotated[str, Path(min_length=1, max_length=40)],
-                     token: Annotated[str, Query(min_length=1, max_length=100)],
+def printable_notice(reference: Annotated[CleanStr, Path(min_length=1, max_length=40)],
+                     token: Annotated[CleanStr, Query(min_length=1, max_length=100)],
                      me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
     """Opens only in the session of the consumer the notice is addressed to, with the link's token:
     anyone else, a wrong token and an unknown reference get the same NOT_FOUND. Recorded in my ledger."""

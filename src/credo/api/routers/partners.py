@@ -11,13 +11,15 @@ from pydantic import BaseModel, Field, model_validator
 from credo.api.deps import NowDep, PartnerCall, PartnerCallDep, PartnerDep, ServiceDep, hot_read
 from credo.api.problems import errors
 from credo.api.schemas import DisputeBase, DisputeNoticeOut, ReasonOut
+from credo.api.text import ApiModel, Clean, CleanStr
 from credo.service import access, disputes, perks
 
 router = APIRouter(prefix="/v1", tags=["partners"])
+PurposeParam = Annotated[access.Purpose, Clean, Query()]
 READ_ERRORS = errors(401, 403, 422, 429, 503)
 
 
-class ProgrammeIn(BaseModel):
+class ProgrammeIn(ApiModel):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     name: str = Field(min_length=1, max_length=200)
     purpose: access.Purpose
@@ -32,7 +34,7 @@ class ProgrammeOut(BaseModel):
     created_at: datetime
 
 
-class EligibilityIn(BaseModel):
+class EligibilityIn(ApiModel):
     consumer_id: str = Field(min_length=1, max_length=128)
     programme_id: str | None = Field(None, min_length=1, max_length=64)
     threshold: int | None = Field(None, ge=0, le=10_000)
@@ -99,7 +101,7 @@ class ConsumerRead(BaseModel):
     scoring_criteria: str | None = None
 
 
-class Resolution(BaseModel):
+class Resolution(ApiModel):
     action: disputes.Resolution
     note: str | None = Field(None, max_length=2000)
 
@@ -137,20 +139,21 @@ async def _read(scope: str, consumer_id: str, purpose: str, call: PartnerCall) -
 
 @router.get("/partners/consumers/{consumer_id}/band", response_model=ConsumerRead, response_model_exclude_none=True,
             responses=READ_ERRORS, summary="A consenting consumer's band")
-async def read_band(consumer_id: str, call: PartnerCallDep, purpose: access.Purpose = Query(...)) -> Any:
+async def read_band(consumer_id: CleanStr, call: PartnerCallDep, purpose: PurposeParam) -> Any:
     return await _read("band", consumer_id, purpose, call)
 
 
 @router.get("/partners/consumers/{consumer_id}/score", response_model=ConsumerRead, response_model_exclude_none=True,
             responses=READ_ERRORS, summary="A consenting consumer's score with reasons")
-async def read_score(consumer_id: str, call: PartnerCallDep, purpose: access.Purpose = Query(...)) -> Any:
+async def read_score(consumer_id: CleanStr, call: PartnerCallDep, purpose: PurposeParam) -> Any:
     return await _read("score_with_reasons", consumer_id, purpose, call)
 
 
 @router.get("/partners/disputes", response_model=list[PartnerDispute], responses=errors(401, 422),
             summary="Disputes on records I reported")
 def dispute_queue(partner_id: PartnerDep, svc: ServiceDep, now: NowDep,
-                  status: Literal["open", "verified", "corrected", "retracted", "suppressed"] | None = "open") -> Any:
+                  status: Annotated[Literal["open", "verified", "corrected", "retracted", "suppressed"] | None,
+                                    Clean] = "open") -> Any:
     disputes.sweep(svc, now)
     with svc.engine.connect() as conn:
         return disputes.partner_queue(conn, partner_id, status)

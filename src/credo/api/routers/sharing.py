@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from credo.api.deps import CallerDep, NowDep, OptionalPartnerDep, ServiceDep
 from credo.api.problems import errors
 from credo.api.schemas import LedgerCheckpointOut
+from credo.api.text import ApiModel
 from credo.errors import CredoError, ErrorCode
 from credo.ledger import ActorKind
 from credo.service import access, ledger_check, sharing
@@ -30,7 +31,7 @@ class JWKS(BaseModel):
     keys: list[JWK]
 
 
-class VerifyIn(BaseModel):
+class VerifyIn(ApiModel):
     token: str = Field(min_length=1, max_length=20000, description="SD-JWT+KB presentation.")
     audience: str = Field(min_length=1, max_length=500)
     nonce: str = Field(min_length=1, max_length=500)
