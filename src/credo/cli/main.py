@@ -538,3 +538,8 @@ app.command("verify")(service_cmds.verify)
 app.add_typer(service_cmds.ledger_app, name="ledger")
 app.add_typer(service_cmds.retention_app, name="retention")
 app.add_typer(service_cmds.disputes_app, name="disputes")
+
+from credo.cli import backup_cmds  # noqa: E402  (backup and restore)
+
+app.command("backup")(backup_cmds.backup)
+app.command("restore")(backup_cmds.restore)
