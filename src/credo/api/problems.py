@@ -43,6 +43,15 @@ STATUS_OF: dict[ErrorCode, int] = {
     ErrorCode.REQUEST_TOO_LARGE: 413,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.LOGIN_RATE_LIMITED: 429,
+    ErrorCode.CIRCLE_INVITATION_INVALID: 404,
+    ErrorCode.CIRCLE_ALREADY_MEMBER: 409,
+    ErrorCode.CIRCLE_LIMIT_REACHED: 409,
+    ErrorCode.CIRCLE_MEMBER_BLOCKED: 409,
+    ErrorCode.GAME_NOT_GUESSABLE: 409,
+    ErrorCode.GAME_ALREADY_GUESSED: 409,
+    ErrorCode.INVITATIONS_RATE_LIMITED: 429,
+    ErrorCode.GUESSES_RATE_LIMITED: 429,
+    ErrorCode.INVITATION_CODES_RATE_LIMITED: 429,
     ErrorCode.INTERNAL_ERROR: 500,
 }
 #: The code of an HTTP error raised by the framework itself (no route, wrong method, unparsable body).

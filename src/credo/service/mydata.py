@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select, update
 from credo.credentials import RevocationReason
 from credo.ledger import ActorKind, entries_for, pseudonymise
 from credo.registry.consents import bump_registry_version
-from credo.service import access, disputes, kept, ledger_check, notices, sharing
+from credo.service import access, circles, disputes, kept, ledger_check, notices, sharing
 from credo.service import scores as scoring
 from credo.service.accounts import Principal
 from credo.service.runtime import Service, utc
@@ -103,6 +103,7 @@ def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str
     consumer id, so they stay revoked); the ledger pseudonymised (entries kept, hash chain intact)."""
     cid = principal.consumer_id
     with svc.engine.begin() as conn:
+        circles.forget_consumer(conn, cid)  # no trace left in any circle
         revoked = sharing.revoke_all(conn, cid, RevocationReason.ACCOUNT_CLOSED, now)
         conn.execute(update(sharing.issued_credentials).where(sharing.issued_credentials.c.consumer_id == cid)
                      .values(consumer_id=None, band=None))

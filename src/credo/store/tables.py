@@ -451,3 +451,102 @@ login_failures = Table(
     Index("ix_login_failures_client", "client_sha256", "failed_at"),
     Index("ix_login_failures_failed_at", "failed_at"),
 )
+
+
+# ---------------------------------------------------------------- friends circles and the game (issue 14)
+# Apart from everything a score is computed from: no feature reads these tables (credo.policy.circles).
+
+#: A circle of friends or family; it lives as long as it has members.
+circles = Table(
+    "circles",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(60), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: A consumer in a circle, known there only by a random member id and the name they chose. ``sharing``:
+#: what the circle sees of their band (``nothing`` / ``guess`` / ``band``); ``badges``: the badges they
+#: chose to show; ``invited_by``: the member whose invitation they came in with (while both are in).
+circle_members = Table(
+    "circle_members",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("circle_id", String(16), ForeignKey("circles.id"), nullable=False),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False, index=True),
+    Column("display_name", String(40), nullable=False),
+    Column("sharing", String(8), nullable=False),
+    Column("badges", JSON, nullable=False),
+    Column("invited_by", String(16)),
+    Column("joined_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("circle_id", "consumer_id", name="uq_circle_members_circle_consumer"),
+)
+
+#: Invitations by link or code: only the code's SHA-256 is kept; expiring, for ``max_uses`` members.
+circle_invitations = Table(
+    "circle_invitations",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("circle_id", String(16), ForeignKey("circles.id"), nullable=False, index=True),
+    Column("inviter_id", String(16), ForeignKey("circle_members.id"), nullable=False, index=True),
+    Column("code_sha256", String(64), nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("code_sha256", name="uq_circle_invitations_code_sha256"),
+)
+
+#: A consumer's yes to an invitation, waiting for the inviter's yes (then a membership, and this row goes).
+circle_join_requests = Table(
+    "circle_join_requests",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("invitation_id", String(16), ForeignKey("circle_invitations.id"), nullable=False, index=True),
+    Column("circle_id", String(16), ForeignKey("circles.id"), nullable=False),
+    Column("consumer_id", String(128), ForeignKey("consumers.id"), nullable=False, index=True),
+    Column("display_name", String(40), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("circle_id", "consumer_id", name="uq_circle_join_requests_circle_consumer"),
+)
+
+#: One guess of a member's band by another, once per period, with how close it was and its points.
+circle_guesses = Table(
+    "circle_guesses",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("circle_id", String(16), ForeignKey("circles.id"), nullable=False, index=True),
+    Column("guesser_id", String(16), ForeignKey("circle_members.id"), nullable=False),
+    Column("target_id", String(16), ForeignKey("circle_members.id"), nullable=False, index=True),
+    Column("period", String(7), nullable=False),
+    Column("guessed_band", String(16), nullable=False),
+    Column("feedback", String(8), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("guessed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("guesser_id", "target_id", "period", name="uq_circle_guesses_guesser_target_period"),
+)
+
+#: A consumer's block of another: neither sees the other's band or badges nor can guess them, and the
+#: blocker never gets a membership with them through their own invitations. ``label``: the blocker's note.
+circle_blocks = Table(
+    "circle_blocks",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("blocker_id", String(128), ForeignKey("consumers.id"), nullable=False),
+    Column("blocked_id", String(128), ForeignKey("consumers.id"), nullable=False, index=True),
+    Column("label", String(40), nullable=False),
+    Column("blocked_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("blocker_id", "blocked_id", name="uq_circle_blocks_blocker_blocked"),
+)
+
+#: Rate-limited circle actions (invitations made, guesses, invitation codes that opened nothing), kept
+#: for the longest limit window (credo.policy.circles.LIMITS).
+circle_actions = Table(
+    "circle_actions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("consumer_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_circle_actions_consumer_kind", "consumer_id", "kind", "at"),
+)
