@@ -18,6 +18,7 @@ from sqlalchemy import select
 from credo.credentials import HolderKey, present
 from credo.registry import issue_api_key, register_partner
 from credo.store.tables import access_ledger
+from tests.api.test_circles_authz import CIRCLE_OPERATIONS
 from tests.service.support import NOW, World
 
 CALLERS = ("consumer", "other", "covering", "expired", "revoked", "wrong_purpose", "wrong_scope", "non_credit",
@@ -195,7 +196,7 @@ NOT_IN_MATRIX = {
     "POST /v1/me/access-consents", "POST /v1/me/report-consents",  # exercised by _setup and tests/service
     "DELETE /v1/me/report-consents/{partner_id}", "POST /v1/me/disputes", "POST /v1/me/close",
     "GET /v1/me/notices/{reference}",  # every caller: tests/service/test_adverse_action_notices.py
-}
+} | CIRCLE_OPERATIONS  # circles, invitations, game: their own callers in tests/api/test_circles_authz.py
 
 
 def test_every_operation_is_in_the_matrix_or_exempted(world: World) -> None:

@@ -20,7 +20,8 @@ from credo.api.logs import configure_logging
 from credo.api.middleware import RequestContext
 from credo.api.problems import credo_error_handler, http_error_handler, validation_error_handler
 from credo.api.routers import (
-    accounts, consents, credentials, disputes, events, health, notices, partners, records, scores, sharing,
+    accounts, circles, consents, credentials, disputes, events, game, health, invitations, notices, partners, records,
+    scores, sharing,
 )
 from credo.errors import CredoError
 from credo.service import Service, ledger_check
@@ -96,7 +97,7 @@ def create_app(
     # score), the busiest, come first. No two routers share a path, so the order changes nothing else.
     app.include_router(partners.router)
     app.include_router(events.router)
-    for consumer in (accounts, scores, consents, records, disputes, notices, credentials):
+    for consumer in (accounts, scores, consents, records, disputes, notices, credentials, circles, invitations, game):
         app.include_router(consumer.router)
     app.include_router(sharing.router)
     app.include_router(health.router)

@@ -13,6 +13,17 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from credo.api.text import ApiModel
 from credo.events import EVENT_TYPES
+from credo.policy.circles import (
+    BADGE_CODES,
+    BAND_NAMES,
+    CIRCLE_NAME_MAX,
+    DEFAULT_INVITATION_HOURS,
+    MAX_INVITATION_HOURS,
+    MAX_USES,
+    MIN_INVITATION_HOURS,
+    NAME_MAX,
+    Sharing,
+)
 from credo.service import access
 
 Text = Field(min_length=1, max_length=128)
@@ -325,3 +336,217 @@ class ClosureOut(BaseModel):
     events_deleted: int
     credentials_revoked: int
     ledger_entries_pseudonymised: int
+
+
+# ---------------------------------------------------------------- friends circles and the game (issue 14)
+
+PublicId = Field(pattern=r"^[0-9a-f]{16}$", description="A random id (circle, member, invitation, request, block).")
+BandName = Literal[BAND_NAMES]  # type: ignore[valid-type]
+BadgeCode = Literal[BADGE_CODES]  # type: ignore[valid-type]
+DisplayName = Field(min_length=1, max_length=NAME_MAX, description="How the circle knows you there (never your "
+                                                                    "username or Credo id).")
+SHARING_HELP = ("What the circle sees of your band: `nothing`, `guess` (others may guess it once a month and "
+                "learn how close they were) or `band` (never the number).")
+
+
+class CircleIn(BaseModel):
+    name: str = Field(min_length=1, max_length=CIRCLE_NAME_MAX)
+    display_name: str = DisplayName
+
+
+class MembershipOut(BaseModel):
+    member_id: str
+    display_name: str
+    sharing: Sharing = Field(description=SHARING_HELP)
+    badges: list[str] = Field(description="The badges you chose to show in this circle (shown while earned).")
+    joined_at: datetime
+
+
+class CircleOut(BaseModel):
+    id: str
+    name: str
+    members: int
+    me: MembershipOut
+
+
+class CircleMemberOut(BaseModel):
+    member_id: str
+    display_name: str
+    joined_at: datetime
+    you: bool
+    sharing: Sharing = Field(description="What this member shows you (`nothing` also when there is a block).")
+    band: str | None = Field(description="Their band if they show it (`not_enough_data` if they cannot be scored "
+                                         "yet); never the number. Every band shown is in their access ledger.")
+    badges: list[str] = Field(description="Badges they earned and chose to show (yours: the ones you chose).")
+
+
+class CircleViewOut(BaseModel):
+    id: str
+    name: str
+    me: MembershipOut
+    members: list[CircleMemberOut]
+
+
+class MembershipIn(BaseModel):
+    sharing: Sharing | None = Field(None, description=SHARING_HELP + " `nothing` deletes the guesses about you.")
+    badges: list[BadgeCode] | None = Field(None, max_length=len(BADGE_CODES),
+                                           description="Badges to show in this circle (only ones you earned).")
+    display_name: str | None = Field(None, min_length=1, max_length=NAME_MAX)
+
+
+class BlockIn(BaseModel):
+    member_id: str = PublicId
+
+
+class BlockOut(BaseModel):
+    id: str
+    label: str = Field(description="The name they had in the circle where you blocked them.")
+    blocked_at: datetime
+
+
+class InvitationIn(BaseModel):
+    circle_id: str = PublicId
+    max_uses: int = Field(1, ge=1, le=MAX_USES, description="How many people it can bring in.")
+    hours: int = Field(DEFAULT_INVITATION_HOURS, ge=MIN_INVITATION_HOURS, le=MAX_INVITATION_HOURS,
+                       description="How long it stays open.")
+
+
+class JoinRequestWaiting(BaseModel):
+    id: str
+    display_name: str
+    requested_at: datetime
+    blocked: bool = Field(description="There is a block between you and them: unblock before saying yes.")
+
+
+class InvitationOut(BaseModel):
+    id: str
+    circle_id: str
+    circle_name: str
+    max_uses: int
+    uses: int
+    created_at: datetime
+    expires_at: datetime
+    live: bool
+    requests: list[JoinRequestWaiting] = Field(description="People who said yes, waiting for yours.")
+
+
+class NewInvitationOut(InvitationOut):
+    code: str = Field(description="Shown once: only its hash is kept.")
+    link: str = Field(description="The join page with the code in its fragment (never sent to a server).")
+
+
+class JoinRequestOut(BaseModel):
+    id: str
+    circle_name: str
+    display_name: str
+    requested_at: datetime
+
+
+class InvitationsOut(BaseModel):
+    sent: list[InvitationOut]
+    asked: list[JoinRequestOut] = Field(description="Your requests to join, waiting for the inviter's yes.")
+
+
+class CodeIn(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+
+
+class AcceptIn(CodeIn):
+    display_name: str = DisplayName
+
+
+class InvitationPreviewOut(BaseModel):
+    circle_name: str
+    invited_by: str = Field(description="The inviter's name in that circle.")
+    members: int
+    expires_at: datetime
+
+
+class NewMemberOut(BaseModel):
+    member_id: str
+    circle_id: str
+    display_name: str
+    joined_at: datetime
+
+
+class GuessIn(BaseModel):
+    circle_id: str = PublicId
+    member_id: str = PublicId
+    band: BandName
+
+
+class GuessOut(BaseModel):
+    member_id: str
+    display_name: str
+    guessed_band: str
+    feedback: Literal["exact", "one_off", "miss", "no_band"]
+    points: int
+    period: str
+
+
+class GameTargetOut(BaseModel):
+    member_id: str
+    display_name: str
+    guessed: bool = Field(description="You already guessed them this period.")
+
+
+class MyGuessOut(BaseModel):
+    member_id: str
+    display_name: str
+    guessed_band: str
+    feedback: str
+    points: int
+    guessed_at: datetime
+
+
+class AboutMeOut(BaseModel):
+    guesses: int = Field(description="How many members guessed your band this period.")
+    by_band: dict[str, int] | None = Field(description="How many guessed each band, once there are at least "
+                                                       "`shown_from` guesses; never who guessed what.")
+    shown_from: int
+
+
+class GameOut(BaseModel):
+    circle_id: str
+    period: str
+    sharing: Sharing
+    points: int
+    targets: list[GameTargetOut]
+    guesses: list[MyGuessOut]
+    about_me: AboutMeOut
+
+
+class LeaderboardEntry(BaseModel):
+    rank: int
+    member_id: str
+    display_name: str
+    points: int = Field(description="Game points: never a score, never a band.")
+    you: bool
+
+
+class LeaderboardOut(BaseModel):
+    circle_id: str
+    entries: list[LeaderboardEntry]
+
+
+class BadgeOut(BaseModel):
+    code: str
+    name: str
+    description: str
+    earned: bool
+
+
+class UtilisationMonth(BaseModel):
+    month: str
+    percent: float
+
+
+class UtilisationOut(BaseModel):
+    latest: UtilisationMonth | None
+    before: UtilisationMonth | None
+
+
+class HabitsOut(BaseModel):
+    bills_on_time_months: int = Field(description="Complete months in a row with every bill paid by its due date.")
+    utilisation: UtilisationOut
+    badges: list[BadgeOut]

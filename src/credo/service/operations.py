@@ -145,7 +145,7 @@ class Distribution:
 def distribution(conn: Connection, run: BatchRun) -> Distribution:
     """How the run's scores spread: consumers per band (the band each row was given) and per
     :data:`HISTOGRAM_STEP`-point bar."""
-    per_band = dict(conn.execute(
+    per_band: dict[str, int] = dict(conn.execute(
         select(scores.c.band, func.count()).where(scores.c.run_id == run.run_id, scores.c.status == SCORED)
         .group_by(scores.c.band)).all())
     per_score = conn.execute(
