@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import BindParameter, Select, bindparam, func, select
 
 from credo.features.events_table import suppressed_clause
 from credo.policy.retention import retention_months
@@ -44,7 +44,7 @@ from credo.store.tables import consumers, disputes, events
 
 def _inputs() -> Select:
     """What the consumer's score is computed from in the store, as counts and the highest seq."""
-    cid = bindparam("consumer_id")
+    cid: BindParameter[str] = bindparam("consumer_id")
     own = events.c.consumer_id == cid
     mine = disputes.c.consumer_id == cid
     return select(
@@ -79,7 +79,9 @@ def score_now(svc: Service, consumer_id: str, now: datetime) -> tuple[scoring.Sc
     computed for this read (False: the kept one was served, moved to this read's as-of instant)."""
     rules = _rules(svc)
     with svc.engine.connect() as conn:
-        inputs = tuple(_INPUTS.first(conn, consumer_id=consumer_id))
+        row = _INPUTS.first(conn, consumer_id=consumer_id)
+    assert row is not None  # aggregates without GROUP BY: always one row
+    inputs = tuple(row)
     as_of = scoring.online_as_of(now)
     kept: _Entry | None = svc.kept_scores.get(consumer_id)
     if kept is not None and kept.inputs == inputs and kept.rules == rules:
