@@ -160,12 +160,12 @@ def run_http(url: str, keys: dict[str, str], bodies: dict[str, list[bytes]], cli
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit(f"server did not start: {server.stderr.read().decode()[-2000:]}")
+                    raise SystemExit(f"server did not start: {server.stderr.read().decode()[-2000:]}") from None
                 time.sleep(0.1)
         # Requests of one partner keep their order (corrections follow their targets):
         # each partner's queue goes to one client.
         queues: list[list[tuple[str, bytes]]] = [[] for _ in range(clients)]
-        for i, (partner, items) in enumerate(sorted(bodies.items(), key=lambda kv: -len(kv[1]))):
+        for partner, items in sorted(bodies.items(), key=lambda kv: -len(kv[1])):
             target = min(range(clients), key=lambda c: len(queues[c]))
             queues[target].extend((partner, b) for b in items)
         accepted = [0] * clients

@@ -116,8 +116,10 @@ class KeyRing:
     def kids(self) -> list[str]:
         return list(self._keys)
 
-    def get(self, kid: str) -> IssuerKey | None:
-        return self._keys.get(kid)
+    def get(self, kid: object) -> IssuerKey | None:
+        """The key with this id; None for an unknown one, or a ``kid`` that is not a string (a JWS header's
+        ``kid`` is whatever the sender wrote)."""
+        return self._keys.get(kid) if isinstance(kid, str) else None
 
     def rotate(self, now: datetime | int, *, retain_for: timedelta | int = DEFAULT_RETAIN_FOR) -> IssuerKey:
         """Make a new key active; the old one is retired and kept until ``now + retain_for``."""

@@ -17,7 +17,6 @@ CSV or Parquet.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Union
 
@@ -295,7 +294,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(EVENT_MODELS)
 
 AnyEvent = Annotated[Union[tuple(EVENT_MODELS.values())], Field(discriminator="type")]  # type: ignore[valid-type]
 
-event_adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+event_adapter: TypeAdapter[Any] = TypeAdapter(AnyEvent)  # type: ignore[arg-type]  # a union built at run time
 
 
 class MoneyPrecisionError(ValueError):
@@ -340,6 +339,9 @@ def event_to_record(event: EventBase) -> dict[str, Any]:
 DELIVERY_FIELDS = frozenset({"received_at", "partner_id"})
 
 
+_DELIVERY_EXCLUDE: set[str] = set(DELIVERY_FIELDS)  # pydantic's ``exclude`` takes a set
+
+
 def content_digest(event: EventBase) -> str:
     """Stable digest of an event's content (delivery fields excluded), for idempotency.
 
@@ -347,7 +349,7 @@ def content_digest(event: EventBase) -> str:
     fixed by the schema, amounts already canonical), so "12.3" and "12.30" are
     the same content.
     """
-    return digest_of_content(event.model_dump_json(exclude=DELIVERY_FIELDS, exclude_none=True).encode())
+    return digest_of_content(event.model_dump_json(exclude=_DELIVERY_EXCLUDE, exclude_none=True).encode())
 
 
 def digest_of_content(content: bytes) -> str:

@@ -187,10 +187,10 @@ def training_frame(
             feats = feats[feats["is_scorable"]].drop(columns="is_scorable")
             first_bad = bad.reindex(feats.index)
             horizon_end = add_months(as_utc(d), horizon_months).date()
-            already = first_bad.map(lambda b: b is not None and not pd.isna(b) and b < d)
+            already = first_bad.map(lambda b: b is not None and not pd.isna(b) and b < d)  # noqa: B023 (runs at once)
             feats = feats[~already.to_numpy()]
             first_bad = first_bad[~already.to_numpy()]
-            label = first_bad.map(lambda b: int(b is not None and not pd.isna(b) and d <= b < horizon_end))
+            label = first_bad.map(lambda b: int(b is not None and not pd.isna(b) and d <= b < horizon_end))  # noqa: B023
             frame = feats.reset_index()
             frame.insert(1, "observation_date", d)
             frame["label"] = label.to_numpy().astype("int64")

@@ -165,7 +165,7 @@ class MonotoneChallenger(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, 
             if f in self.categories_:
                 v = X[f].astype(object).where(X[f].notna(), None)
                 known = set(self.categories_[f])
-                v = v.map(lambda t: None if t is None or str(t) not in known else str(t))
+                v = v.map(lambda t: None if t is None or str(t) not in known else str(t))  # noqa: B023 (runs at once)
                 cols[f] = pd.Categorical(v, categories=self.categories_[f])
             else:
                 v = X[f].to_numpy(dtype=np.float64)

@@ -189,7 +189,7 @@ def band_table(scaling: Scaling, training_scores=None) -> list[dict]:
             "odds_at_lower": round(float(scaling.odds_at(b.lower)), 4),
             "odds_at_upper": round(float(scaling.odds_at(b.upper)), 4),
             "expected_bad_rate": float(np.mean(scaling.bad_rate_at(basis))),
-            "training_share": float(member.size / s.size) if s is not None and s.size else None,
+            "training_share": float(member.size / s.size) if member is not None and s is not None and s.size else None,
         })
     return rows
 

@@ -146,6 +146,8 @@ class ReasonRule:
         with np.errstate(invalid="ignore"):
             if self.op == "any":
                 return ~np.isnan(v)
+            if self.threshold is None:
+                raise ValueError(f"reason rule {self.code}: {self.op!r} needs a threshold")
             t = float(self.threshold)
             return {">": v > t, ">=": v >= t, "<": v < t, "<=": v <= t}[self.op]
 
@@ -197,7 +199,7 @@ def reason(code: str) -> ReasonCode:
 
 
 def is_known(code: str) -> bool:
-    return code in _CODES or code.startswith(GENERIC_PREFIX) or code.startswith(MISSING_PREFIX)
+    return code in _CODES or code.startswith((GENERIC_PREFIX, MISSING_PREFIX))
 
 
 def generic_rules(feature: str) -> dict:

@@ -76,7 +76,7 @@ def login(svc: Service, username: str, password: str, *, now: datetime | None = 
         ok = row is not None and row.closed_at is None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or row is None:
         with svc.engine.begin() as conn:
             login_limits.record_failure(conn, svc.settings, username, client, now)
         raise CredoError(ErrorCode.AUTH_INVALID, "wrong username or password", "password")

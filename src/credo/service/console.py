@@ -95,7 +95,7 @@ def operator_login(svc: Service, username: str, password: str, now: datetime,
         ok = row is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if not ok or row is None:
         with svc.engine.begin() as conn:
             login_limits.record_failure(conn, svc.settings, attempt, client, now)
         raise CredoError(ErrorCode.AUTH_INVALID, "wrong username or password", "password")

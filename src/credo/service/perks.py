@@ -123,6 +123,7 @@ def _check_probing(svc: Service, conn: Connection, partner_id: str, consumer_id:
         raise CredoError(ErrorCode.PROBING_DETECTED, "too many checks or distinct thresholds for this consumer; "
                          "the pattern is flagged in the consumer's access ledger", "threshold", "probing")
     answered = _ANSWERED_RUNGS.first(conn, consumer_id=consumer_id, since=since)
+    assert answered is not None  # EXISTS columns without FROM: always one row
     rungs = {rung for rung, hit in zip(THRESHOLD_LADDER, answered) if hit}
     if len(rungs | {threshold}) > cfg.probe_max_thresholds_all_partners:
         raise CredoError(ErrorCode.PROBING_DETECTED, "too many distinct thresholds asked about this consumer by "

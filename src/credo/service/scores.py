@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Select, bindparam, func, insert, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, insert, select
 
 from credo.features import compute_features, events_from_store, feature_query
 from credo.features.definitions import SCORING_CRITERIA, feature_groups
@@ -184,7 +184,7 @@ def _latest_with_changes() -> Select:
     since: the consumer's highest event ``seq`` (an event received later has a higher one; an
     index probe) and the latest dispute opened or resolved and record suppressed. One statement,
     built once (it is on every partner read)."""
-    cid = bindparam("consumer_id")
+    cid: BindParameter[str] = bindparam("consumer_id")
     one = disputes.c.consumer_id == cid
     latest = (select(scores.c.id).where(scores.c.consumer_id == cid)
               .order_by(scores.c.scored_at.desc(), scores.c.id.desc()).limit(1).scalar_subquery())

@@ -61,7 +61,7 @@ def issue(svc: Service, consumer_id: str, holder_jwk: dict[str, Any], now: datet
     ttl = timedelta(minutes=ttl_minutes or svc.settings.credential_ttl_minutes)
     result = scoring.compute(svc, consumer_id, now, with_groups=False)
     me = access.Actor(ActorKind.CONSUMER, consumer_id)
-    if result.status != scoring.SCORED:
+    if result.status != scoring.SCORED or result.score is None:
         error = CredoError(ErrorCode.NOT_SCORABLE, "not enough data to score: no credential can be issued")
         access.record_denial(svc.engine, consumer_id, me, "credential_issue", "credential:band", now, error)
         raise error

@@ -279,7 +279,7 @@ def assemble(parts: list[Part], chunk_index: int, consumer_ids: pa.Array, curren
         if not any(name in p.cols for p in parts):
             columns[name] = pa.nulls(n, f.type)
             continue
-        vals = scatter(lambda p: p.cols.pop(name, None), dtype, null)
+        vals = scatter(lambda p: p.cols.pop(name, None), dtype, null)  # noqa: B023 (called at once)
         valid = vals != null
         if name in TIMESTAMP_FIELDS or name in DATE_FIELDS or name in INT_FIELDS:
             columns[name] = _fixed(vals, valid, f.type)

@@ -146,7 +146,7 @@ def scores_page(request: Request, me: OperatorPage, svc: ServicePage, now: NowPa
         window = operations.outcome_window(conn, run, now) if run else None
     # the published expected rates are the serving model's: they describe the run only if it scored it
     same_model = bundle is not None and run is not None and run.model_version == bundle.version
-    expected = bundle.published(svc.settings.serving_model).get("bands", []) if same_model else []
+    expected = bundle.published(svc.settings.serving_model).get("bands", []) if same_model and bundle else []
     if observed and run and expected and window and window.known:
         window = operations.observed_outcomes(svc.engine, run, expected, now)
     return _page(request, svc, me, "scores.html", "scores", missing=missing, run=run,

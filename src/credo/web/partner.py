@@ -146,9 +146,9 @@ def check(request: Request, me: PartnerPage, svc: ServicePage, now: NowPage,
     except CredoError as exc:
         return _check_page(request, svc, me, status_code=400, error=message_of(exc), asked=consumer_id)
     handover = None
-    if answer.get("notice"):
-        handover = f"{request.base_url}{notice_page_path(answer['notice'])}"
-        handover = {"link": handover, "qr": segno.make(handover, error="m").svg_inline(
+    if answer is not None and answer.get("notice"):
+        link = f"{request.base_url}{notice_page_path(answer['notice'])}"
+        handover = {"link": link, "qr": segno.make(link, error="m").svg_inline(
             scale=4, omitsize=True, title="QR code of the customer's notice link")}
     return _check_page(request, svc, me, answer=answer, asked=consumer_id, handover=handover)
 

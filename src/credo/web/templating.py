@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ templates.env.filters["day"] = day
 templates.env.globals.update(BANDS=BANDS, SCORE_MIN=SCORE_MIN, SCORE_MAX=SCORE_MAX)
 
 
-def page(request: Request, name: str, status_code: int = 200, headers: dict[str, str] | None = None,
+def page(request: Request, name: str, status_code: int = 200, headers: Mapping[str, str] | None = None,
          **context: Any) -> HTMLResponse:
     """Render a page; ``context`` is what the template shows."""
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
