@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from credo.api.problems import credo_error_handler, http_error_handler, validation_error_handler
 from credo.errors import CredoError
-from credo.web import consumer, operator, partner, public
+from credo.web import circles, consumer, operator, partner, public
 from credo.web.security import CrossSiteRequest, SignInRequired
 from credo.web.templating import page
 
@@ -89,5 +89,5 @@ def mount_web(app: FastAPI) -> None:
     app.add_exception_handler(CredoError, _credo_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_form)  # type: ignore[arg-type]
-    for module in (public, consumer, partner, operator):
+    for module in (public, consumer, circles, partner, operator):
         app.include_router(module.router)

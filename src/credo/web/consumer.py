@@ -19,7 +19,7 @@ from starlette.responses import Response
 from credo.credentials import THRESHOLD_LADDER
 from credo.api.problems import status_for
 from credo.errors import CredoError, ErrorCode
-from credo.service import access, accounts, disputes, mydata, notices, selfview, sharing, wallet
+from credo.service import access, accounts, circles, disputes, mydata, notices, selfview, sharing, wallet
 from credo.service.directory import partner_directory
 from credo.registry.consents import grant_report_consent, withdraw_report_consent
 from credo.web import charts
@@ -268,8 +268,9 @@ def ledger_page(request: Request, me: ConsumerPage, svc: ServicePage) -> Respons
         entries = mydata.ledger_entries(conn, me.consumer_id)
         consents = {str(c["id"]): c for c in access.list_consents(conn, me.consumer_id)}
         names = {p["id"]: p["name"] for p in partner_directory(conn)}
+        members = circles.co_member_names(conn, me.consumer_id)
     return page(request, "consumer/ledger.html", nav="ledger", entries=list(reversed(entries)), consents=consents,
-                names=names)
+                names=names, members=members)
 
 
 # ---------------------------------------------------------------- consents
