@@ -41,11 +41,13 @@ def test_cached_only_read_declines_without_writing_until_the_days_score_is_cache
                              json={"consumer_id": cid, "programme_id": "lender-600"})
     assert full.status_code == 200, full.text
     ledger_n, checks_n, scores_n = _counts(world, cid)
-    assert (ledger_n, checks_n, scores_n) == (before[0] + 1, before[1] + 1, before[2] + 1)
+    # a "no" also delivers the adverse-action notice to the consumer: a second ledger entry (to the consumer)
+    told = 2 if full.json()["result"] == "no" else 1
+    assert (ledger_n, checks_n, scores_n) == (before[0] + told, before[1] + 1, before[2] + 1)
 
     fast = perks.check(world.svc, "lender", cid, "lender-600", None, now, cached_only=True)
     assert fast is not None
-    differs = {"check_id", "signature"}
+    differs = {"check_id", "signature", "notice"}  # each "no" delivers its own notice
     assert {k: v for k, v in fast.items() if k not in differs} == \
         {k: v for k, v in full.json().items() if k not in differs}
     assert _counts(world, cid) == (ledger_n + 1, checks_n + 1, scores_n)  # answered from the cache: no new score
