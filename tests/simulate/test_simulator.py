@@ -69,7 +69,7 @@ def test_same_seed_gives_byte_identical_output(tmp_path, fmt):
     assert a.events == b.events > 0
     tree_a, tree_b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     assert set(tree_a) == {
-        "partners.json", "consumers.parquet", "consents.parquet", "outcomes.parquet", "summary.json",
+        "partners.json", "consumers.parquet", "consents.parquet", "outcomes.parquet", "audit.parquet", "summary.json",
         f"events/part-00000.{fmt}", f"events/part-00001.{fmt}", f"events/part-00002.{fmt}",
     }
     assert tree_a == tree_b

@@ -83,7 +83,8 @@ class SimulationChunk:
 
     ``consumers`` holds the latent truth (for evaluation only, never events);
     ``consents`` the explicit opt-ins; ``events`` flat event records sorted by
-    ``received_at``; ``outcomes`` the first bad date per consumer.
+    ``received_at``; ``outcomes`` the first bad date per consumer; ``audit`` the
+    synthetic audit-only attributes (fairness tests only, never events or features).
     """
 
     index: int
@@ -92,6 +93,7 @@ class SimulationChunk:
     consents: pa.Table
     events: pa.Table
     outcomes: pa.Table
+    audit: pa.Table
 
 
 @dataclass

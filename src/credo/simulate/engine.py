@@ -84,6 +84,8 @@ CONSENT_SCHEMA = pa.schema([
     ("granted_at", pa.timestamp("us", tz="UTC")),
 ])
 OUTCOME_SCHEMA = pa.schema([("consumer_id", pa.string()), ("first_bad_date", pa.date32())])
+#: Synthetic audit-only attributes (:meth:`_Chunk.audit`): for fairness tests, never events.
+AUDIT_SCHEMA = pa.schema([("consumer_id", pa.string()), ("group", pa.string()), ("age_band", pa.string())])
 
 # Latent risk (see the module docstring); tuned so that the out-of-time AUC of
 # `credo demo` lands in the range of real credit data and ~10 % of scored
@@ -110,6 +112,12 @@ _NEVER_PAID = 0.75          # share of what is left in a default month (state 3)
 _MISS_CURRENT = (-4.6, 0.9)
 _MISS_ROLL = (-1.0, 0.9)
 _CURE = 0.6
+# Synthetic audit groups, drawn from a stream of their own (``default_rng([seed, chunk, _AUDIT_STREAM])``)
+# so that drawing them moves no draw of behaviour: events, consents and outcomes are unchanged.
+_AUDIT_STREAM = 1
+_GROUP_B_BY_INCOME = np.array([0.70, 0.50, 0.30, 0.18, 0.10])  # P(group "B" | income band)
+_AGE_EDGES = np.array([25, 35, 45, 55])
+_AGE_BANDS = np.array(["under 25", "25-34", "35-44", "45-54", "55 and over"], dtype=object)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -802,6 +810,20 @@ class _Chunk:
             "segment": pc.take(pa.array(SEGMENTS), pa.array(segment)),
         }, schema=CONSUMER_SCHEMA)
 
+    def audit(self, ids: pa.Array) -> pa.Table:
+        """Synthetic audit-only attributes, correlated with behaviour the way real groups are: through
+        circumstances, never through the group itself (the behaviour model never reads them).
+
+        ``group`` ("A" or "B", a stand-in for a protected group) is more often "B" at lower income bands,
+        and so, through income's tie to creditworthiness, among the riskier; ``age_band``: thin files
+        are younger and the more creditworthy older, as credit histories lengthen with age."""
+        rng = np.random.default_rng([self.config.seed, self.index, _AUDIT_STREAM])
+        group = np.where(rng.random(self.n) < _GROUP_B_BY_INCOME[self.band], "B", "A").astype(object)
+        age = 21 + 45 * rng.beta(2.0, 3.0, self.n) + 4.0 * self.z - 8.0 * self.thin
+        age_band = _AGE_BANDS[np.searchsorted(_AGE_EDGES, np.clip(age, 18, 90), side="right")]
+        return pa.table({"consumer_id": ids, "group": pa.array(group, pa.string()),
+                         "age_band": pa.array(age_band, pa.string())}, schema=AUDIT_SCHEMA)
+
     def run(self) -> SimulationChunk:
         self.consumers()
         self.identity()
@@ -818,7 +840,8 @@ class _Chunk:
         consents = self.consents(ids)
         events = assemble(self.parts, self.index, ids, self.config.currency)
         self.parts = []
-        return SimulationChunk(self.index, self.first, self.consumers_table(ids), consents, events, outcomes)
+        return SimulationChunk(self.index, self.first, self.consumers_table(ids), consents, events, outcomes,
+                               self.audit(ids))
 
 
 def simulate_chunk(config: SimulationConfig, chunk_index: int) -> SimulationChunk:
@@ -828,4 +851,4 @@ def simulate_chunk(config: SimulationConfig, chunk_index: int) -> SimulationChun
     return _Chunk(config, chunk_index).run()
 
 
-__all__ = ["CONSENT_SCHEMA", "CONSUMER_SCHEMA", "OUTCOME_SCHEMA", "Calendar", "TS_NULL", "simulate_chunk"]
+__all__ = ["AUDIT_SCHEMA", "CONSENT_SCHEMA", "CONSUMER_SCHEMA", "OUTCOME_SCHEMA", "Calendar", "TS_NULL", "simulate_chunk"]

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from credo.simulate.assemble import TIMESTAMP_FIELDS
 from credo.simulate.config import SimulationChunk, SimulationConfig, SimulationSummary
-from credo.simulate.engine import CONSENT_SCHEMA, CONSUMER_SCHEMA, OUTCOME_SCHEMA, simulate_chunk
+from credo.simulate.engine import AUDIT_SCHEMA, CONSENT_SCHEMA, CONSUMER_SCHEMA, OUTCOME_SCHEMA, simulate_chunk
 from credo.simulate.partners import partners
 
 #: Columns worth dictionary-encoding in Parquet (low cardinality); ids and refs are not.
@@ -70,6 +70,7 @@ def simulate_to_directory(
 
     Layout: ``partners.json``, ``consumers.parquet``, ``consents.parquet``,
     ``events/part-00000.parquet`` … (or ``.jsonl``), ``outcomes.parquet``,
+    ``audit.parquet`` (synthetic audit-only attributes, loaded apart from events for fairness tests),
     ``summary.json``. ``progress`` is called with the number of consumers
     finished after each chunk (an increment, not a total).
     """
@@ -83,11 +84,12 @@ def simulate_to_directory(
 
     writers: dict[str, pq.ParquetWriter] = {}
     by_type: Counter[str] = Counter()
-    files = ["partners.json", "consumers.parquet", "consents.parquet", "outcomes.parquet", "summary.json"]
+    files = ["partners.json", "consumers.parquet", "consents.parquet", "outcomes.parquet", "audit.parquet",
+             "summary.json"]
     totals = Counter()
     try:
         for chunk in iter_simulation(config):
-            for name in ("consumers", "consents", "outcomes"):
+            for name in ("consumers", "consents", "outcomes", "audit"):
                 table = getattr(chunk, name)
                 if name not in writers:
                     writers[name] = pq.ParquetWriter(out_dir / f"{name}.parquet", table.schema, **{
@@ -117,7 +119,7 @@ def simulate_to_directory(
         for w in writers.values():
             w.close()
     for name, schema in (("consumers", CONSUMER_SCHEMA), ("consents", CONSENT_SCHEMA),
-                         ("outcomes", OUTCOME_SCHEMA)):
+                         ("outcomes", OUTCOME_SCHEMA), ("audit", AUDIT_SCHEMA)):
         if name not in writers:  # no consumers: still write empty, typed tables
             pq.write_table(schema.empty_table(), out_dir / f"{name}.parquet", **_PARQUET_OPTS)
 
