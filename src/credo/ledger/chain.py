@@ -63,21 +63,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from credo.errors import ErrorCode
+from credo.ledger.hashing import GENESIS_HASH, as_utc, content_hash, hash_time
 from credo.store.prepared import Prepared
 from credo.store.tables import access_ledger
 
-GENESIS_HASH = "0" * 64
 HASH_VERSION = 1
 PSEUDONYM_PREFIX = "p:"
 #: Transaction-scoped PostgreSQL advisory lock key that serialises appends.
@@ -148,16 +147,6 @@ class LedgerError(RuntimeError):
 # --- hashing --------------------------------------------------------------------------------
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def _ts(value: datetime) -> str:
-    return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _commit(salt: str, identity: str) -> str:
     return hashlib.sha256(_SUBJECT_DOMAIN + base64.urlsafe_b64decode(salt + "==") + identity.encode("utf-8")).hexdigest()
 
@@ -183,7 +172,7 @@ def entry_hash(row: Any) -> str:
         "seq": row["seq"],
         "prev_hash": row["prev_hash"],
         "entry_kind": row["entry_kind"],
-        "occurred_at": _ts(row["occurred_at"]),
+        "occurred_at": hash_time(row["occurred_at"]),
         "subject": row["consumer_commit"],
         "actor_kind": row["actor_kind"],
         "actor": actor,
@@ -194,8 +183,7 @@ def entry_hash(row: Any) -> str:
         "reason_code": row["reason_code"],
         "covers": row["covers"],
     }
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return content_hash(content)
 
 
 # --- appending --------------------------------------------------------------------------------
@@ -270,7 +258,7 @@ def append_entry(
     salt = _new_salt()
     values: dict[str, Any] = {
         "entry_kind": EntryKind.ACCESS.value,
-        "occurred_at": _utc(at),
+        "occurred_at": as_utc(at),
         "consumer_ref": consumer,
         "consumer_salt": salt,
         "consumer_commit": _commit(salt, consumer),
@@ -293,7 +281,7 @@ def append_entry(
 
 def _entry(row: Any) -> LedgerEntry:
     return LedgerEntry(
-        seq=row["seq"], entry_kind=row["entry_kind"], occurred_at=_utc(row["occurred_at"]),
+        seq=row["seq"], entry_kind=row["entry_kind"], occurred_at=as_utc(row["occurred_at"]),
         consumer_id=row["consumer_ref"], actor_kind=row["actor_kind"], actor=row["actor_ref"],
         purpose=row["purpose"], consent_id=row["consent_id"], disclosed=row["disclosed"],
         outcome=row["outcome"], reason_code=row["reason_code"], prev_hash=row["prev_hash"], hash=row["hash"],
@@ -350,7 +338,7 @@ def pseudonymise(
     covers.sort()
     record = _insert(conn, {
         "entry_kind": EntryKind.PSEUDONYMISATION.value,
-        "occurred_at": _utc(at),
+        "occurred_at": as_utc(at),
         "consumer_ref": pseudonym,
         "consumer_salt": None,
         "consumer_commit": _pseudonym_commit(pseudonym),
