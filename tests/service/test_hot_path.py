@@ -50,7 +50,7 @@ def test_cached_only_read_declines_without_writing_until_the_days_score_is_cache
     differs = {"check_id", "signature", "notice"}  # each "no" delivers its own notice
     assert {k: v for k, v in fast.items() if k not in differs} == \
         {k: v for k, v in full.json().items() if k not in differs}
-    assert _counts(world, cid) == (ledger_n + 1, checks_n + 1, scores_n)  # answered from the cache: no new score
+    assert _counts(world, cid) == (ledger_n + told, checks_n + 1, scores_n)  # answered from the cache: no new score
 
     # the next day the cached score is stale: the cache declines, writing nothing, and the full path rescores
     now += timedelta(days=1)
@@ -61,7 +61,7 @@ def test_cached_only_read_declines_without_writing_until_the_days_score_is_cache
     r = world.client.post("/v1/eligibility", headers=world.partner("lender"),
                           json={"consumer_id": cid, "programme_id": "lender-600"})
     assert r.status_code == 200 and r.json()["as_of"].startswith(now.date().isoformat())
-    assert _counts(world, cid) == (tomorrow[0] + 1, tomorrow[1] + 1, tomorrow[2] + 1)
+    assert _counts(world, cid) == (tomorrow[0] + told, tomorrow[1] + 1, tomorrow[2] + 1)
 
 
 def test_an_event_stored_after_the_score_makes_it_stale_whatever_its_received_time(world: World) -> None:
