@@ -23,7 +23,7 @@ from credo.features.definitions import FEATURE_NAMES, feature_groups, model_sett
 from credo.features.training import first_bad_dates, monthly_dates, training_frame
 from credo.policy.bands import SCORE_MAX, SCORE_MIN
 from credo.scoring.batch import score_frame
-from credo.scoring.training import TrainingRun, _with_metrics, fit_bundle
+from credo.scoring.training import TrainingRun, with_metrics, fit_bundle
 from credo.scoring.weights import weights_record
 from credo.simulate import SimulationConfig, simulate_to_directory
 
@@ -83,7 +83,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     train, valid = frame[frame["sample"] == "train"], frame[frame["sample"] == "validation"]
     bundle = fit_bundle(train[names], train["label"], features=names, source="simulated population",
                         **model_settings())
-    run = _with_metrics(TrainingRun(bundle, train[names], train["label"], valid[names], valid["label"], ""))
+    run = with_metrics(TrainingRun(bundle, train[names], train["label"], valid[names], valid["label"], ""))
     population = compute_features(events, datetime(END.year, END.month, END.day, tzinfo=timezone.utc))
     population = population[population["is_scorable"]]
     bad = first_bad_dates(events).reindex(population.index)

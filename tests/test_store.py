@@ -6,12 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from credo.fairness.attributes import audit_metadata
 from credo.store import metadata, upgrade_schema
 
 
 def test_migrations_match_the_table_definitions(engine) -> None:  # noqa: ANN001
+    """The store's tables and the audit store's (declared apart, on a metadata of its own) both."""
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), [metadata, audit_metadata])
     assert diff == []
 
 

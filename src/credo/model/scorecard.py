@@ -130,6 +130,10 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         chooses among :data:`AUTO_BINNING` on a stratified tuning split of the
         training rows (``TUNING_SHARE``), by the AUC of the points total, then
         refits on all of them; the choice is kept in ``binning_params_``.
+    feature_binning_params : dict feature -> dict, optional
+        Binning parameters of single features, over ``binning_params`` (e.g.
+        ``{"income": {"max_n_bins": 3}}`` coarsens one input: a less
+        discriminatory alternative, :mod:`credo.fairness.search`).
     smoothing : float
         Pseudo-observations added to every bin when computing WoE.
     C, max_iter, class_weight : logistic-regression parameters (L2).
@@ -176,6 +180,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         special_values: Mapping[str, Sequence[float]] | Sequence[float] | None = None,
         monotone_constraints: Mapping[str, Any] | None = None,
         binning_params: Mapping[str, Any] | str | None = "auto",
+        feature_binning_params: Mapping[str, Mapping[str, Any]] | None = None,
         smoothing: float = 5.0,
         C: float = 1.0,
         max_iter: int = 1000,
@@ -196,6 +201,7 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         self.special_values = special_values
         self.monotone_constraints = monotone_constraints
         self.binning_params = binning_params
+        self.feature_binning_params = feature_binning_params
         self.smoothing = smoothing
         self.C = C
         self.max_iter = max_iter
@@ -240,7 +246,8 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
                 dtype="categorical" if f in cats else "numerical",
                 specials=None if f in cats else self._specials_for(f),
                 direction=mono.get(f), alpha=self.smoothing, snap=self.snap_splits,
-                binning_params=dict(self.binning_params_), own_bins=own.get(f, ()),
+                binning_params={**self.binning_params_, **(self.feature_binning_params or {}).get(f, {})},
+                own_bins=own.get(f, ()),
             )
         W = np.column_stack([self.binnings_[f].transform(X[f].to_numpy()) for f in feats])
         T = self._tie_matrix(feats)

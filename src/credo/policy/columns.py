@@ -16,6 +16,9 @@ Rules:
 * ``constant``: one value (or none): no information.
 * ``excluded``: left out with ``--exclude`` (not a policy rule; named so the
   model card can list every column that is not an input with its reason).
+* ``audit-only``: named with ``--audit``: a protected attribute kept apart in the
+  audit store (:mod:`credo.fairness.attributes`) to test the model's fairness,
+  never an input.
 * ``geography``: where someone lives (zip or postcode, state, region, city,
   address, ...). Location is a classic proxy for race and national origin.
 * ``age``: the person's age or date of birth (a protected trait under ECOA).
@@ -63,6 +66,8 @@ TEXT_LEVELS = ColumnRule(
     "text-levels", f"Text with more than {MAX_TEXT_LEVELS} distinct values: too many groups to bin and explain.")
 CONSTANT = ColumnRule("constant", "Holds a single value (or none): it carries no information.")
 EXCLUDED = ColumnRule("excluded", "Left out by the person training the model (--exclude).")
+AUDIT_ONLY = ColumnRule(
+    "audit-only", "A protected attribute kept apart in the audit store to test fairness (--audit): never an input.")
 GEOGRAPHY = ColumnRule(
     "geography", "Where someone lives (zip or postcode, state, region, city, address) is a proxy for race and "
                  "national origin.")
@@ -73,7 +78,7 @@ FORBIDDEN: dict[str, ColumnRule] = {
 }
 
 RULES: tuple[ColumnRule, ...] = (
-    EXCLUDED, IDENTIFIER, TEXT_LEVELS, CONSTANT, GEOGRAPHY, AGE, *FORBIDDEN.values())
+    EXCLUDED, AUDIT_ONLY, IDENTIFIER, TEXT_LEVELS, CONSTANT, GEOGRAPHY, AGE, *FORBIDDEN.values())
 RULES_BY_ID: dict[str, ColumnRule] = {r.id: r for r in RULES}
 
 _GEOGRAPHY_TERMS = (
@@ -184,7 +189,7 @@ def rule(rule_id: str) -> ColumnRule:
 
 
 __all__ = [
-    "AGE", "CONSTANT", "EXCLUDED", "ColumnRule", "FORBIDDEN", "GEOGRAPHY", "IDENTIFIER", "IDENTIFIER_MIN_ROWS",
+    "AGE", "AUDIT_ONLY", "CONSTANT", "EXCLUDED", "ColumnRule", "FORBIDDEN", "GEOGRAPHY", "IDENTIFIER", "IDENTIFIER_MIN_ROWS",
     "IDENTIFIER_UNIQUE_SHARE", "MAX_TEXT_LEVELS", "RULES", "RULES_BY_ID", "TEXT_LEVELS", "US_STATE_CODES",
     "VALUE_PATTERN_SHARE", "names_an_identifier", "normalise_name", "rule", "rule_for_name", "rule_for_values",
 ]

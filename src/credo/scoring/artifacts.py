@@ -54,18 +54,30 @@ class ModelBundle:
                 "trained_at": trained_at.isoformat(timespec="seconds"), **manifest}
         return cls(champion, challenger, info)
 
+    def files(self) -> dict[str, str]:
+        """The bundle as the text of its files (what :meth:`save` writes and the model registry keeps)."""
+        out = {"champion.json": self.champion.to_json(),
+               "manifest.json": json.dumps(self.manifest, indent=2, default=str) + "\n"}
+        if self.challenger is not None:
+            out["challenger.json"] = self.challenger.to_json()
+        return out
+
+    @classmethod
+    def from_files(cls, files: dict[str, str]) -> ModelBundle:
+        """The bundle back from :meth:`files`."""
+        challenger = files.get("challenger.json")
+        return cls(Scorecard.from_json(files["champion.json"]),
+                   MonotoneChallenger.from_json(challenger) if challenger is not None else None,
+                   json.loads(files["manifest.json"]))
+
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "champion.json").write_text(self.champion.to_json())
-        if self.challenger is not None:
-            (directory / "challenger.json").write_text(self.challenger.to_json())
-        (directory / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
+        for name, content in self.files().items():
+            (directory / name).write_text(content)
 
     @classmethod
     def load(cls, directory: Path) -> ModelBundle:
         if not (directory / "manifest.json").exists():
             raise FileNotFoundError(f"no trained model in {directory}; run `credo train` first")
-        champion = Scorecard.from_json((directory / "champion.json").read_text())
-        challenger_path = directory / "challenger.json"
-        challenger = MonotoneChallenger.from_json(challenger_path.read_text()) if challenger_path.exists() else None
-        return cls(champion, challenger, json.loads((directory / "manifest.json").read_text()))
+        names = ("champion.json", "challenger.json", "manifest.json")
+        return cls.from_files({n: (directory / n).read_text() for n in names if (directory / n).exists()})

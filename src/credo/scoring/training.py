@@ -4,7 +4,7 @@ or from any flat table a user brings."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -38,6 +38,15 @@ class TrainingRun:
     X_valid: pd.DataFrame
     y_valid: pd.Series
     description: str
+    #: Who each row is, by sample (``"train"``, ``"validation"``), aligned with ``X_train`` / ``X_valid``:
+    #: ``subject_id`` (a consumer id, or ``<table>#<row>``) and ``observed_on`` (the observation date of a
+    #: snapshot, else None). The model registry keeps samples of them to judge the model on.
+    keys: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _keys(subjects: Sequence[str], observed: Sequence[Any] | None = None) -> pd.DataFrame:
+    return pd.DataFrame({"subject_id": [str(s) for s in subjects],
+                         "observed_on": list(observed) if observed is not None else [None] * len(subjects)})
 
 
 def fit_bundle(
@@ -57,16 +66,19 @@ def fit_bundle(
     own_bins: dict[str, list[float]] | None = None,
     tied: list[list[str]] | None = None,
     groups: dict[str, str] | None = None,
+    scorecard_params: dict[str, Any] | None = None,
 ) -> ModelBundle:
     """Fit the champion scorecard (and the challenger) with the shipped defaults and record what they
     publish: each model's fitted scaling, its band table with expected bad rates, its factor weights
-    and the features the scorecard's fit gave no weight."""
+    and the features the scorecard's fit gave no weight. ``scorecard_params`` overrides the scorecard's
+    other parameters (the less discriminatory alternatives of :mod:`credo.fairness.search`)."""
     common: dict[str, Any] = dict(
         features=list(features), categorical_features=list(categorical), special_values=special_values,
         monotone_constraints=directions, reason_codes=codes, inquiry_feature=inquiry_feature,
         reason_rules=rules, null_values=null_values,
     )
-    champion = Scorecard(**common, own_bins=own_bins, tied_features=tied).fit(X_train, y_train)
+    champion = Scorecard(**common, own_bins=own_bins, tied_features=tied, **(scorecard_params or {})).fit(
+        X_train, y_train)
     challenger = MonotoneChallenger(**common).fit(X_train, y_train) if with_challenger else None
     published = {}
     for name, model in (("champion", champion), ("challenger", challenger)):
@@ -85,7 +97,7 @@ def fit_bundle(
         .to_dict("records"))
 
 
-def _with_metrics(run: TrainingRun) -> TrainingRun:
+def with_metrics(run: TrainingRun) -> TrainingRun:
     """Out-of-sample metrics of what ships (the 350–950 score) beside the model's probability, the
     observed bad rate per band against the published one, and the score PSI of validation against
     training, for each model."""
@@ -146,8 +158,10 @@ def train_from_store(
     )
     description = (f"{len(train):,} training and {len(valid):,} out-of-time validation snapshots "
                    f"(observations {first} to {last}).")
-    return _with_metrics(TrainingRun(bundle, train[features], train["label"], valid[features], valid["label"],
-                                     description))
+    keys = {name: _keys(part["consumer_id"], part["observation_date"]) for name, part in
+            (("train", train), ("validation", valid))}
+    return with_metrics(TrainingRun(bundle, train[features], train["label"], valid[features], valid["label"],
+                                     description, keys))
 
 
 def train_from_labels(
@@ -165,8 +179,11 @@ def train_from_labels(
         source=f"store events as of {as_of.date()} with external labels",
         **model_settings(),
     )
-    return _with_metrics(TrainingRun(bundle, train[names], train["bad"], valid[names], valid["bad"],
-                                     f"{len(joined):,} consumers as of {as_of.date()}, stratified 70/30 split."))
+    day = as_of.astimezone(timezone.utc)
+    keys = {name: _keys(part.index, [day] * len(part)) for name, part in (("train", train), ("validation", valid))}
+    return with_metrics(TrainingRun(bundle, train[names], train["bad"], valid[names], valid["bad"],
+                                     f"{len(joined):,} consumers as of {as_of.date()}, stratified 70/30 split.",
+                                     keys))
 
 
 def train_from_table(
@@ -211,7 +228,11 @@ def train_from_table(
     dropped = int((~known).sum())
     description = (f"{len(X):,} rows, stratified 70/30 split (seed {seed})"
                    + (f"; {dropped:,} rows without a target value left out." if dropped else "."))
-    return _with_metrics(TrainingRun(bundle, X_train, y_train, X_valid, y_valid, description))
+    # a row is named by its 1-based position in the table, as credo score --data numbers its output
+    position = pd.Series(np.arange(1, len(frame) + 1), index=frame.index)
+    keys = {name: _keys([f"{plan.source}#{i}" for i in position.loc[part.index]])
+            for name, part in (("train", X_train), ("validation", X_valid))}
+    return with_metrics(TrainingRun(bundle, X_train, y_train, X_valid, y_valid, description, keys))
 
 
 #: Joins the reason codes and texts of one row in a scored table.

@@ -550,3 +550,81 @@ circle_actions = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_circle_actions_consumer_kind", "consumer_id", "kind", "at"),
 )
+
+
+# ---------------------------------------------------------------- model governance (issue 12)
+
+#: Every registered model (``credo train`` registers a candidate): the bundle's files as they are written
+#: (``champion.json``, ``challenger.json``, ``manifest.json``) and the SHA-256 over them. ``kind`` is
+#: ``store`` (trained on the store's events: may serve) or ``table`` (a user's table: scores files only).
+models = Table(
+    "models",
+    metadata,
+    Column("version", String(80), primary_key=True),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_by", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("manifest", Text, nullable=False),
+    Column("champion", Text, nullable=False),
+    Column("challenger", Text),
+)
+
+#: The rows a registered model is judged on: seeded samples of its training rows and of its out-of-time
+#: validation rows, each with its subject (consumer id, or ``<table>#<row>``), label and features.
+model_evaluation = Table(
+    "model_evaluation",
+    metadata,
+    Column("version", String(80), ForeignKey("models.version"), primary_key=True),
+    Column("sample", String(16), primary_key=True),
+    Column("row", Integer, primary_key=True, autoincrement=False),
+    Column("subject_id", String(200), nullable=False),
+    Column("observed_on", DateTime(timezone=True)),
+    Column("bad", Integer, nullable=False),
+    Column("features", JSON, nullable=False),
+    Index("ix_model_evaluation_subject_id", "subject_id"),
+)
+
+#: The serving pointer (one row, ``slot`` = ``serving``): the model every score request uses (the bundle's
+#: version and which of its models, champion or challenger, the gate judged), since when, and the
+#: operator-log entry that put it there.
+model_serving = Table(
+    "model_serving",
+    metadata,
+    Column("slot", String(16), primary_key=True),
+    Column("version", String(80), ForeignKey("models.version"), nullable=False),
+    Column("model", String(16), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+    Column("log_seq", BigInteger, nullable=False),
+)
+
+#: The operator log (credo.governance.oplog): append-only and hash-chained like the access ledger. Every
+#: publish, refusal, rollback, fairness run, alternative chosen and read of audit-only attributes.
+operator_log = Table(
+    "operator_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("operator", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("model_version", String(80)),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("prev_hash", name="uq_operator_log_prev_hash"),
+)
+
+#: Drift reports (``credo monitor``): one per comparison, the newest shown in the operator pages.
+monitor_reports = Table(
+    "monitor_reports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(40), nullable=False),
+    Column("previous_run_id", String(40)),
+    Column("model_version", String(80), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("summary", JSON, nullable=False),
+    Index("ix_monitor_reports_created_at", "created_at"),
+)

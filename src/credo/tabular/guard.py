@@ -5,7 +5,7 @@ Every column is read (:func:`credo.tabular.parse.infer_column`), described
 and raw values (protected traits, geography), whether it is an identifier,
 text with too many values, or constant. A column any rule catches is left out,
 unless the trainer allows it by name with a reason; ``--exclude`` leaves
-columns out without a rule.
+columns out without a rule; ``--audit`` keeps protected attributes out as audit-only.
 """
 
 from __future__ import annotations
@@ -69,11 +69,12 @@ def column_rules(name: str, series: pd.Series, parsed: ParsedColumn) -> list[pol
     return found
 
 
-def _check_options(columns: Sequence[str], target: str, exclude: Sequence[str], allowed: Mapping[str, str]) -> None:
+def _check_options(columns: Sequence[str], target: str, exclude: Sequence[str], allowed: Mapping[str, str],
+                   audit: Sequence[str] = ()) -> None:
     shown = _names(columns[:30]) + (", …" if len(columns) > 30 else "")
     if target not in columns:
         raise TableError(f"target column {target!r} is not in the data (columns: {shown})")
-    for option, names in (("--exclude", exclude), ("--allow-column", list(allowed))):
+    for option, names in (("--exclude", exclude), ("--allow-column", list(allowed)), ("--audit", audit)):
         unknown = [n for n in names if n not in columns]
         if unknown:
             raise TableError(f"{option}: no column {_names(map(repr, unknown))} in the data (columns: {shown})")
@@ -82,6 +83,9 @@ def _check_options(columns: Sequence[str], target: str, exclude: Sequence[str], 
     both = sorted(set(exclude) & set(allowed))
     if both:
         raise TableError(f"{_names(both)}: both excluded and allowed; choose one")
+    audited = sorted(set(audit) & set(allowed))
+    if audited:
+        raise TableError(f"{_names(audited)}: an audit-only column is never an input; it cannot be allowed")
     blank = [n for n, because in allowed.items() if not (because or "").strip()]
     if blank:
         raise TableError(f"--allow-column {_names(blank)}: give the reason with --because")
@@ -95,6 +99,7 @@ def plan_table(
     exclude: Sequence[str] = (),
     allowed: Mapping[str, str] | None = None,
     source: str = "table",
+    audit: Sequence[str] = (),
 ) -> TablePlan:
     """Read every column, apply the column rules and the trainer's options; validate the target.
 
@@ -104,7 +109,7 @@ def plan_table(
     """
     allowed = dict(allowed or {})
     columns = [str(c) for c in frame.columns]
-    _check_options(columns, target, exclude, allowed)
+    _check_options(columns, target, exclude, allowed, audit)
     bad_labels(frame[target], target, bad_value)  # refuse a target that cannot train before reading the rest
     plans = []
     for name in columns:
@@ -116,6 +121,9 @@ def plan_table(
                       missing_share=round(float(parsed.values.isna().mean()), 4))
         if name == target:
             plans.append(ColumnPlan(**common, decision="target"))
+            continue
+        if name in audit:
+            plans.append(ColumnPlan(**common, decision="excluded", rule=policy.AUDIT_ONLY.id))
             continue
         if name in exclude:
             plans.append(ColumnPlan(**common, decision="excluded", rule=policy.EXCLUDED.id))
