@@ -64,9 +64,15 @@ class Settings(BaseSettings):
         "INFO", description="Level of the JSON log lines; INFO logs one line per request.")
 
     # --- the score
-    model_dir: str = Field("models", description="Directory of the trained model bundle.")
+    model_dir: str = Field("models", description=(
+        "Directory credo train writes its bundle and report to (credo score and credo report read it); the "
+        "server serves the model published in the store's registry."))
     serving_model: Literal["champion", "challenger"] = Field(
-        "champion", description="Which trained model answers score requests.")
+        "champion", description="Which model of the published bundle answers score requests (the gate judges "
+                                "this one at publish: credo model publish).")
+    model_refresh_seconds: float = Field(2.0, gt=0, description=(
+        "How often a server looks at the model registry's serving pointer and switches to a newly published "
+        "model (no restart)."))
 
     # --- consumers, partners, disputes
     session_ttl_minutes: int = Field(720, ge=1, description="Lifetime of a consumer or console session.")

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import credo
 from credo.api.logs import configure_logging
 from credo.api.middleware import RequestContext
+from credo.api.model_pin import OneModelPerRequest
 from credo.api.problems import credo_error_handler, http_error_handler, validation_error_handler
 from credo.api.routers import (
     accounts, circles, consents, credentials, disputes, events, game, health, invitations, notices, partners, records,
@@ -49,8 +50,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     anchoring = asyncio.create_task(_checkpoint_ledger(svc))
+    following = asyncio.create_task(_follow_serving_model(svc))
     yield
     anchoring.cancel()
+    following.cancel()
+
+
+async def _follow_serving_model(svc: Service) -> None:
+    """Switch to a newly published model (``credo model publish`` / ``rollback``) without a restart: look at
+    the registry's serving pointer every ``model_refresh_seconds``; the new bundle loads in the thread pool
+    while requests keep being answered by the old one (:mod:`credo.service.serving`)."""
+    log = logging.getLogger("credo.model")
+    while True:
+        await asyncio.sleep(svc.settings.model_refresh_seconds)
+        try:
+            if await run_in_threadpool(svc.refresh_model):
+                log.info("serving model switched", extra={"model_version": svc.model_bundle().version})
+        except (SQLAlchemyError, CredoError) as exc:
+            log.warning("serving model not refreshed: %s", type(exc).__name__)
 
 
 async def _checkpoint_ledger(svc: Service) -> None:
@@ -86,6 +103,7 @@ def create_app(
         redoc_url=None,
     )
     configure_logging(settings.log_level)
+    app.add_middleware(OneModelPerRequest)
     app.add_middleware(RequestContext, max_body=settings.max_request_bytes)
     app.state.engine = engine
     app.state.settings = settings

@@ -9,6 +9,8 @@ import orjson
 from sqlalchemy import Connection, delete, select, update
 
 from credo.credentials import RevocationReason
+from credo.fairness import attributes
+from credo.governance import registry
 from credo.ledger import ActorKind, entries_for, pseudonymise
 from credo.registry.consents import bump_registry_version
 from credo.service import access, circles, disputes, kept, ledger_check, notices, sharing
@@ -98,7 +100,7 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
 
 def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str, Any]:
     """Erase: events, features (derived, never stored), scores, consents, disputes and their notices, adverse-action
-    notices, checks,
+    notices, checks, audit-only attributes and the model registry's evaluation rows about them,
     sessions, the account and the consumer row deleted; credentials revoked (their status-list rows kept without the
     consumer id, so they stay revoked); the ledger pseudonymised (entries kept, hash chain intact)."""
     cid = principal.consumer_id
@@ -116,6 +118,8 @@ def close_account(svc: Service, principal: Principal, now: datetime) -> dict[str
         conn.execute(delete(access_consents).where(access_consents.c.consumer_id == cid))
         conn.execute(delete(report_consents).where(report_consents.c.consumer_id == cid))
         conn.execute(delete(eligibility_checks).where(eligibility_checks.c.consumer_id == cid))
+        attributes.forget(conn, cid)
+        registry.forget_subject(conn, cid)
         conn.execute(delete(sessions).where(sessions.c.account_id == principal.account_id))
         conn.execute(delete(accounts).where(accounts.c.id == principal.account_id))
         conn.execute(delete(consumers).where(consumers.c.id == cid))

@@ -14,16 +14,16 @@ from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
 
 from credo.credentials import KeyRing
-from credo.errors import CredoError, ErrorCode
+from credo.errors import CredoError
 from credo.registry import clock
 from credo.scoring import ModelBundle
 from credo.service.issuer_keys import open_keyring
 from credo.service.lru import LruMap
+from credo.service.serving import ServingModel, pinned, pinned_bundle
 from credo.settings import Settings
 from credo.store.tables import consumers
 
@@ -72,6 +72,8 @@ class Service:
     keyring: KeyRing | None = None
     #: Each consumer's latest score with its factor groups and reasons (:mod:`credo.service.kept`).
     kept_scores: LruMap = field(default_factory=lambda: LruMap(KEPT_SCORES), repr=False)
+    #: The published model, following the registry's serving pointer (when ``bundle`` is not given).
+    serving: ServingModel = field(default_factory=ServingModel, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _writer: SerialWriter | None = field(default=None, repr=False)
 
@@ -90,14 +92,27 @@ class Service:
         return self.clock()
 
     def model_bundle(self) -> ModelBundle:
-        if self.bundle is None:
-            with self._lock:
-                if self.bundle is None:
-                    try:
-                        self.bundle = ModelBundle.load(Path(self.settings.model_dir))
-                    except FileNotFoundError as exc:
-                        raise CredoError(ErrorCode.MODEL_UNAVAILABLE, str(exc)) from exc
-        return self.bundle
+        """The bundle to score with: the one pinned for this request (:meth:`one_model`), else the bundle
+        the service was given (tests, embedding), else the published one, following the registry's serving
+        pointer (:mod:`credo.service.serving`; ``SCORE_MODEL_UNAVAILABLE`` until a model is published)."""
+        held = pinned_bundle()
+        if held is not None:
+            return held
+        if self.bundle is not None:
+            return self.bundle
+        return self.serving.get(self.engine, self.settings.serving_model)
+
+    def refresh_model(self) -> bool:
+        """Follow the registry's serving pointer now; True when the serving model changed."""
+        return self.bundle is None and self.serving.refresh(self.engine, self.settings.serving_model)
+
+    def one_model(self) -> AbstractContextManager[None]:
+        """Pin the serving bundle for one request: every ``model_bundle()`` inside sees the same one."""
+        try:
+            bundle = self.model_bundle()
+        except CredoError:
+            bundle = None  # none published: reads inside raise SCORE_MODEL_UNAVAILABLE as they would
+        return pinned(bundle)
 
     def keys(self) -> KeyRing:
         """The issuer key ring, opened once and held to the keys the store signed with
