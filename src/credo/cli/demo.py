@@ -60,7 +60,7 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "1
         config = SimulationConfig(consumers=consumers, months=months, seed=seed, end=date.today())
         with progress_bar("simulate consumers", consumers) as advance:
             simulate_to_directory(config, directory, fmt="parquet", progress=advance)
-        _, report = _load_world(engine, directory)
+        _, report = _load_world(engine, directory, audit_source=f"credo demo --seed {seed} (synthetic groups)")
 
     console.rule("a careless partner")
     outcomes = ingest_records(engine, _misbehaving_batch(engine), trusted_received_at=True)
@@ -87,15 +87,17 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "1
     console.print(table)
     _print_report(report)
     models = db.with_suffix(".models")
-    result = _train_and_score(engine, models)
+    result, version = _train_and_score(engine, models)
     engine.dispose()
-    _open_the_web_app(db, models, result, host, port)
+    _open_the_web_app(db, models, result, version, host, port)
 
 
 def _train_and_score(engine, models: Path):  # noqa: ANN001, ANN202
-    """Train on the simulated outcomes, score everyone, show a few explained scores; the scores."""
+    """Train on the simulated outcomes and register the candidate, score everyone, show a few explained
+    scores; the scores and the candidate's version."""
     from datetime import datetime, time, timedelta, timezone
 
+    from credo.cli.governance_cmds import register_candidate
     from credo.cli.main import _print_score_distribution, _print_validation
     from credo.policy.reasons import reason
     from credo.scoring import score_population, train_from_store
@@ -110,6 +112,7 @@ def _train_and_score(engine, models: Path):  # noqa: ANN001, ANN202
     save_validation(run, models)
     (models / "report.html").write_text(report_html(run.bundle, models))
     _print_validation(run.bundle.manifest, run.description)
+    register_candidate(engine, run, operator="demo")
     with engine.connect() as conn:
         latest = conn.execute(select(func.max(events.c.received_at))).scalar_one()
     as_of = datetime.combine(latest.date() + timedelta(days=1), time(), tzinfo=timezone.utc)
@@ -128,11 +131,37 @@ def _train_and_score(engine, models: Path):  # noqa: ANN001, ANN202
         table.add_row(thin.index[0], "-", "not enough data", "too little history to score (never a low score)")
     console.print(table)
     console.print(f"model {run.bundle.version} and its report are in {models}/")
-    return result
+    return result, run.bundle.version
 
 
-def _open_the_web_app(db: Path, models: Path, result, host: str, port: int | None) -> None:  # noqa: ANN001
-    """Create the demo logins, print them, and serve the web app and API (unless ``port`` is None).
+#: What the demo records when the synthetic audit groups show adverse impact (they are drawn with a gap,
+#: so that the audit has something to find); a deployment's operator writes their own.
+DEMO_JUSTIFICATION = ("Demo store: the synthetic audit groups are drawn with a built-in gap (income and history "
+                      "length differ by group) so that the fairness audit has something to find; this model serves "
+                      "a throwaway demonstration, not decisions.")
+
+
+def _publish_through_the_gate(engine, version: str) -> None:  # noqa: ANN001
+    """Publish the demo's first model through the gate, as any model is, and show the gate's verdicts."""
+    from credo.cli.governance_cmds import print_gate_results
+    from credo.governance import gate
+    from credo.registry.clock import utcnow
+
+    console.rule("the publication gate")
+    decision = gate.publish(engine, version, model="champion", operator="demo", at=utcnow(),
+                            reason="the demo store's first model", justification=DEMO_JUSTIFICATION)
+    print_gate_results([r.record() for r in decision.report.results])
+    if decision.published:
+        console.print(f"published {version}: the web app scores with it (operator log #{decision.entry.seq})")
+    else:
+        console.print(f"[red]refused[/] {version}: "
+                      f"{', '.join(r.rule for r in decision.report.failed)}; scores are unavailable", soft_wrap=True)
+
+
+def _open_the_web_app(db: Path, models: Path, result, version: str, host: str,  # noqa: ANN001
+                      port: int | None) -> None:
+    """Create the demo logins, publish the model through the gate, print the logins, and serve the web
+    app and API (unless ``port`` is None).
 
     The demo runs in development mode on its own throwaway store: its ledger secret is the
     development placeholder and its issuer keys live beside the store (``<db>.keys``)."""
@@ -150,6 +179,7 @@ def _open_the_web_app(db: Path, models: Path, result, host: str, port: int | Non
     engine = create_store_engine(f"sqlite:///{db}")
     svc = Service(engine, settings)
     logins = create_demo_logins(svc, result, svc.now())
+    _publish_through_the_gate(engine, version)
     base = f"http://{host}:{port or 8000}"
     console.rule("the web app")
     console.print(f"Demo logins, new for every demo run (sign in at {base}/):", soft_wrap=True)

@@ -138,10 +138,13 @@ def simulate(
             summary = simulate_to_directory(config, target, fmt=fmt, progress=advance)
         console.print(summary)
         if into_store:
-            _load_world(_engine(db), target)
+            _load_world(_engine(db), target, audit_source=f"credo simulate --seed {seed} (synthetic groups)")
 
 
-def _load_world(engine, directory: Path):  # noqa: ANN001, ANN202
+def _load_world(engine, directory: Path, audit_source: str = "credo simulate"):  # noqa: ANN001, ANN202
+    """Register, ingest, and load the directory's audit-only attributes (``audit.parquet``) into the audit
+    store, apart from the events."""
+    from credo.cli.governance_cmds import load_audit_file
     from credo.ingest.world import event_files, ingest_directory, load_registry
     from credo.ingest.files import count_records, detect_format
 
@@ -151,6 +154,8 @@ def _load_world(engine, directory: Path):  # noqa: ANN001, ANN202
     with progress_bar("ingest events", total) as advance:
         report = ingest_directory(engine, directory, workers=_auto_workers(total), on_chunk=advance)
     _print_report(report)
+    if (directory / "audit.parquet").exists():
+        load_audit_file(engine, directory / "audit.parquet", source=audit_source)
     return keys, report
 
 
@@ -255,19 +260,29 @@ def train(
     labels: Annotated[Path | None, typer.Option(help="Parquet of consumer_id, bad: external labels for store events.")] = None,
     as_of: Annotated[str | None, typer.Option(help="With --labels: the as-of date of the features.")] = None,
     challenger: Annotated[bool, typer.Option(help="Also train the monotone LightGBM challenger.")] = True,
+    audit: Annotated[list[str] | None, typer.Option(help=(
+        "With --data and --db: protected columns kept apart in the store's audit store to test fairness, never "
+        "inputs (repeatable or comma-separated).")) ] = None,
 ) -> None:
-    """Train the champion scorecard (and the challenger), save them as JSON, write the report."""
+    """Train the champion scorecard (and the challenger), save them as JSON, write the report, and register
+    the result in the store as a candidate (`credo model publish` makes a candidate serve)."""
     import pandas as pd
 
+    from credo.cli.governance_cmds import register_candidate
     from credo.scoring import ModelBundle, train_from_labels, train_from_store
     from credo.scoring.reports import report_html, save_validation
 
     directory = models or Path(get_settings().model_dir)
+    audit_columns = [c.strip() for option in (audit or []) for c in option.split(",") if c.strip()]
+    if audit_columns and (data is None or db is None):
+        _fail("--audit keeps columns of a --data table in the store's audit store: give --data and --db")
+    table = None
     with console.status("training"):
         if data is not None:
-            run = _train_on_table(data, target, bad_value=bad_value, read=_read_options(sep, no_header),
-                                  special_values=special_values, exclude=exclude or [],
-                                  allowed=_allowed(allow_column or [], because or []), with_challenger=challenger)
+            run, table = _train_on_table(data, target, bad_value=bad_value, read=_read_options(sep, no_header),
+                                         special_values=special_values, exclude=exclude or [],
+                                         allowed=_allowed(allow_column or [], because or []),
+                                         with_challenger=challenger, audit=audit_columns)
         elif labels is not None:
             run = train_from_labels(_engine(db), pd.read_parquet(labels), _instant(as_of), with_challenger=challenger)
         else:
@@ -277,12 +292,19 @@ def train(
             start, end = default_observation_window(engine)
             run = train_from_store(engine, first=_date(first) or start, last=_date(last) or end,
                                    horizon_months=horizon, with_challenger=challenger)
+    if audit_columns:
+        run.bundle.manifest["audit_columns"] = audit_columns
     run.bundle.save(directory)
     save_validation(run, directory)
     (directory / "report.html").write_text(report_html(ModelBundle.load(directory), directory))
     _print_validation(run.bundle.manifest, run.description)
     _print_fit_checks(run.bundle.manifest)
     console.print(f"model {run.bundle.version} saved to {directory}/ (report: {directory / 'report.html'})")
+    if data is None or db is not None:
+        register_candidate(_engine(db), run, table=table, audit_columns=audit_columns,
+                           source=data.name if data is not None else None)
+    else:
+        console.print("not registered (a table model without --db): it scores files with credo score --data")
 
 
 def _print_fit_checks(manifest: dict) -> None:
@@ -328,8 +350,10 @@ def _allowed(columns: list[str], reasons: list[str]) -> dict[str, str]:
 
 
 def _train_on_table(data: Path, target: str | None, *, bad_value: str | None, read, special_values: str | None,  # noqa: ANN001
-                    exclude: list[str], allowed: dict[str, str], with_challenger: bool):  # noqa: ANN202
-    """Read the table, print its column report and notices, then fit (bad input: one-line error)."""
+                    exclude: list[str], allowed: dict[str, str], with_challenger: bool,
+                    audit: list[str] | None = None):  # noqa: ANN202
+    """Read the table, print its column report and notices, then fit (bad input: one-line error).
+    Returns the run and the table as read."""
     from credo.scoring import train_from_table
     from credo.tabular import TableError, column_report, notices, plan_table
 
@@ -342,11 +366,13 @@ def _train_on_table(data: Path, target: str | None, *, bad_value: str | None, re
     frame = _read(data, read)
     try:
         plan = plan_table(frame, target, bad_value=bad_value, source=data.name, allowed=allowed,
-                          exclude=[c.strip() for option in exclude for c in option.split(",") if c.strip()])
+                          exclude=[c.strip() for option in exclude for c in option.split(",") if c.strip()],
+                          audit=audit or [])
         console.print(column_report(plan))
         for line in notices(plan):
             console.print(line, soft_wrap=True, markup=False, highlight=False)
-        return train_from_table(frame, target, plan=plan, special_values=specials, with_challenger=with_challenger)
+        run = train_from_table(frame, target, plan=plan, special_values=specials, with_challenger=with_challenger)
+        return run, frame
     except TableError as exc:
         _fail(str(exc))
 
@@ -511,7 +537,8 @@ def import_taiwan(
     """Each customer becomes a consenting consumer of one card issuer, with credit-line events.
 
     The audit-only columns (SEX, EDUCATION, MARRIAGE, AGE) never become events:
-    they are written to OUT/audit.parquet for fairness reports only.
+    they are written to OUT/audit.parquet and loaded into the store's audit store, for fairness
+    audits only.
     """
     from credo.importers.taiwan import read_dataset, write_population
 
@@ -520,7 +547,7 @@ def import_taiwan(
         frame = frame.head(limit)
     counts = write_population(frame, out)
     console.print(f"wrote {counts['consumers']} consumers and {counts['events']} events to {out}")
-    _load_world(_engine(db), out)
+    _load_world(_engine(db), out, audit_source=f"UCI Taiwan {path.name} (credo import taiwan)")
 
 
 app.add_typer(import_app, name="import")
@@ -533,11 +560,15 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.operator_app, name="operator")
 
 from credo.cli import service_cmds  # noqa: E402  (score-service commands)
+from credo.cli import governance_cmds  # noqa: E402  (model governance commands)
 
 app.command("verify")(service_cmds.verify)
 app.add_typer(service_cmds.ledger_app, name="ledger")
 app.add_typer(service_cmds.retention_app, name="retention")
 app.add_typer(service_cmds.disputes_app, name="disputes")
+app.add_typer(governance_cmds.model_app, name="model")
+app.add_typer(governance_cmds.fairness_app, name="fairness")
+app.command("monitor")(governance_cmds.monitor)
 
 from credo.cli import backup_cmds  # noqa: E402  (backup and restore)
 
