@@ -1,5 +1,6 @@
 """The operator pages (read-only): model card and validation, score distribution and band bad
-rates, the latest batch run, the access ledger's verification status.
+rates, the latest batch run, the access ledger's verification status, the model registry with the
+gate's last decision, the operator log with its verification, the newest drift report.
 
 Operators are platform staff (``credo operator add``). Every page reads through
 :mod:`credo.service.operations`; none writes to the store (signing in and out writes the session).
@@ -18,7 +19,7 @@ from credo.errors import CredoError
 from credo.ledger import head
 from credo.policy.bands import BANDS, SCORE_MAX, SCORE_MIN, band_index
 from credo.scoring import ModelBundle
-from credo.service import console, operations
+from credo.service import console, governance, operations
 from credo.service.console import ConsolePrincipal
 from credo.service.runtime import Service
 from credo.web.charts import BAND_COLOURS
@@ -167,4 +168,19 @@ def runs_page(request: Request, me: OperatorPage, svc: ServicePage) -> Response:
 @router.get("/ledger")
 def ledger_page(request: Request, me: OperatorPage, svc: ServicePage, now: NowPage) -> Response:
     return _page(request, svc, me, "ledger.html", "ledger", check=operations.verify_ledger(svc.engine, now))
+
+
+@router.get("/models")
+def models_page(request: Request, me: OperatorPage, svc: ServicePage) -> Response:
+    return _page(request, svc, me, "models.html", "models", registry=governance.registry_view(svc))
+
+
+@router.get("/log")
+def log_page(request: Request, me: OperatorPage, svc: ServicePage) -> Response:
+    return _page(request, svc, me, "log.html", "log", log=governance.operator_log(svc))
+
+
+@router.get("/monitor")
+def monitor_page(request: Request, me: OperatorPage, svc: ServicePage) -> Response:
+    return _page(request, svc, me, "monitor.html", "monitor", report=governance.latest_drift(svc))
 
