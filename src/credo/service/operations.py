@@ -23,12 +23,12 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, case, func, select
 
 from credo.features.training import training_frame_from_store
-from credo.ledger import verify_chain
 from credo.model.metrics import calibration_by_band
 from credo.policy.bands import BANDS, SCORE_MAX, SCORE_MIN
 from credo.policy.outcome import HORIZON_MONTHS
 from credo.policy.retention import add_months
 from credo.scoring.batch import NOT_ENOUGH_DATA, SCORED
+from credo.service import ledger_check
 from credo.service.runtime import Service, utc
 from credo.store.tables import events, scores
 
@@ -252,12 +252,11 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def verify_ledger(engine: Engine, now: datetime) -> LedgerCheck:
-    """Run the ledger verification (:func:`credo.ledger.verify_chain`, what ``credo ledger verify``
-    calls) on a read-only connection, timing it."""
+def verify_ledger(svc: Service, now: datetime) -> LedgerCheck:
+    """Run the full ledger verification (:func:`credo.service.ledger_check.full_check`, what ``credo ledger
+    verify`` runs: the whole chain and every signed checkpoint) on a read-only connection, timing it."""
     start = time.perf_counter()
-    with engine.connect() as conn:
-        report = verify_chain(conn)
+    report = ledger_check.full_check(svc)
     return LedgerCheck(report, time.perf_counter() - start, now)
 
 

@@ -167,7 +167,7 @@ def runs_page(request: Request, me: OperatorPage, svc: ServicePage) -> Response:
 
 @router.get("/ledger")
 def ledger_page(request: Request, me: OperatorPage, svc: ServicePage, now: NowPage) -> Response:
-    return _page(request, svc, me, "ledger.html", "ledger", check=operations.verify_ledger(svc.engine, now))
+    return _page(request, svc, me, "ledger.html", "ledger", check=operations.verify_ledger(svc, now))
 
 
 @router.get("/models")
@@ -183,4 +183,3 @@ def log_page(request: Request, me: OperatorPage, svc: ServicePage) -> Response:
 @router.get("/monitor")
 def monitor_page(request: Request, me: OperatorPage, svc: ServicePage) -> Response:
     return _page(request, svc, me, "monitor.html", "monitor", report=governance.latest_drift(svc))
-
