@@ -91,3 +91,11 @@ def test_reasons_at_the_same_score_by_group() -> None:
     assert r01.loc["a", "gap"] == pytest.approx(0.5) and set(table["score_bin"]) == {"600-649"}
     r04 = table[table["reason"] == "R04"].set_index("group")
     assert r04.loc["a", "share"] == 0.0 and r04.loc["b", "share"] == pytest.approx(1.0)
+
+
+def test_an_unknown_code_is_reported_but_never_judged_nor_the_reference() -> None:
+    scores = np.array([800] * 60 + [700] * 30 + [600] * 30 + [700] * 60)
+    groups = pd.Series(["unknown"] * 60 + ["a"] * 60 + ["b"] * 60)
+    table = metrics.approval_at(scores, groups, 650).set_index("group")
+    assert table.loc["unknown", "approval_rate"] == 1.0 and not table.loc["unknown", "judged"]
+    assert table.loc["b", "reference"] and table.loc["a", "air"] == pytest.approx(0.5)

@@ -18,6 +18,7 @@ import pandas as pd
 from credo.fairness.metrics import (
     adverse_impact,
     calibration_by_group,
+    judged,
     reasons_at_same_score,
     standardised_mean_difference,
     tpr_gaps,
@@ -67,17 +68,17 @@ class FairnessAudit:
             "attributes": {}}
         for attribute in self.attributes:
             approval = self.approval[self.approval["attribute"] == attribute]
-            judged = approval[approval["judged"] & approval["air"].notna()]
-            at_registered = judged[judged["threshold"].isin(self.registered)]
+            ratios = approval[approval["judged"] & approval["air"].notna()]
+            at_registered = ratios[ratios["threshold"].isin(self.registered)]
             groups = self.frame[attribute].value_counts()
             entry: dict[str, Any] = {
                 "groups": {str(g): int(n) for g, n in groups.items()},
-                "judged_groups": [str(g) for g, n in groups.items() if n >= rules.MIN_GROUP_SIZE],
+                "judged_groups": [str(g) for g, n in groups.items() if judged(str(g), int(n))],
                 "lowest_air_registered": _lowest(at_registered),
-                "lowest_air_any_cutoff": _lowest(judged),
+                "lowest_air_any_cutoff": _lowest(ratios),
                 "adverse_registered": _records(at_registered[at_registered["adverse"]],
                                                ["threshold", "group", "n", "approval_rate", "air", "fisher_p"]),
-                "adverse_any_cutoff": _records(judged[judged["adverse"]],
+                "adverse_any_cutoff": _records(ratios[ratios["adverse"]],
                                                ["threshold", "group", "n", "approval_rate", "air", "fisher_p"]),
                 "approval_by_threshold": {
                     str(t): {str(r["group"]): {"n": int(r["n"]), "approval_rate": _num(r["approval_rate"]),

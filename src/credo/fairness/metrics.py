@@ -3,7 +3,8 @@
 Conventions: ``scores`` are shipped scores (350–950, higher is better); a consumer is *approved* at a
 threshold T when ``score >= T`` (the perk rule); ``bad`` is the outcome (1 = bad), so the people who
 *repaid* are ``bad == 0``. Per attribute, groups with fewer than
-:data:`~credo.policy.governance.MIN_GROUP_SIZE` members are reported and never judged.
+:data:`~credo.policy.governance.MIN_GROUP_SIZE` members, and the ``unknown`` value of a codebook (a
+missing or undocumented code, not a group), are reported and never judged.
 
 * **Approval rate and adverse impact ratio** (fairlearn ``MetricFrame`` with ``selection_rate``): a
   group's approval rate over the highest approval rate among the judged groups, with the p-value of
@@ -28,11 +29,17 @@ from fairlearn.metrics import MetricFrame, count, selection_rate, true_positive_
 from scipy.stats import fisher_exact
 
 from credo.policy.bands import BANDS, band_index
+from credo.fairness.codebooks import UNKNOWN
 from credo.policy.governance import AIR_MIN, MIN_GROUP_SIZE, SAME_SCORE_BIN, TPR_GAP_WARNING
 
 
 def _groups(groups: pd.Series) -> np.ndarray:
     return groups.astype(str).to_numpy()
+
+
+def judged(group: str, n: int) -> bool:
+    """A group is judged when it has at least ``MIN_GROUP_SIZE`` members and is a group at all."""
+    return n >= MIN_GROUP_SIZE and group != UNKNOWN
 
 
 def approval_at(scores: np.ndarray, groups: pd.Series, threshold: int, bad: np.ndarray | None = None) -> pd.DataFrame:
@@ -52,13 +59,13 @@ def approval_at(scores: np.ndarray, groups: pd.Series, threshold: int, bad: np.n
     if repaid is not None:
         table["repaid"] = [int(repaid[labels == g].sum()) for g in table["group"]]
         table["tpr"] = table["tpr"].where(table["repaid"] > 0)
-    table["judged"] = table["n"] >= MIN_GROUP_SIZE
-    judged = table[table["judged"]]
+    table["judged"] = [judged(g, n) for g, n in zip(table["group"], table["n"])]
     table["reference"] = False
     table["air"] = np.nan
     table["fisher_p"] = np.nan
-    if len(judged) and judged["approval_rate"].max() > 0:
-        ref = judged["approval_rate"].idxmax()
+    in_play = table[table["judged"]]
+    if len(in_play) and in_play["approval_rate"].max() > 0:
+        ref = in_play["approval_rate"].idxmax()
         table.loc[ref, "reference"] = True
         best = table.loc[ref]
         table.loc[table["judged"], "air"] = table.loc[table["judged"], "approval_rate"] / best["approval_rate"]
@@ -97,8 +104,8 @@ def tpr_gaps(table: pd.DataFrame) -> pd.DataFrame:
     true-positive rate) and whether it exceeds :data:`~credo.policy.governance.TPR_GAP_WARNING`."""
     if "tpr" not in table:
         return pd.DataFrame(columns=["attribute", "threshold", "tpr_gap", "flagged"])
-    judged = table[table["judged"] & table["tpr"].notna()]
-    gaps = judged.groupby(["attribute", "threshold"])["tpr"].agg(lambda v: float(v.max() - v.min()))
+    rows = table[table["judged"] & table["tpr"].notna()]
+    gaps = rows.groupby(["attribute", "threshold"])["tpr"].agg(lambda v: float(v.max() - v.min()))
     out = gaps.rename("tpr_gap").reset_index()
     out["flagged"] = out["tpr_gap"] > TPR_GAP_WARNING
     return out
@@ -119,7 +126,7 @@ def calibration_by_group(scores: np.ndarray, bad: np.ndarray, groups: pd.Series,
             n = int(m.sum())
             rows.append({"band": band.name, "group": g, "n": n, "bad": int(y[m].sum()),
                          "observed_bad_rate": float(y[m].mean()) if n else np.nan,
-                         "expected_bad_rate": expected.get(band.name, np.nan), "judged": n >= MIN_GROUP_SIZE})
+                         "expected_bad_rate": expected.get(band.name, np.nan), "judged": judged(g, n)})
     return pd.DataFrame(rows)
 
 
@@ -132,11 +139,11 @@ def standardised_mean_difference(scores: np.ndarray, groups: pd.Series) -> pd.Da
              "sd": float(s[labels == g].std(ddof=1)) if (labels == g).sum() > 1 else np.nan}
             for g in sorted(set(labels))]
     table = pd.DataFrame(rows)
-    table["judged"] = table["n"] >= MIN_GROUP_SIZE
+    table["judged"] = [judged(g, n) for g, n in zip(table["group"], table["n"])]
     table["smd"] = np.nan
-    judged = table[table["judged"]]
-    if len(judged):
-        ref = table.loc[judged["mean"].idxmax()]
+    in_play = table[table["judged"]]
+    if len(in_play):
+        ref = table.loc[in_play["mean"].idxmax()]
         for i in table.index:
             row = table.loc[i]
             pooled = np.sqrt(((row["n"] - 1) * row["sd"] ** 2 + (ref["n"] - 1) * ref["sd"] ** 2)
@@ -164,11 +171,10 @@ def reasons_at_same_score(scores: np.ndarray, reasons: Sequence[Sequence[str]], 
         for g, n in sizes.loc[lower].items():
             k = int(counts.get((lower, code, g), 0))
             rows.append({"score_bin": f"{lower}-{lower + SAME_SCORE_BIN - 1}", "reason": code, "group": g, "n": int(n),
-                         "share": k / n, "judged": n >= MIN_GROUP_SIZE})
+                         "share": k / n, "judged": judged(g, int(n))})
     table = pd.DataFrame(rows, columns=["score_bin", "reason", "group", "n", "share", "judged"])
     if len(table):
-        judged = table[table["judged"]]
-        gap = judged.groupby(["score_bin", "reason"])["share"].agg(lambda v: float(v.max() - v.min()) if len(v) > 1
+        gap = table[table["judged"]].groupby(["score_bin", "reason"])["share"].agg(lambda v: float(v.max() - v.min()) if len(v) > 1
                                                                     else np.nan)
         table = table.merge(gap.rename("gap").reset_index(), on=["score_bin", "reason"], how="left")
     else:
@@ -176,5 +182,5 @@ def reasons_at_same_score(scores: np.ndarray, reasons: Sequence[Sequence[str]], 
     return table
 
 
-__all__ = ["adverse_impact", "approval_at", "calibration_by_group", "reasons_at_same_score",
+__all__ = ["adverse_impact", "approval_at", "calibration_by_group", "judged", "reasons_at_same_score",
            "standardised_mean_difference", "tpr_gaps"]

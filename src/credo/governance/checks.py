@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
-from credo.fairness.metrics import adverse_impact
+from credo.fairness.metrics import adverse_impact, judged
 from credo.features.definitions import FEATURES_BY_NAME
 from credo.model import MonotoneChallenger, Scorecard
 from credo.model.metrics import auc_score, psi
@@ -252,7 +252,10 @@ def _separation(values: pd.Series, member: np.ndarray) -> float:
         return 0.5
     if pd.api.types.is_numeric_dtype(values):
         v = values.to_numpy(dtype=float)
-        v = np.where(np.isnan(v), np.nanmin(v) - 1 if np.isfinite(np.nanmin(v)) else 0.0, v) if np.isnan(v).any() else v
+        missing = np.isnan(v)
+        if missing.all():
+            return 0.5
+        v = np.where(missing, np.nanmin(v) - 1, v)  # "no value" as a value of its own, below the rest
     else:  # a category: its share of members (in-sample, so an upper bound of what it reveals)
         text = values.astype(str)
         v = text.map(pd.Series(member, index=values.index).groupby(text).mean()).to_numpy(dtype=float)
@@ -264,7 +267,7 @@ def check_inputs(model: Model, evaluation: pd.DataFrame, audit: pd.DataFrame, au
                  audit_sources: Sequence[str] = (), *, store: bool = True) -> RuleResult:
     """No input is named as a protected trait, forbidden category or geography, is an audit attribute (or
     the source column of one), is outside the declared features (a model that serves the store), or is
-    a proxy of an audit group."""
+    a proxy of a group of a prohibited basis (:data:`~credo.policy.governance.PROXY_SCREENED`)."""
     why: dict[str, list[str]] = {}
     audit_like = {normalise_name(n) for n in (*audit_names, *audit_sources)}
     for f in model.features_:
@@ -277,10 +280,10 @@ def check_inputs(model: Model, evaluation: pd.DataFrame, audit: pd.DataFrame, au
             why.setdefault(f, []).append("not a declared feature (credo.features.definitions)")
     joined = evaluation.join(audit, on="subject_id", how="inner") if len(audit.columns) else evaluation.iloc[:0]
     proxies: dict[str, tuple[str, float]] = {}
-    for attribute in audit.columns:
+    for attribute in [a for a in audit.columns if a in rules.PROXY_SCREENED]:
         column = joined[attribute]
         for group, n in column.value_counts().items():
-            if n < rules.MIN_GROUP_SIZE or len(column) - n < rules.MIN_GROUP_SIZE:
+            if not judged(str(group), int(n)) or len(column) - n < rules.MIN_GROUP_SIZE:
                 continue
             member = (column == group).to_numpy()
             for f in model.features_:
@@ -295,8 +298,9 @@ def check_inputs(model: Model, evaluation: pd.DataFrame, audit: pd.DataFrame, au
     if refused:
         return RuleResult(rules.INPUTS.id, False, "inputs refused: " + "; ".join(
             f"{f} ({why})" for f, why in sorted(refused.items())), detail)
-    return RuleResult(rules.INPUTS.id, True, f"{len(model.features_)} inputs: none forbidden, audit-only or a proxy "
-                      f"(checked against {len(audit.columns)} audit attribute(s) on {len(joined):,} rows)", detail)
+    screened = sorted(set(audit.columns) & rules.PROXY_SCREENED)
+    return RuleResult(rules.INPUTS.id, True, f"{len(model.features_)} inputs: none forbidden or audit-only, none a "
+                      f"proxy of {', '.join(screened) or 'any screened attribute'} ({len(joined):,} rows)", detail)
 
 
 def _scores(model: Model, evaluation: pd.DataFrame) -> np.ndarray:

@@ -21,9 +21,13 @@ Choices the issue left open, decided here:
 * **Score stability**: the PSI of the candidate's scores against the serving model's on the same rows
   (ten bins at the serving scores' deciles) at most :data:`SCORE_PSI_LIMIT`, else an explicit
   rescaling decision recorded by the operator.
-* **Proxy inputs**: an input is a proxy when, alone, it separates an audit group from the rest with
-  an AUC of at least :data:`PROXY_AUC_LIMIT` (either direction); or when its name is a protected trait
-  or geography (:mod:`credo.policy.columns`) or an audit attribute's.
+* **Proxy inputs**: an input is a proxy when, alone, it separates a group of a
+  :data:`PROXY_SCREENED` attribute from the rest with an AUC of at least :data:`PROXY_AUC_LIMIT` (either
+  direction); or when its name is a protected trait or geography (:mod:`credo.policy.columns`) or an
+  audit attribute's. Age and education are audited for adverse impact but not screened for proxies: Reg B
+  lets an empirically derived system consider age (12 CFR 1002.6(b)(2)), and the length of a credit
+  history, a legitimate factor, is bound to the holder's age (on Taiwan's data the total credit limit alone
+  separates the under-25s with an AUC of 0.80); education is not a prohibited basis.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ MIN_GROUP_SIZE: int = 50
 TPR_GAP_WARNING: float = 0.05
 #: An input separating an audit group with at least this AUC, alone, is a proxy for it.
 PROXY_AUC_LIMIT: float = 0.75
+#: The audit attributes whose proxies are refused: prohibited bases of ECOA / Reg B (12 CFR 1002.2(z)) the
+#: audit store holds (sex, marital status, national origin as foreign-worker status) and the simulator's
+#: synthetic group, which stands for one.
+PROXY_SCREENED: frozenset[str] = frozenset({"sex", "marriage", "personal_status", "foreign_worker", "group"})
 #: Width of the score bins inside which principal reasons are compared across groups.
 SAME_SCORE_BIN: int = 50
 
@@ -86,7 +94,7 @@ REASONS = GateRule("reasons-faithful-and-true", (
     "input whose statement is true."))
 INPUTS = GateRule("no-forbidden-audit-or-proxy-input", (
     "No input is a forbidden category, a protected trait or geography by name, an audit-only attribute, "
-    f"or a proxy of an audit group (single-input AUC >= {PROXY_AUC_LIMIT})."))
+    f"or a proxy of a group of a prohibited basis (single-input AUC >= {PROXY_AUC_LIMIT})."))
 AUC = GateRule("auc-not-below-serving", (
     f"The shipped score's out-of-time AUC is at most {AUC_MARGIN} below the serving model's on the same rows."))
 ADVERSE_IMPACT = GateRule("adverse-impact-ratio", (
@@ -112,6 +120,6 @@ def psi_level(value: float) -> str:
 __all__ = [
     "ADVERSE_IMPACT", "AIR_MIN", "AUC", "AUC_MARGIN", "EVALUATION_SAMPLE_ROWS", "GATE_RULES", "GATE_RULES_BY_ID",
     "GateRule", "INPUTS", "MIN_GROUP_SIZE", "MONOTONE", "MONOTONE_CHECK_ROWS", "POINT_TOLERANCE", "PROXY_AUC_LIMIT",
-    "PSI_ALERT", "PSI_BINS", "PSI_WARNING", "REASONS", "REASON_CHECK_ROWS", "SAME_SCORE_BIN", "SCORE_PSI_LIMIT",
+    "PROXY_SCREENED", "PSI_ALERT", "PSI_BINS", "PSI_WARNING", "REASONS", "REASON_CHECK_ROWS", "SAME_SCORE_BIN", "SCORE_PSI_LIMIT",
     "SCORE_STABILITY", "TPR_GAP_WARNING", "psi_level",
 ]

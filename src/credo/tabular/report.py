@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from credo.policy.columns import EXCLUDED, RULES_BY_ID
+from credo.policy.columns import AUDIT_ONLY, EXCLUDED, RULES_BY_ID
 from credo.tabular.plan import TablePlan
 
 _STYLE = {"input": "green", "excluded": "red", "target": "cyan"}
@@ -32,7 +32,9 @@ def notices(plan: TablePlan) -> list[str]:
     for c in plan.columns:
         if c.rule is None or c.rule == EXCLUDED.id:
             continue
-        if c.decision == "excluded":
+        if c.rule == AUDIT_ONLY.id:
+            lines.append(f"kept apart {c.name!r}: rule {c.rule} — {RULES_BY_ID[c.rule].text}")
+        elif c.decision == "excluded":
             lines.append(f"left out {c.name!r}: rule {c.rule} — {RULES_BY_ID[c.rule].text} "
                          f'(to use it anyway: --allow-column {c.name} --because "…")')
         else:
