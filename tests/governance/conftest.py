@@ -14,3 +14,11 @@ def world(tmp_path, tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
     w = make_world(tmp_path, tmp_path_factory.getbasetemp() / "service-world")
     yield w
     w.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_world(request: pytest.FixtureRequest, tmp_path, tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
+    """The world on each backend (PostgreSQL with CREDO_TEST_POSTGRES_URL: a schema per test)."""
+    w = make_world(tmp_path, tmp_path_factory.getbasetemp() / "service-world", backend=request.param)
+    yield w
+    w.close()

@@ -180,7 +180,8 @@ def test_a_score_shift_against_the_serving_model_needs_a_rescaling_decision(worl
     assert stability.passed and stability.override == decided
 
 
-def test_a_good_candidate_is_published_and_a_rollback_returns_to_the_previous_model(world: World) -> None:
+def test_a_good_candidate_is_published_and_a_rollback_returns_to_the_previous_model(any_world: World) -> None:
+    world = any_world
     first = _published(world)
     with world.engine.connect() as conn:
         bundle = registry.load_bundle(conn, first)
