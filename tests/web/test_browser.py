@@ -265,7 +265,8 @@ def test_operator_pages(live, browser: Browser) -> None:
     accessible(page)
     shoot(page, "operator-overview")
     for path, name in (("/operator/model", "operator-model"), ("/operator/scores", "operator-scores"),
-                       ("/operator/runs", None), ("/operator/ledger", None)):
+                       ("/operator/runs", None), ("/operator/models", None), ("/operator/log", None),
+                       ("/operator/monitor", None), ("/operator/ledger", None)):
         page.goto(f"{server.url}{path}")
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         accessible(page)
