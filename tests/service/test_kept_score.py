@@ -90,7 +90,7 @@ def test_features_over_the_same_events_do_not_change_before_the_horizon(sqlite_w
     tables = {cid: events_from_store(world.engine, cid) for cid in people}
     reached: list[timedelta] = []
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     @given(who=st.sampled_from(people), start=st.datetimes(min_value=datetime(2023, 6, 1), max_value=datetime(2026, 1, 1),
                                                            timezones=st.just(UTC)),
            where=st.one_of(st.floats(0, 1, exclude_max=True), st.sampled_from(["last"])))
