@@ -101,6 +101,15 @@ def build_store(work: Path, consumers: int) -> tuple[str, dict]:
         for cid in ids:
             access.grant(conn, cid, "bench-lender", "credit_application", "score_with_reasons",
                          now + timedelta(days=30), now)
+    # only a model published through the gate serves (credo.governance.gate): publish what was trained
+    from credo.governance import gate, registry
+
+    with engine.connect() as conn:
+        version = registry.listing(conn)[0].version
+    decision = gate.publish(engine, version, model="champion", operator="bench", at=now,
+                            reason="the benchmark store's model",
+                            justification="benchmark store: synthetic audit groups drawn with a built-in gap")
+    assert decision.published, [r.summary for r in decision.report.failed]
     tokens = []
     for cid in ids[:16]:
         accounts.register(svc, f"u-{cid}", "bench password 123", consumer_id=cid)
