@@ -4,6 +4,7 @@ candidate here is the world's registered model, broken one way, judged on the sa
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -231,3 +232,38 @@ def test_the_command_names_each_failed_rule_and_has_no_force(world: World) -> No
     assert published.exit_code == 0, published.output
     again = runner.invoke(cli, ["model", "publish", version, "--reason", "again", "--db", url])
     assert again.exit_code == 1 and "MODEL_ALREADY_SERVING" in again.output
+
+
+def test_the_alternative_search_records_the_operators_choice_as_a_candidate(world: World, tmp_path) -> None:  # noqa: ANN001
+    """The world's own audit groups (its synthetic group and age band): the search refits the documented
+    alternatives, and the chosen one is registered for the gate, the choice and its reason logged."""
+    version = _published(world)
+    url = world.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "search.json"
+    searched = runner.invoke(cli, ["fairness", "search", "--db", url, "--out", str(out), "--operator", OPERATOR])
+    assert searched.exit_code == 0, searched.output
+    result = json.loads(out.read_text())
+    names = [a["name"] for a in result["alternatives"]]
+    assert names[:2] == ["as-registered", "baseline-refit"] and any(n.startswith("drop:") for n in names)
+    assert "coarse-bins" in names and any(n.startswith("scale:+") for n in names)
+    assert all(0.5 < a["auc"] < 1 for a in result["alternatives"])
+    chosen = next(n for n in names if n.startswith("drop:"))
+    unexplained = runner.invoke(cli, ["fairness", "search", "--db", url, "--choose", chosen])
+    assert unexplained.exit_code == 1 and "MODEL_REASON_REQUIRED" in unexplained.output
+    picked = runner.invoke(cli, ["fairness", "search", "--db", url, "--choose", chosen, "--reason",
+                                 "closes most of the gap for 0.005 AUC", "--operator", OPERATOR])
+    assert picked.exit_code == 0, picked.output
+    with world.engine.connect() as conn:
+        entry = oplog.entries(conn, action=oplog.Action.CHOOSE)[-1]
+        searched_entry = oplog.entries(conn, action=oplog.Action.SEARCH)[-1]
+        record = registry.get(conn, entry.model_version)
+        rows = registry.evaluation(conn, record.version)
+    assert entry.reason == "closes most of the gap for 0.005 AUC" and entry.detail["chosen"]["name"] == chosen
+    assert entry.detail["search_entry"] == searched_entry.seq and searched_entry.operator == OPERATOR
+    assert record.manifest["alternative_of"] == {"version": version, "alternative": chosen}
+    dropped = chosen.split(":", 1)[1].split(",")
+    with world.engine.connect() as conn:
+        features = registry.load_bundle(conn, record.version).champion.features_
+    assert not set(dropped) & set(features) and len(rows) > 0
+    refused = runner.invoke(cli, ["fairness", "search", "--db", url, "--choose", "scale:+25", "--reason", "r"])
+    assert refused.exit_code == 1 and "INVALID_VALUE" in refused.output  # a scaling shift is not registered

@@ -320,7 +320,9 @@ def fairness_search(
     version: VersionOption = None,
     which: WhichOption = "champion",
     attribute: Annotated[str | None, typer.Option(help="Audit attribute to search on (default: the worst).")] = None,
-    choose: Annotated[str | None, typer.Option(help="Register this alternative as a candidate (a name listed).")] = None,
+    choose: Annotated[str | None, typer.Option(help=(
+        "Register this alternative of the model's latest search as a candidate (a registrable name it listed); "
+        "the search is not run again.")) ] = None,
     reason: Annotated[str | None, typer.Option(help="With --choose: why, recorded in the operator log.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the search's JSON here.")] = None,
     db: DbOption = None,
@@ -328,23 +330,27 @@ def fairness_search(
 ) -> None:
     """Less discriminatory alternatives: refit documented variants of the model (drop or coarsen the input
     that drives the gap, coarser bins, a different scaling anchor) and report each one's AUC beside its
-    adverse impact ratio; --choose records the operator's choice and registers it as a candidate."""
+    adverse impact ratio (recorded in the operator log); --choose then records the operator's choice among
+    them and registers it as a candidate for the gate."""
     from credo.errors import CredoError, ErrorCode
     from credo.fairness import attributes, search
     from credo.governance import oplog, registry
     from credo.governance.gate import registered_thresholds
 
-    if choose and not (reason and reason.strip()):
-        raise CredoError(ErrorCode.MODEL_REASON_REQUIRED, "--choose needs --reason, recorded in the operator log",
-                         field="reason", rule="every choice says why")
     who, at = _operator(operator), _now()
     engine = _engine(db)
+    if choose is not None:
+        _choose(engine, version, which, choose, reason, who, at)
+        return
     with engine.begin() as conn:
         record, bundle, valid = _model_and_rows(conn, version, "validation")
         train = registry.evaluation(conn, record.version, "train")
         audit = attributes.read(conn, valid["subject_id"], reader=who, at=at, model_version=record.version,
                                 purpose=f"less discriminatory alternative search on {record.version}")
         registered, _ = registered_thresholds(conn)
+    if not len(audit.columns):
+        raise CredoError(ErrorCode.INVALID_VALUE, f"no audit-only attributes for the rows of {record.version}: "
+                         "nothing to search against", field="model_version", rule="a search needs audit data")
     with console.status("refitting the alternatives"):
         result = search.search(bundle, which, train, valid, audit, registered, attribute=attribute)
     table = Table("alternative", "AUC", "lowest AIR, registered", "lowest AIR, any cut-off", "worst", "registrable",
@@ -362,24 +368,43 @@ def fairness_search(
     if out is not None:
         _dump(out, result.record())
     with engine.begin() as conn:
-        oplog.append(conn, operator=who, action=oplog.Action.SEARCH, at=at, model_version=record.version,
-                     reason=f"alternative search on {result.attribute}", detail=result.record())
-    if not choose:
-        return
-    chosen = {a.name: a for a in result.alternatives}.get(choose)
-    if chosen is None or not chosen.registrable:
-        raise CredoError(ErrorCode.INVALID_VALUE, f"{choose!r} is not a registrable alternative of this search: "
-                         f"{', '.join(a.name for a in result.alternatives if a.registrable)}", field="choose",
+        entry = oplog.append(conn, operator=who, action=oplog.Action.SEARCH, at=at, model_version=record.version,
+                             reason=f"alternative search on {result.attribute}", detail=result.record())
+    console.print(f"recorded as operator log #{entry.seq}; choose with --choose NAME --reason \"...\"")
+
+
+def _choose(engine, version: str | None, which: str, choose: str, reason: str | None, who: str,  # noqa: ANN001
+            at: datetime) -> None:
+    """Register the chosen alternative of the model's latest recorded search, and record the choice."""
+    from credo.errors import CredoError, ErrorCode
+    from credo.fairness import search
+    from credo.governance import oplog, registry
+
+    if not (reason and reason.strip()):
+        raise CredoError(ErrorCode.MODEL_REASON_REQUIRED, "--choose needs --reason, recorded in the operator log",
+                         field="reason", rule="every choice says why")
+    with engine.connect() as conn:
+        record, bundle, _ = _model_and_rows(conn, version, "validation")
+        train = registry.evaluation(conn, record.version, "train")
+        searches = oplog.entries(conn, model_version=record.version, action=oplog.Action.SEARCH, newest_first=True,
+                                 limit=1)
+    offered = {a["name"]: a for a in searches[0].detail["alternatives"]} if searches else {}
+    chosen = offered.get(choose)
+    if chosen is None or not chosen["registrable"] or searches[0].detail.get("model") != which:
+        names = ", ".join(n for n, a in offered.items() if a["registrable"]) or "none (run the search first)"
+        raise CredoError(ErrorCode.INVALID_VALUE, f"{choose!r} is not a registrable alternative of the latest "
+                         f"search on {record.version} ({which}): {names}", field="choose",
                          rule="choose an alternative the search refitted")
-    alternative = search.refit(bundle, which, train, choose)
+    with console.status(f"refitting {choose}"):
+        alternative = search.refit(bundle, which, train, choose)
     with engine.begin() as conn:
         evaluation = registry.evaluation_samples(conn, record.version)
         registered_model = registry.register(conn, alternative, evaluation, operator=who, at=at,
                                              reason=f"alternative {choose} of {record.version}: {reason}",
                                              detail={"alternative_of": record.version})
         oplog.append(conn, operator=who, action=oplog.Action.CHOOSE, at=at, model_version=registered_model.version,
-                     reason=str(reason), detail={"chosen": chosen.record(), "of": record.version,
-                                                 "search": result.record()})
+                     reason=reason.strip(), detail={"chosen": chosen, "of": record.version,
+                                                    "search_entry": searches[0].seq})
     console.print(f"chose {choose}: candidate {registered_model.version} registered (publish it through the gate)")
 
 
