@@ -97,3 +97,23 @@ def test_features_and_training_rows_are_byte_identical_whatever_the_audit_store_
     everyone["SEX"], everyone["AGE"] = 2, 23  # other attributes, for everyone scored
     attributes.load(world.engine, everyone, source="test", now=NOW)
     assert _features_and_training(world) == as_simulated
+
+
+def test_closing_an_account_deletes_its_audit_attributes_and_evaluation_rows(world: World) -> None:
+    from credo.governance import registry
+    from credo.store.tables import model_evaluation
+    from tests.service.support import PASSWORD
+
+    with world.engine.connect() as conn:
+        version = registry.listing(conn)[0].version
+        cid = registry.evaluation(conn, version)["subject_id"].iloc[0]
+    headers = world.consumer_token(cid)
+    closed = world.client.post("/v1/me/close", json={"password": PASSWORD}, headers=headers)
+    assert closed.status_code == 200, closed.text
+    with world.engine.connect() as conn:
+        left = conn.execute(select(func.count()).select_from(attributes.audit_attributes)
+                            .where(attributes.audit_attributes.c.subject_id == cid)).scalar_one()
+        rows = conn.execute(select(func.count()).select_from(model_evaluation)
+                            .where(model_evaluation.c.subject_id == cid)).scalar_one()
+        others = conn.execute(select(func.count()).select_from(attributes.audit_attributes)).scalar_one()
+    assert left == rows == 0 and others == 2 * 299
