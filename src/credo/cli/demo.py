@@ -46,7 +46,7 @@ def _misbehaving_batch(engine) -> list[dict]:  # noqa: ANN001
 
 
 def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "127.0.0.1",
-             port: int | None = 8000) -> None:  # noqa: C901
+             port: int | None = 8000, with_challenger: bool = False) -> None:  # noqa: C901
     from datetime import date
 
     from credo.cli.main import _engine, _load_world, _print_report
@@ -87,12 +87,12 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "1
     console.print(table)
     _print_report(report)
     models = db.with_suffix(".models")
-    result, version = _train_and_score(engine, models)
+    result, version = _train_and_score(engine, models, with_challenger)
     engine.dispose()
     _open_the_web_app(db, models, result, version, host, port)
 
 
-def _train_and_score(engine, models: Path):  # noqa: ANN001, ANN202
+def _train_and_score(engine, models: Path, with_challenger: bool):  # noqa: ANN001, ANN202
     """Train on the simulated outcomes and register the candidate, score everyone, show a few explained
     scores; the scores and the candidate's version."""
     from datetime import datetime, time, timedelta, timezone
@@ -106,8 +106,8 @@ def _train_and_score(engine, models: Path):  # noqa: ANN001, ANN202
 
     console.rule("train and score")
     first, last = default_observation_window(engine)
-    with console.status("training the scorecard and the challenger"):
-        run = train_from_store(engine, first=first, last=last)
+    with console.status("training the scorecard" + (" and the challenger" if with_challenger else "")):
+        run = train_from_store(engine, first=first, last=last, with_challenger=with_challenger)
     run.bundle.save(models)
     save_validation(run, models)
     (models / "report.html").write_text(report_html(run.bundle, models))

@@ -211,12 +211,17 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface the web app listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the web app.")] = 8000,
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web app after scoring.")] = True,
+    challenger: Annotated[bool, typer.Option(
+        "--challenger/--no-challenger",
+        help="Also train the LightGBM challenger and compare it (about twice the demo's time).")] = False,
 ) -> None:
     """Simulate a population into a fresh SQLite store, train, score, and open the web app with
-    ready demo logins (development mode: a throwaway store)."""
+    ready demo logins (development mode: a throwaway store). The champion scorecard serves; the
+    challenger, which only competes with it, is trained with --challenger."""
     from credo.cli.demo import run_demo
 
-    run_demo(db, consumers=consumers, months=months, seed=seed, host=host, port=port if serve else None)
+    run_demo(db, consumers=consumers, months=months, seed=seed, host=host, port=port if serve else None,
+             with_challenger=challenger)
 
 
 def _date(text: str | None):  # noqa: ANN202
