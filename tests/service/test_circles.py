@@ -303,3 +303,26 @@ def test_streaks_and_badges_come_from_the_members_own_records(world: World) -> N
     assert [(m["badges"], m["band"]) for m in seen["members"] if m["display_name"] == "New"] == [
         (["utilisation_down"], None)]
     assert [e["disclosed"] for e in _ledger(world, cid)[before:]] == ["badge:utilisation_down"]
+
+
+def test_the_export_carries_what_the_circles_hold_about_me_and_nothing_of_who_guessed(world: World) -> None:
+    me, friend = world.consumer_token(world.high()), world.consumer_token(world.high(1))
+    circle = start(world, me, "Mine", "Me")
+    friend_id = bring_in(world, me, circle["id"], friend, "Friend")
+    for who in (me, friend):
+        share(world, who, circle["id"], "guess")
+    ok(guess(world, me, circle["id"], friend_id, "good"), 201)
+    ok(guess(world, friend, circle["id"], circle["me"]["member_id"], "poor"), 201)
+    ok(world.client.post(f"/v1/me/circles/{circle['id']}/blocks", headers=me, json={"member_id": friend_id}), 201)
+    held = ok(world.client.get("/v1/me/export", headers=me))["circles"]
+    assert [m["name"] for m in held["memberships"]] == ["Mine"]
+    assert held["guesses_made"] == []  # the block took the guesses between us away
+    assert held["guesses_about_me"] == {} and [b["label"] for b in held["blocks"]] == ["Friend"]
+    assert len(held["invitations"]) == 1 and held["requests"] == []
+    assert world.client.delete(f"/v1/me/circles/blocked/{held['blocks'][0]['id']}", headers=me).status_code == 204
+    ok(guess(world, friend, circle["id"], circle["me"]["member_id"], "fair"), 201)
+    ok(guess(world, me, circle["id"], friend_id, "fair"), 201)
+    held = ok(world.client.get("/v1/me/export", headers=me))["circles"]
+    assert [(g["display_name"], g["guessed_band"]) for g in held["guesses_made"]] == [("Friend", "fair")]
+    assert held["guesses_about_me"] == {circle["id"]: 1}
+    assert "fair" not in str(held["guesses_about_me"]) and friend_id not in str(held["guesses_about_me"])

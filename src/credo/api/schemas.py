@@ -322,6 +322,9 @@ class Export(BaseModel):
     credentials: list[dict[str, Any]]
     notices: list[NoticeOut]
     ledger: list[LedgerEntryOut]
+    circles: dict[str, Any] = Field(default_factory=dict, description=(
+        "What friends circles hold about you: memberships and what each shows, the guesses you made, how many "
+        "guesses there are about you per circle (never who guessed what), your invitations, requests and blocks."))
     ledger_checkpoint: LedgerCheckpointOut | None = Field(description=(
         "A signed checkpoint covering every entry above: keep it, and a later cut or rewrite of your entries "
         "fails `credo ledger verify --anchor`."))

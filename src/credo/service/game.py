@@ -131,3 +131,24 @@ def leaderboard(conn: Connection, consumer_id: str, circle_id: str) -> dict[str,
         entries.append({"rank": entries[-1]["rank"] if tied else i + 1, "member_id": r.id,
                         "display_name": r.display_name, "points": points[r.id], "you": r.id == me.id})
     return {"circle_id": circle_id, "entries": entries}
+
+
+def guesses_made(conn: Connection, consumer_id: str) -> list[dict[str, Any]]:
+    """Every guess the consumer made, in every circle they are in (for their data export)."""
+    g, m = circle_guesses.c, circle_members.c
+    target = circle_members.alias("target")
+    rows = conn.execute(select(circle_guesses, target.c.display_name)
+                        .join(circle_members, m.id == g.guesser_id).join(target, target.c.id == g.target_id)
+                        .where(m.consumer_id == consumer_id).order_by(g.guessed_at, g.id))
+    return [{"circle_id": r.circle_id, "member_id": r.target_id, "display_name": r.display_name,
+             "period": r.period, "guessed_band": r.guessed_band, "feedback": r.feedback, "points": r.points,
+             "guessed_at": utc(r.guessed_at)} for r in rows]
+
+
+def guesses_about(conn: Connection, consumer_id: str) -> dict[str, int]:
+    """How many guesses there are about the consumer, per circle: never who guessed what."""
+    g, m = circle_guesses.c, circle_members.c
+    rows = conn.execute(select(m.circle_id, func.count()).select_from(circle_guesses)
+                        .join(circle_members, m.id == g.target_id)
+                        .where(m.consumer_id == consumer_id).group_by(m.circle_id))
+    return {circle_id: int(n) for circle_id, n in rows}

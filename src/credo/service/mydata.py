@@ -13,7 +13,7 @@ from credo.fairness import attributes
 from credo.governance import registry
 from credo.ledger import ActorKind, entries_for, pseudonymise
 from credo.registry.consents import bump_registry_version
-from credo.service import access, circles, disputes, kept, ledger_check, notices, sharing
+from credo.service import access, circle_data, circles, disputes, kept, ledger_check, notices, sharing
 from credo.service import scores as scoring
 from credo.service.accounts import Principal
 from credo.service.runtime import Service, utc
@@ -94,6 +94,7 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
             "credentials": sharing.list_credentials(conn, consumer_id),
             "notices": notices.consumer_notices(conn, consumer_id),
             "ledger": ledger_entries(conn, consumer_id),
+            "circles": circle_data.export(conn, consumer_id, now),
             "ledger_checkpoint": checkpoint.public(),
         }
 
