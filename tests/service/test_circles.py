@@ -326,3 +326,22 @@ def test_the_export_carries_what_the_circles_hold_about_me_and_nothing_of_who_gu
     assert [(g["display_name"], g["guessed_band"]) for g in held["guesses_made"]] == [("Friend", "fair")]
     assert held["guesses_about_me"] == {circle["id"]: 1}
     assert "fair" not in str(held["guesses_about_me"]) and friend_id not in str(held["guesses_about_me"])
+
+
+def test_guesses_are_rate_limited_per_guesser(world: World, monkeypatch: Any) -> None:
+    from credo.policy.circles import Limit
+    from credo.service import game
+
+    monkeypatch.setattr(game, "GUESS_LIMIT", Limit("guess", 2, timedelta(hours=24)))  # the rule, made small
+    players = [world.consumer_token(world.high(k)) for k in range(4)]
+    circle = start(world, players[0], display_name="Guesser")
+    targets = [bring_in(world, players[0], circle["id"], p, f"T{i}") for i, p in enumerate(players[1:])]
+    for p in players[1:]:
+        share(world, p, circle["id"], "guess")
+    for target in targets[:2]:
+        ok(guess(world, players[0], circle["id"], target, "good"), 201)
+    r = guess(world, players[0], circle["id"], targets[2], "good")
+    assert r.status_code == 429 and r.json()["error"]["code"] == "RATE_GUESSES_LIMITED"
+    assert r.json()["error"]["rule"] == "guesses: at most 2 per 24 hours"
+    world.at(NOW + timedelta(hours=24, seconds=1))
+    ok(guess(world, players[0], circle["id"], targets[2], "good"), 201)
