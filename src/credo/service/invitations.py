@@ -62,7 +62,7 @@ def _size(conn: Connection, circle_id: str) -> int:
                         .where(circle_members.c.circle_id == circle_id)).scalar_one()
 
 
-def _full(circle_id: str) -> CredoError:
+def _full() -> CredoError:
     return CredoError(ErrorCode.CIRCLE_LIMIT_REACHED, f"a circle has at most {MAX_MEMBERS} members", "circle_id",
                       f"at most {MAX_MEMBERS} members")
 
@@ -79,7 +79,7 @@ def create(conn: Connection, consumer_id: str, circle_id: str, max_uses: int, ho
                          f"{MAX_INVITATION_HOURS} hours", "hours", f"{MIN_INVITATION_HOURS} to {MAX_INVITATION_HOURS}")
     circle_limits.check(conn, consumer_id, INVITATION_LIMIT, now, "circle_id")
     if _size(conn, circle_id) >= MAX_MEMBERS:
-        raise _full(circle_id)
+        raise _full()
     live = [r for r in conn.execute(select(circle_invitations).where(circle_invitations.c.circle_id == circle_id))
             if _live(r, now)]
     if len(live) >= MAX_OPEN_INVITATIONS_PER_CIRCLE:
@@ -205,7 +205,7 @@ def confirm(conn: Connection, consumer_id: str, request_id: str, now: datetime) 
         raise CredoError(ErrorCode.CIRCLE_ALREADY_MEMBER, "they are already in this circle", "request_id",
                          "not already a member")
     if _size(conn, r.circle_id) >= MAX_MEMBERS:
-        raise _full(r.circle_id)
+        raise _full()
     circles.require_room_for(conn, r.consumer_id, "request_id")
     member_id = circles.add_member(conn, r.circle_id, r.consumer_id, r.display_name, now, invited_by=r.inviter_id)
     conn.execute(update(circle_invitations).where(circle_invitations.c.id == r.invitation_id)
