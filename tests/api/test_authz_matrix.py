@@ -204,7 +204,7 @@ def test_every_operation_is_in_the_matrix_or_exempted(world: World) -> None:
     ops = {f"{m.upper()} {p}" for p, item in spec["paths"].items() for m in item}
     templated = {e.split(" ")[0] + " " + e.split(" ")[1].replace("{mine}", "{dispute_id}")
                  .replace("{dispute}", "{dispute_id}").replace("{spare}", "{consent_id}")
-                 .replace("{cid}", "{consumer_id}") for e in MATRIX}
+                 .replace("{cid}", "{consumer_id}").replace("{cred}", "{credential_id}") for e in MATRIX}
     assert ops - templated - NOT_IN_MATRIX == set()
     assert templated - ops == set()
 
