@@ -18,19 +18,26 @@ from credo.service.runtime import Service
 
 def _record(svc: Service, consumer_id: str, disclosed: str, now: datetime,
             result: scoring.ScoreResult | None = None) -> None:
-    with svc.engine.begin() as conn:
+    with svc.serial(), svc.engine.begin() as conn:
         if result is not None:
             scoring.persist(conn, result, now)
         access.record(conn, consumer_id=consumer_id, actor=access.Actor(ActorKind.CONSUMER, consumer_id),
                       purpose="self_view", disclosed=disclosed, now=now)
 
 
-def score(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
+def score(svc: Service, consumer_id: str, now: datetime, *, cached_only: bool = False) -> dict[str, Any] | None:
     """The score now with its factor groups and reasons (the public form). Served from the kept
     score when nothing that moves it has changed (:mod:`credo.service.kept`), so it is a fresh
-    computation's answer either way; a computed one is also a score-history row."""
-    disputes.sweep(svc, now, consumer_id)
-    result, computed = kept.score_now(svc, consumer_id, now)
+    computation's answer either way; a computed one is also a score-history row. With
+    ``cached_only`` a read that needs a computation or a dispute sweep returns None, having written
+    nothing (the API answers kept reads on the event loop and the rest in the thread pool)."""
+    if cached_only:
+        served = kept.kept_only(svc, consumer_id, now)
+        if served is None:
+            return None
+        result, computed = served, False
+    else:
+        result, computed = kept.score_now(svc, consumer_id, now)
     _record(svc, consumer_id, "score+reasons", now, result if computed else None)
     return result.public()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from credo.api.deps import ConsumerDep, NowDep, ServiceDep
+from credo.api.deps import ConsumerDep, NowDep, ServiceDep, hot_read
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import HistoryPoint, ScoreOut, WhatIf, WhatIfInputsOut, WhatIfOut
 from credo.service import selfview
@@ -15,9 +15,11 @@ router = APIRouter(prefix="/v1", tags=["consumers"])
 
 
 @router.get("/me/score", response_model=ScoreOut, responses=errors(401, 422, 503), summary="My score now")
-def my_score(me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
-    """Computed online with the serving model, recorded in the score history and the access ledger."""
-    return selfview.score(svc, me.consumer_id, now)
+async def my_score(me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
+    """The serving model's answer as of now: served from the kept score while nothing that moves it has
+    changed, else computed and recorded in the score history; every read is recorded in the access
+    ledger. A kept read is answered on the event loop, a computation in the thread pool (hot_read)."""
+    return await hot_read(svc, selfview.score, svc, me.consumer_id, now)
 
 
 @router.get("/me/score/history", response_model=list[HistoryPoint], responses=AUTH, summary="My score history")
