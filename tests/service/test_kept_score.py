@@ -344,3 +344,36 @@ def test_closing_the_account_forgets_the_kept_score(world: World) -> None:
     assert world.svc.kept_scores.get(cid) is None
     with world.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(events).where(events.c.consumer_id == cid)).scalar() == 0
+
+
+def test_a_kept_only_read_declines_without_writing_when_it_would_compute_or_sweep(world: World) -> None:
+    """The API's inline attempt (selfview.score with cached_only): None, and nothing written, when the
+    score must be computed or an overdue dispute swept; the kept answer, recorded, otherwise."""
+    from credo.service import selfview
+    from credo.store.tables import suppressions
+
+    cid = world.low(6)
+
+    def written() -> tuple[int, int, int]:
+        with world.engine.connect() as conn:
+            return tuple(conn.execute(select(func.count()).select_from(t).where(c == cid)).scalar_one()
+                         for t, c in ((access_ledger, access_ledger.c.consumer_ref), (scores, scores.c.consumer_id),
+                                      (suppressions, suppressions.c.consumer_id)))  # type: ignore[return-value]
+
+    before = written()
+    assert selfview.score(world.svc, cid, NOW, cached_only=True) is None  # nothing kept yet
+    assert written() == before
+    full = selfview.score(world.svc, cid, NOW)
+    assert written() == (before[0] + 1, before[1] + 1, before[2])
+    inline = selfview.score(world.svc, cid, NOW, cached_only=True)
+    assert inline == full and written() == (before[0] + 2, before[1] + 1, before[2])
+    rec = _records(world, cid)[0]
+    disputes.open_dispute(world.svc, cid, rec.partner_id, rec.event_id, "not mine", NOW)
+    selfview.score(world.svc, cid, NOW)
+    due = NOW + timedelta(days=31)
+    after_open = written()
+    assert selfview.score(world.svc, cid, due, cached_only=True) is None  # overdue: the sweep must run first
+    assert written() == after_open
+    swept = selfview.score(world.svc, cid, due)
+    assert written()[2] == after_open[2] + 1  # suppressed by the full read's sweep
+    assert swept == scoring.compute(world.svc, cid, due).public()
