@@ -18,6 +18,7 @@ from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from credo.policy.event_time import EARLIEST, EARLIEST_DATE, RULE_EARLIEST, RULE_UTC, TimeRule
+from credo.policy.merchant_categories import sensitive_group
 from credo.policy.protection import ALLOWED_DATA_CATEGORIES
 
 #: Largest amount any money field accepts (in major units): 1e12.
@@ -106,7 +107,18 @@ def _check_mcc(code: str) -> str:
 
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$"), AfterValidator(_check_currency)]
-MerchantCategory = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_check_mcc)]
+def _not_sensitive_mcc(code: str) -> str:
+    """Refuse a code that reveals a forbidden category (:mod:`credo.policy.merchant_categories`)."""
+    group = sensitive_group(code)
+    if group is not None:
+        raise PydanticCustomError("forbidden_category", "merchant category {code} reveals {name}: {rationale}",
+                                  {"rule": group.rule, "name": group.name, "rationale": group.rationale, "code": code})
+    return code
+
+
+#: An ISO 18245 merchant category code that reveals nothing Credo refuses to hold.
+MerchantCategory = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$"), AfterValidator(_check_mcc),
+                             AfterValidator(_not_sensitive_mcc)]
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:

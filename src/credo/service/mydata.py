@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Connection, delete, select, update
 
 from credo.credentials import RevocationReason
+from credo.errors import CredoError, ErrorCode
 from credo.fairness import attributes
 from credo.governance import registry
 from credo.ledger import ActorKind, entries_for, pseudonymise
@@ -73,10 +74,11 @@ def export(svc: Service, consumer_id: str, now: datetime) -> dict[str, Any]:
 
     Reading the features and score for the export is itself a read: it is recorded."""
     try:
-        current = scoring.compute(svc, consumer_id, now, with_groups=False)
-        features: dict[str, Any] | None = current.features
-    except Exception:  # noqa: BLE001 - without a model the export still carries the data
-        features = None
+        features: dict[str, Any] | None = scoring.compute(svc, consumer_id, now, with_groups=False).features
+    except CredoError as exc:
+        if exc.code is not ErrorCode.MODEL_UNAVAILABLE:
+            raise
+        features = None  # no model trained yet: the export still carries every record
     ring = svc.keys()  # before the transaction: opening the ring may write to the store
     with svc.engine.begin() as conn:
         access.record(conn, consumer_id=consumer_id, actor=access.Actor(ActorKind.CONSUMER, consumer_id),
