@@ -352,7 +352,7 @@ SHARING_HELP = ("What the circle sees of your band: `nothing`, `guess` (others m
                 "learn how close they were) or `band` (never the number).")
 
 
-class CircleIn(BaseModel):
+class CircleIn(ApiModel):
     name: str = Field(min_length=1, max_length=CIRCLE_NAME_MAX)
     display_name: str = DisplayName
 
@@ -390,14 +390,14 @@ class CircleViewOut(BaseModel):
     members: list[CircleMemberOut]
 
 
-class MembershipIn(BaseModel):
+class MembershipIn(ApiModel):
     sharing: Sharing | None = Field(None, description=SHARING_HELP + " `nothing` deletes the guesses about you.")
     badges: list[BadgeCode] | None = Field(None, max_length=len(BADGE_CODES),
                                            description="Badges to show in this circle (only ones you earned).")
     display_name: str | None = Field(None, min_length=1, max_length=NAME_MAX)
 
 
-class BlockIn(BaseModel):
+class BlockIn(ApiModel):
     member_id: str = PublicId
 
 
@@ -407,7 +407,7 @@ class BlockOut(BaseModel):
     blocked_at: datetime
 
 
-class InvitationIn(BaseModel):
+class InvitationIn(ApiModel):
     circle_id: str = PublicId
     max_uses: int = Field(1, ge=1, le=MAX_USES, description="How many people it can bring in.")
     hours: int = Field(DEFAULT_INVITATION_HOURS, ge=MIN_INVITATION_HOURS, le=MAX_INVITATION_HOURS,
@@ -450,7 +450,7 @@ class InvitationsOut(BaseModel):
     asked: list[JoinRequestOut] = Field(description="Your requests to join, waiting for the inviter's yes.")
 
 
-class CodeIn(BaseModel):
+class CodeIn(ApiModel):
     code: str = Field(min_length=1, max_length=40)
 
 
@@ -472,7 +472,7 @@ class NewMemberOut(BaseModel):
     joined_at: datetime
 
 
-class GuessIn(BaseModel):
+class GuessIn(ApiModel):
     circle_id: str = PublicId
     member_id: str = PublicId
     band: BandName

@@ -47,7 +47,7 @@ from credo.store.tables import consumers, disputes, events
 def _inputs() -> Select:
     """What the consumer's score is computed from in the store, as counts and the highest seq; and
     how many open disputes are past their deadline at ``now``."""
-    cid = bindparam("consumer_id")
+    cid: Any = bindparam("consumer_id")
     own = events.c.consumer_id == cid
     mine = disputes.c.consumer_id == cid
     is_open = disputes.c.status == "open"
@@ -79,6 +79,7 @@ def _read_inputs(svc: Service, consumer_id: str, now: datetime) -> tuple[tuple[A
     """The consumer's store inputs, and whether an open dispute is past its deadline."""
     with svc.engine.connect() as conn:
         row = _INPUTS.first(conn, consumer_id=consumer_id, now=now)
+    assert row is not None  # an aggregate statement: always one row
     return tuple(row[:-1]), bool(row.overdue)
 
 

@@ -132,6 +132,7 @@ def logout(request: Request, svc: ServicePage, now: NowPage) -> Response:
 def score_page(request: Request, me: ConsumerPage, svc: ServicePage, now: NowPage) -> Response:
     try:
         score = selfview.score(svc, me.consumer_id, now)
+        assert score is not None  # without cached_only a score is always computed
     except CredoError as exc:
         return page(request, "consumer/unavailable.html", status_code=503, error=message_of(exc), nav="score")
     return page(request, "consumer/score.html", nav="score", score=score, gauge=charts.gauge(score["score"]),

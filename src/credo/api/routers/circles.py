@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
+from credo.api.text import Clean
 from credo.api.deps import ConsumerDep, NowDep, ServiceDep
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import BlockIn, BlockOut, CircleIn, CircleOut, CircleViewOut, MembershipIn, MembershipOut
 from credo.service import circles
 
 router = APIRouter(prefix="/v1/me/circles", tags=["circles"])
-Id = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+Id = Annotated[str, Clean, Path(pattern=r"^[0-9a-f]{16}$")]
 
 
 @router.get("", response_model=list[CircleOut], responses=AUTH, summary="My circles")

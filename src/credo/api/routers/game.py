@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from credo.api.text import Clean
 from credo.api.deps import ConsumerDep, NowDep, ServiceDep
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import GameOut, GuessIn, GuessOut, HabitsOut, LeaderboardOut
 from credo.service import badges, game
 
 router = APIRouter(prefix="/v1/me/game", tags=["circles"])
-Id = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+Id = Annotated[str, Clean, Path(pattern=r"^[0-9a-f]{16}$")]
 
 
 @router.post("/guesses", response_model=GuessOut, status_code=201, responses=errors(401, 404, 409, 422, 429, 503),

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
+from credo.api.text import Clean
 from credo.api.deps import ConsumerDep, NowDep, ServiceDep
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import (
@@ -21,7 +22,7 @@ from credo.api.schemas import (
 from credo.service import invitations
 
 router = APIRouter(prefix="/v1/me/invitations", tags=["circles"])
-Id = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+Id = Annotated[str, Clean, Path(pattern=r"^[0-9a-f]{16}$")]
 
 
 def join_link(request: Request, code: str) -> str:
