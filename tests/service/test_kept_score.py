@@ -9,6 +9,7 @@ still recorded in the ledger, and equal to a fresh computation)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from credo.registry import grant_report_consent, withdraw_report_consent
 from credo.service import disputes, kept, retention
 from credo.service import scores as scoring
 from credo.store.tables import access_ledger, events, insert_events, scores
-from tests.service.support import NOW, World
+from tests.service.support import NOW, World, make_world
 
 INSTANTS = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2060, 12, 31), timezones=st.just(UTC))
 
@@ -78,10 +79,11 @@ def _same_features(a: pd.DataFrame, b: pd.DataFrame) -> bool:
 
 
 @pytest.fixture
-def sqlite_world(world: World) -> World:
-    if world.engine.dialect.name != "sqlite":
-        pytest.skip("the time rule is store-independent; run once")
-    return world
+def sqlite_world(tmp_path, tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
+    """The time rule is store-independent: these run once, on SQLite (not parametrised, so never skipped)."""
+    world = make_world(tmp_path, tmp_path_factory.getbasetemp() / "service-world", backend="sqlite")
+    yield world
+    world.close()
 
 
 def test_features_over_the_same_events_do_not_change_before_the_horizon(sqlite_world: World) -> None:
