@@ -20,6 +20,8 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+
+from credo.settings import get_settings
 from sqlalchemy import select
 
 import credo.api.app  # noqa: F401  (imported before forking, so a server starts at once)
@@ -47,6 +49,7 @@ def _free_port() -> int:
 
 def _serve(port: int, env: dict[str, str]) -> None:
     os.environ.update(env)
+    get_settings.cache_clear()  # a fork inherits the parent's cached settings, read before this environment
     uvicorn.run("credo.api.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning")
 
 
