@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from credo.errors import CredoError, ErrorCode
 from credo.registry import enrol_consumer
 from credo.service import login_limits
 from credo.service.runtime import Service, is_active, utc
+from credo.store.prepared import Prepared
 from credo.store.tables import accounts, consumers, sessions
 
 _hasher = PasswordHasher()
@@ -104,14 +105,16 @@ def confirm_password(svc: Service, principal: Principal, password: str) -> None:
         raise CredoError(ErrorCode.AUTH_INVALID, "confirm with your password", "password")
 
 
+#: The session behind a bearer token: on every consumer request, so built once (store.prepared).
+_SESSION = Prepared(
+    select(sessions.c.expires_at, sessions.c.revoked_at, accounts.c.id, accounts.c.consumer_id, accounts.c.closed_at)
+    .join(accounts, accounts.c.id == sessions.c.account_id)
+    .where(sessions.c.token_sha256 == bindparam("digest")))
+
+
 def authenticate(conn: Connection, token: str, now: datetime) -> Principal:
     digest = _digest(token)
-    row = conn.execute(
-        select(sessions.c.expires_at, sessions.c.revoked_at, accounts.c.id, accounts.c.consumer_id,
-               accounts.c.closed_at)
-        .join(accounts, accounts.c.id == sessions.c.account_id)
-        .where(sessions.c.token_sha256 == digest)
-    ).first()
+    row = _SESSION.first(conn, digest=digest)
     if row is None or row.revoked_at is not None or row.closed_at is not None or utc(row.expires_at) <= now:
         raise CredoError(ErrorCode.AUTH_INVALID, "unknown, expired or revoked session token", "Authorization")
     return Principal(row.id, row.consumer_id, digest)
