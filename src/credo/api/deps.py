@@ -142,6 +142,24 @@ async def partner_call(request: Request, api_key: Annotated[str | None, Security
     return PartnerCall(svc, svc.now(), partner)  # the injected clock, as get_now
 
 
+@dataclass(frozen=True)
+class ConsumerCall:
+    """A consumer's own read, its caller resolved in one dependency (as :class:`PartnerCall`): the
+    service, the injected clock's now, and the consumer the session token names."""
+
+    svc: Service
+    now: datetime
+    me: Principal
+
+
+async def consumer_call(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> ConsumerCall:
+    svc: Service = request.app.state.service
+    now = svc.now()  # the injected clock, as get_now
+    return ConsumerCall(svc, now, await current_consumer(svc, now, creds))
+
+
 def _inline(svc: Service) -> bool:
     """Whether short store work runs on the event loop (SQLite: CPU-bound, serialised anyway)."""
     return svc.engine.dialect.name == "sqlite"
@@ -181,4 +199,5 @@ def _key_partner(svc: Service, api_key: str) -> str | CredoError:
 ConsumerDep = Annotated[Principal, Depends(current_consumer)]
 OptionalPartnerDep = Annotated[str | CredoError, Depends(optional_partner)]
 PartnerCallDep = Annotated[PartnerCall, Depends(partner_call)]
+ConsumerCallDep = Annotated[ConsumerCall, Depends(consumer_call)]
 CallerDep = Annotated[str, Depends(authenticated_caller)]

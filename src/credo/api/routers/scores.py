@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from credo.api.deps import ConsumerDep, NowDep, ServiceDep, hot_read
+from credo.api.deps import ConsumerCallDep, ConsumerDep, NowDep, ServiceDep, hot_read
 from credo.api.problems import AUTH, errors
 from credo.api.schemas import HistoryPoint, ScoreOut, WhatIf, WhatIfInputsOut, WhatIfOut
 from credo.service import selfview
@@ -15,11 +15,11 @@ router = APIRouter(prefix="/v1", tags=["consumers"])
 
 
 @router.get("/me/score", response_model=ScoreOut, responses=errors(401, 422, 503), summary="My score now")
-async def my_score(me: ConsumerDep, svc: ServiceDep, now: NowDep) -> Any:
+async def my_score(call: ConsumerCallDep) -> Any:
     """The serving model's answer as of now: served from the kept score while nothing that moves it has
     changed, else computed and recorded in the score history; every read is recorded in the access
     ledger. A kept read is answered on the event loop, a computation in the thread pool (hot_read)."""
-    return await hot_read(svc, selfview.score, svc, me.consumer_id, now)
+    return await hot_read(call.svc, selfview.score, call.svc, call.me.consumer_id, call.now)
 
 
 @router.get("/me/score/history", response_model=list[HistoryPoint], responses=AUTH, summary="My score history")
