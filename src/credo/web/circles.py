@@ -28,10 +28,10 @@ from credo.policy.circles import (
     POINTS_PER_INVITED_MEMBER,
 )
 from credo.service import badges, circles, game, invitations
-from credo.web.security import ConsumerPage, NowPage, ServicePage, message_of, same_site
+from credo.web.security import ConsumerPage, NowPage, ServicePage, clean_input, message_of, same_site
 from credo.web.templating import page
 
-router = APIRouter(dependencies=[Depends(same_site)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(same_site), Depends(clean_input)], include_in_schema=False)
 ID = r"^[0-9a-f]{16}$"
 
 #: Fixed confirmations shown after a redirect (never text taken from the request).

@@ -24,22 +24,12 @@ from credo.service.directory import partner_directory
 from credo.registry.consents import grant_report_consent, withdraw_report_consent
 from credo.web import charts
 from credo.web.security import (
-    CONSUMER_COOKIE,
-    ConsumerPage,
-    NowPage,
-    ServicePage,
-    SignInRequired,
-    clear_session_cookie,
-    client_of,
-    message_of,
-    safe_next,
-    same_site,
-    set_session_cookie,
-    signed_in_consumer,
+    CONSUMER_COOKIE, ConsumerPage, NowPage, ServicePage, SignInRequired, clean_input, clear_session_cookie,
+    client_of, message_of, safe_next, same_site, set_session_cookie, signed_in_consumer,
 )
 from credo.web.templating import page
 
-router = APIRouter(dependencies=[Depends(same_site)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(same_site), Depends(clean_input)], include_in_schema=False)
 
 #: Fixed confirmations shown after a redirect (never text taken from the request).
 DONE = {

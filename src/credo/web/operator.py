@@ -24,22 +24,12 @@ from credo.service.console import ConsolePrincipal
 from credo.service.runtime import Service
 from credo.web.charts import BAND_COLOURS
 from credo.web.security import (
-    CONSOLE_COOKIE,
-    NowPage,
-    OperatorPage,
-    ServicePage,
-    SignInRequired,
-    clear_session_cookie,
-    client_of,
-    message_of,
-    safe_next,
-    same_site,
-    set_session_cookie,
-    signed_in_operator,
+    CONSOLE_COOKIE, NowPage, OperatorPage, ServicePage, SignInRequired, clean_input, clear_session_cookie,
+    client_of, message_of, safe_next, same_site, set_session_cookie, signed_in_operator,
 )
 from credo.web.templating import page
 
-router = APIRouter(prefix="/operator", dependencies=[Depends(same_site)], include_in_schema=False)
+router = APIRouter(prefix="/operator", dependencies=[Depends(same_site), Depends(clean_input)], include_in_schema=False)
 
 #: How many past batch runs the runs page lists.
 RECENT_RUNS = 10

@@ -27,22 +27,12 @@ from credo.service import access, console, disputes, perks, sharing
 from credo.service.perk_stats import programme_stats
 from credo.store.tables import partners
 from credo.web.security import (
-    CONSOLE_COOKIE,
-    NowPage,
-    PartnerPage,
-    ServicePage,
-    SignInRequired,
-    clear_session_cookie,
-    client_of,
-    message_of,
-    safe_next,
-    same_site,
-    set_session_cookie,
-    signed_in_partner,
+    CONSOLE_COOKIE, NowPage, PartnerPage, ServicePage, SignInRequired, clean_input, clear_session_cookie,
+    client_of, message_of, safe_next, same_site, set_session_cookie, signed_in_partner,
 )
 from credo.web.templating import page
 
-router = APIRouter(prefix="/partner", dependencies=[Depends(same_site)], include_in_schema=False)
+router = APIRouter(prefix="/partner", dependencies=[Depends(same_site), Depends(clean_input)], include_in_schema=False)
 
 DONE = {
     "key-revoked": "Key revoked. Requests signed with it are refused from now on.",

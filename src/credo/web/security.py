@@ -7,6 +7,9 @@
 * Every ``POST`` must come from a page of this site: a request whose ``Origin`` (or, without one,
   ``Referer``) names another host is refused before it touches anything (CSRF, second line
   behind ``SameSite``).
+* Every form field, query parameter and path parameter a page takes is held to the API's text rule
+  (:mod:`credo.policy.text`): one with a control character is refused, naming the field and the
+  rule, before the page's own code runs, so nothing is written (``INPUT_CONTROL_CHARACTER``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from credo.errors import CredoError
+from credo.errors import CredoError, ErrorCode
+from credo.policy.text import RULE, control_character_at
 from credo.service import accounts, console
 from credo.service.accounts import Principal
 from credo.service.console import ConsolePrincipal
@@ -67,6 +71,19 @@ def same_site(request: Request) -> None:
         return  # non-browser clients send neither; SameSite=Strict already kept cross-site cookies away
     if urlsplit(source).netloc != request.url.netloc:
         raise CrossSiteRequest()
+
+
+async def clean_input(request: Request) -> None:
+    """Refuse a control character in any path or query parameter or form field of a page request
+    (the form is parsed once: Starlette keeps it for the page's ``Form`` parameters)."""
+    fields: list[tuple[str, object]] = [*request.path_params.items(), *request.query_params.multi_items()]
+    if request.method == "POST":
+        fields += (await request.form()).multi_items()
+    for name, value in fields:
+        position = control_character_at(value) if isinstance(value, str) else None
+        if position is not None:
+            raise CredoError(ErrorCode.CONTROL_CHARACTER, f"{name}: control character at position {position}: "
+                             f"{RULE}", name, RULE)
 
 
 def client_of(request: Request) -> str:
