@@ -1,0 +1,15 @@
+"""Population-scale batch over Parquet: features and scores without holding every event in memory.
+
+The in-memory path (:func:`credo.features.events_table.events_from_directory` then
+:func:`credo.features.compute.compute_features`) builds one Arrow table of every event in
+Python; it needs about 1.3 GB per million events. This package runs the *same* definitions
+out of core on DuckDB:
+
+* :mod:`credo.scale.events` normalises raw event Parquet (``credo simulate`` parts or an
+  export) to :data:`~credo.features.events_table.EVENTS_SCHEMA` in DuckDB SQL, once, into a
+  Parquet dataset partitioned by consumer bucket and received month;
+* :mod:`credo.scale.features` runs the unchanged :class:`~credo.features.builder.FeatureQuery`
+  text bucket by bucket under a DuckDB memory limit (spilling to disk) and appends each
+  bucket's rows to the output Parquet;
+* :mod:`credo.scale.score` scores a features Parquet in record batches with a published model.
+"""

@@ -1,0 +1,322 @@
+"""Raw event Parquet → the normalised events dataset, in DuckDB SQL (no Python table of every event).
+
+:func:`normalise_dataset` does what :func:`credo.features.events_table.normalise` does to an
+Arrow table, as one DuckDB ``COPY`` over ``read_parquet(...)``: envelope columns, the partner
+reference (``ref_kind``/``ref``), the UTC ``occurred_date``, typed payload fields kept only for
+the event types whose data category is scorable, and money as exact ``int64`` minor units.
+
+Money must be a *canonical* decimal string for its currency (``"12.30"`` for a two-digit
+currency: digits, a point, exactly the currency's exponent of digits). The in-memory path
+converts anything :class:`~decimal.Decimal` parses; here any other spelling stops the build
+with an error naming the value, so the two paths never silently differ.
+
+``root_event_id`` and ``revised`` depend on correction chains that may cross files. Only
+corrections and retractions carry a target, and they are few: :func:`revisions` reads just
+those rows, deduplicates them and derives their keys with the in-memory code
+(:func:`~credo.features.events_table.derive_keys`); every other event joins that small table
+on ``(partner_id, event_id)``.
+
+The dataset is partitioned ``bucket=B/month=YYYYMM`` — ``bucket`` a hash of ``consumer_id``
+(so a bucket holds whole consumers and features run bucket by bucket), ``month`` the UTC month
+of ``received_at``, so a feature build as of D reads only the months received by D (exact:
+the query keeps ``received_at < D`` and nothing else; later months only add population).
+Each row keeps ``_seq`` (file index, row number): the read order that deduplication by
+``(partner_id, event_id)`` — first received wins, as :func:`~credo.features.events_table.dedupe`
+— breaks ties with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from credo.events.types import currency_exponent
+from credo.features.events_table import (
+    ENVELOPE_COLUMNS,
+    EVENTS_SCHEMA,
+    RETRACTION,
+    dedupe,
+    derive_keys,
+    payload_columns,
+    ref_fields,
+)
+
+SEQ = "_seq"
+ENVELOPE_TYPES = dict(ENVELOPE_COLUMNS)
+#: Envelope columns that must be present on every event.
+REQUIRED = ("consumer_id", "partner_id", "event_id", "type", "occurred_at", "received_at")
+SQL_TYPE = {
+    pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.bool_(): "BOOLEAN", pa.date32(): "DATE",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+def event_files(directory: Path) -> list[Path]:
+    """The event Parquet files of a simulator directory (``events/part-*.parquet``), in name order."""
+    base = Path(directory) / "events"
+    files = sorted(base.glob("part-*"))
+    if not files:
+        raise FileNotFoundError(f"no events/part-* files in {directory}")
+    other = [f.name for f in files if f.suffix != ".parquet"]
+    if other:
+        raise ValueError(f"the out-of-core build reads Parquet event files only, not {other[0]} "
+                         "(write the population with --format parquet)")
+    return files
+
+
+def quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    """A SQL identifier, quoted (raw fields include reserved words such as ``limit``)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def source(files: Sequence[Path]) -> str:
+    """``read_parquet`` over the files, by column name, with the file index and row number."""
+    paths = ", ".join(quote(str(f)) for f in files)
+    return f"read_parquet([{paths}], union_by_name = true)"
+
+
+def raw_columns(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> dict[str, str]:
+    """Column name → DuckDB type of the raw files (union by name)."""
+    return {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {source(files)}").fetchall()}
+
+
+# ---------------------------------------------------------------- column expressions
+
+
+def _typed(name: str, raw_type: str | None, target: pa.DataType) -> str:
+    """``name`` (a raw column of ``raw_type``) as the events table's type; NULL when absent."""
+    sql_type = SQL_TYPE[target]
+    name = ident(name)
+    if raw_type is None:
+        return f"CAST(NULL AS {sql_type})"
+    if raw_type == "VARCHAR" and sql_type == "DATE":
+        return f"CAST(substr({name}, 1, 10) AS DATE)"
+    if raw_type == "VARCHAR" and sql_type == "BOOLEAN":
+        return (f"CASE WHEN lower({name}) IN ('true', '1') THEN TRUE "
+                f"WHEN lower({name}) IN ('false', '0') THEN FALSE END")
+    return f"CAST({name} AS {sql_type})"
+
+
+def _money(name: str, source_field: str, currencies: Sequence[str]) -> str:
+    """Exact minor units of a canonical decimal string, by currency; an error for anything else."""
+    whens = []
+    for code in currencies:
+        exponent = currency_exponent(code)
+        pattern = rf"[0-9]+\.[0-9]{{{exponent}}}" if exponent else "[0-9]+"
+        whens.append(f"WHEN currency = {quote(code)} AND regexp_full_match({name}, {quote(pattern)}) "
+                     f"THEN CAST(replace({name}, '.', '') AS BIGINT)")
+    problem = (f"'events: {source_field} ' || {name} || ' in ' || coalesce(currency, 'no currency') || "
+               "' is not a canonical decimal string for its currency (event ' || event_id || ')'")
+    return f"CASE WHEN {name} IS NULL THEN NULL {' '.join(whens)} ELSE error({problem}) END"
+
+
+def _type_in(types: frozenset[str]) -> str:
+    return "type IN (" + ", ".join(quote(t) for t in sorted(types)) + ")"
+
+
+def normalised_select(columns: dict[str, str], currencies: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, SQL expression over the raw columns) for every :data:`EVENTS_SCHEMA` column.
+
+    ``root_event_id`` and ``revised`` are the event's own: :func:`normalise_dataset` joins the
+    revisions in.
+    """
+    def raw(name: str, target: pa.DataType | None = None) -> str:
+        return _typed(name, columns.get(name), pa.string() if target is None else target)
+
+    out: dict[str, str] = {}
+    for name, arrow_type in ENVELOPE_COLUMNS:
+        if name == "target_event_id":
+            out[name] = (f"coalesce({raw('target_event_id')}, CASE WHEN type = {quote(RETRACTION)} "
+                         f"THEN {raw('retracts_event_id')} ELSE {raw('corrects_event_id')} END)")
+        elif name in REQUIRED:
+            out[name] = f"coalesce({raw(name, arrow_type)}, error('events: column {name} has nulls'))"
+    out["root_event_id"] = "event_id"
+    out["revised"] = "FALSE"
+    refs = [f for f in ref_fields() if f in columns]
+    out["ref_kind"] = ("CASE " + " ".join(f"WHEN {ident(f)} IS NOT NULL THEN {quote(f)}" for f in refs) + " END"
+                       if refs else "CAST(NULL AS VARCHAR)")
+    out["ref"] = f"coalesce({', '.join(raw(f) for f in refs)})" if refs else "CAST(NULL AS VARCHAR)"
+    out["occurred_date"] = f"CAST({raw('occurred_at', ENVELOPE_TYPES['occurred_at'])} AS DATE)"  # session: UTC
+    for pcol in payload_columns():
+        if pcol.kind == "money" and pcol.name in columns:
+            value = raw(pcol.name, pa.int64())
+        elif pcol.kind == "money" and pcol.source in columns:
+            value = _money(raw(pcol.source), pcol.source, currencies)
+        else:
+            value = raw(pcol.source, pcol.arrow_type)
+        out[pcol.name] = f"CASE WHEN {_type_in(pcol.types)} THEN {value} END"
+    return [(f.name, out[f.name]) for f in EVENTS_SCHEMA]
+
+
+def _envelope(columns: dict[str, str]) -> str:
+    """The raw envelope (renamed to the events table's names) every other expression reads."""
+    parts = []
+    for name, arrow_type in ENVELOPE_COLUMNS:
+        if name in REQUIRED:
+            parts.append(f"{_typed(name, columns.get(name), arrow_type)} AS {name}")
+    return ", ".join(parts)
+
+
+# ---------------------------------------------------------------- revisions
+
+
+def revisions(con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: dict[str, str]) -> pa.Table:
+    """``(partner_id, event_id, root_event_id, revised)`` of every event a correction chain touches.
+
+    Reads only the rows that carry a target (corrections and retractions), deduplicated as the
+    in-memory path does, and derives their keys with :func:`derive_keys`; adds every targeted
+    or corrected original as ``(id, id, revised)``. Events not listed keep their own id, unrevised.
+    """
+    target_cols = [c for c in ("target_event_id", "corrects_event_id", "retracts_event_id") if c in columns]
+    empty = pa.table({"partner_id": pa.array([], pa.string()), "event_id": pa.array([], pa.string()),
+                      "root_event_id": pa.array([], pa.string()), "revised": pa.array([], pa.bool_())})
+    if not target_cols:
+        return empty
+    expr = dict(normalised_select(columns, []))["target_event_id"]
+    small = con.sql(
+        f"SELECT partner_id, event_id, type, received_at, target_event_id FROM ("
+        f"SELECT {_envelope(columns)}, {expr} AS target_event_id, file_index, file_row_number "
+        f"FROM {source(files)} WHERE " + " OR ".join(f"{ident(c)} IS NOT NULL" for c in target_cols) +
+        ") ORDER BY file_index, file_row_number"
+    ).to_arrow_table()
+    if small.num_rows == 0:
+        return empty
+    small = dedupe(small)
+    small = small.append_column("root_event_id", small.column("event_id"))
+    small = small.append_column("revised", pa.nulls(small.num_rows, pa.bool_()))
+    keyed = derive_keys(small)
+    # originals: every targeted event, and every corrected chain's root, that is not itself listed
+    is_correction = pc.and_(pc.is_valid(keyed.column("target_event_id")),
+                            pc.not_equal(keyed.column("type"), RETRACTION))
+    originals = pa.concat_tables([
+        pa.table({"partner_id": keyed.column("partner_id"), "event_id": keyed.column("target_event_id")})
+        .filter(pc.is_valid(keyed.column("target_event_id"))),
+        pa.table({"partner_id": keyed.column("partner_id"), "event_id": keyed.column("root_event_id")})
+        .filter(is_correction),
+    ]).group_by(["partner_id", "event_id"]).aggregate([])
+    listed = keyed.select(["partner_id", "event_id", "root_event_id", "revised"])
+    con.register("__listed", listed)
+    con.register("__originals", originals)
+    try:
+        return con.sql(
+            "SELECT partner_id, event_id, root_event_id, revised FROM __listed UNION ALL "
+            "SELECT o.partner_id, o.event_id, o.event_id, TRUE FROM __originals AS o "
+            "ANTI JOIN __listed AS l ON l.partner_id = o.partner_id AND l.event_id = o.event_id"
+        ).to_arrow_table()
+    finally:
+        con.unregister("__listed")
+        con.unregister("__originals")
+
+
+# ---------------------------------------------------------------- the dataset
+
+
+@dataclass(frozen=True)
+class NormalisedEvents:
+    """A normalised events dataset: ``root/bucket=B/month=YYYYMM/*.parquet``."""
+
+    root: Path
+    buckets: int
+    rows: int
+
+    def files(self, bucket: int, *, last_month: int | None = None) -> list[Path]:
+        """A bucket's files; with ``last_month`` (``YYYYMM``) only months received up to it."""
+        found = []
+        for month_dir in sorted((self.root / f"bucket={bucket}").glob("month=*")):
+            if last_month is None or int(month_dir.name.split("=", 1)[1]) <= last_month:
+                found.extend(sorted(month_dir.glob("*.parquet")))
+        return found
+
+
+def bucket_count(rows: int, rows_per_bucket: int) -> int:
+    return max(1, -(-rows // max(1, rows_per_bucket)))
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> int:
+    """Rows in Parquet files, from their footers."""
+    if not files:
+        return 0
+    paths = ", ".join(quote(str(f)) for f in files)
+    return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{paths}])").fetchall()[0][0])
+
+
+def file_groups(con: duckdb.DuckDBPyConnection, files: Sequence[Path], rows_per_group: int) -> list[list[Path]]:
+    """Consecutive runs of files of about ``rows_per_group`` rows (each written by one ``COPY``)."""
+    paths = ", ".join(quote(str(f)) for f in files)
+    sizes = dict(con.sql(f"SELECT file_name, sum(num_rows) FROM parquet_file_metadata([{paths}]) "
+                         "GROUP BY file_name").fetchall())
+    groups: list[list[Path]] = [[]]
+    rows = 0
+    for f in files:
+        if groups[-1] and rows + int(sizes.get(str(f), 0)) > rows_per_group:
+            groups.append([])
+            rows = 0
+        groups[-1].append(f)
+        rows += int(sizes.get(str(f), 0))
+    return groups
+
+
+def normalise_dataset(
+    con: duckdb.DuckDBPyConnection,
+    files: Sequence[Path],
+    out: Path,
+    *,
+    buckets: int,
+    rows_per_group: int = 8_000_000,
+    on_rows: Callable[[int], None] | None = None,
+) -> NormalisedEvents:
+    """Write the raw event files as a normalised dataset under ``out`` (which must not exist yet).
+
+    Files are written a group at a time (``rows_per_group`` rows), which bounds the partitioned
+    writer's buffers and drives ``on_rows`` (rows done after each group).
+    """
+    columns = raw_columns(con, files)
+    missing = [c for c in REQUIRED if c not in columns]
+    if missing:
+        raise ValueError(f"events: column {missing[0]} is missing from the event files")
+    currencies: list[str] = []
+    if "currency" in columns:
+        currencies = [r[0] for r in con.sql(
+            f"SELECT DISTINCT currency FROM {source(files)} WHERE currency IS NOT NULL ORDER BY 1").fetchall()]
+    for code in currencies:
+        currency_exponent(code)  # an unknown code is an error here, naming it
+    con.register("__revisions", revisions(con, files, columns))
+    select = ", ".join(
+        f"coalesce(r.{name}, n.{name}) AS {name}" if name in ("root_event_id", "revised") else f"n.{ident(name)}"
+        for name in EVENTS_SCHEMA.names
+    )
+    out.mkdir(parents=True)
+    offset = 0
+    try:
+        for g, group in enumerate(file_groups(con, files, rows_per_group)):
+            group_columns = raw_columns(con, group)  # a group's files may lack a field others have
+            body = ", ".join(f"{expr} AS {ident(name)}" for name, expr in normalised_select(group_columns, currencies))
+            con.execute(
+                f"COPY (SELECT {select}, n.{SEQ}, hash(n.consumer_id) % {int(buckets)} AS bucket, "
+                "year(n.received_at) * 100 + month(n.received_at) AS month "
+                f"FROM (SELECT {body}, ((file_index + {offset}) << 40) | file_row_number AS {SEQ} "
+                f"FROM {source(group)}) AS n "
+                "LEFT JOIN __revisions AS r ON r.partner_id = n.partner_id AND r.event_id = n.event_id"
+                f") TO {quote(str(out))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (bucket, month), "
+                f"OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'g{g:05d}_{{i}}')"
+            )
+            offset += len(group)
+            if on_rows is not None:
+                on_rows(count_rows(con, group))
+    finally:
+        con.unregister("__revisions")
+    return NormalisedEvents(out, buckets, count_rows(con, sorted(out.glob("bucket=*/month=*/*.parquet"))))
+
+
+__all__ = ["NormalisedEvents", "SEQ", "SQL_TYPE", "bucket_count", "count_rows", "event_files", "file_groups", "normalise_dataset",
+           "ident", "normalised_select", "quote", "raw_columns", "revisions", "source"]

@@ -1,0 +1,156 @@
+"""Out-of-core feature build on DuckDB: the unchanged feature query, one consumer bucket at a time.
+
+:func:`build_features` normalises the raw event Parquet once (:mod:`credo.scale.events`) into a
+scratch dataset, then, for each consumer bucket, points two views at it — ``events`` (the
+bucket's events received by D, deduplicated when a replayed ``(partner_id, event_id)`` is
+found) and ``population`` (every consumer of the bucket, whatever the date of their events, as
+:func:`~credo.features.compute.compute_features` takes every consumer of its table) — and runs
+:meth:`FeatureQuery.sql() <credo.features.builder.FeatureQuery.sql>`, the same text as the
+in-memory path. Each bucket's rows are appended to the output Parquet, so memory is bounded by
+one bucket, and DuckDB runs under ``memory_limit`` with a ``temp_directory`` to spill to.
+
+The output has one row per consumer (``consumer_id``, every feature, ``is_scorable``), with
+NULL where the in-memory frame has NaN; rows are sorted by consumer within a bucket, not across
+buckets. :func:`credo.features.compute.to_frame` turns it into the in-memory frame.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from credo.features.builder import FeatureQuery, feature_query
+from credo.features.compute import connect
+from credo.features.events_table import EVENTS_SCHEMA
+from credo.scale.events import SEQ, SQL_TYPE, NormalisedEvents, bucket_count, count_rows, event_files, normalise_dataset, quote
+
+#: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
+ROWS_PER_BUCKET = 8_000_000
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    out: Path
+    events: int
+    consumers: int
+    buckets: int
+
+
+def session(memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory: Path | None = None,
+            threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A UTC DuckDB session that spills to ``temp_directory`` beyond ``memory_limit``."""
+    con = connect(threads)
+    con.execute(f"SET memory_limit = {quote(memory_limit)}")
+    if temp_directory is not None:
+        con.execute(f"SET temp_directory = {quote(str(temp_directory))}")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _files_sql(files: list[Path]) -> str:
+    return "read_parquet([" + ", ".join(quote(str(f)) for f in files) + "])"
+
+
+def _empty_events() -> str:
+    cols = ", ".join(f"CAST(NULL AS {SQL_TYPE[f.type]}) AS {f.name}" for f in EVENTS_SCHEMA)
+    return f"SELECT {cols} WHERE FALSE"
+
+
+def has_duplicates(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    """Whether some ``(partner_id, event_id)`` occurs twice (a replayed file row)."""
+    return bool(con.sql(f"SELECT 1 FROM {relation} GROUP BY partner_id, event_id HAVING count(*) > 1 LIMIT 1"
+                        ).fetchall())
+
+
+def bucket_views(con: duckdb.DuckDBPyConnection, data: NormalisedEvents, bucket: int, query: FeatureQuery) -> None:
+    """(Re)point ``events`` and ``population`` at one bucket of the dataset, as of the query's D."""
+    d = query.as_of.instant
+    visible = data.files(bucket, last_month=d.year * 100 + d.month)
+    names = ", ".join(EVENTS_SCHEMA.names)
+    if not visible:
+        events = _empty_events()
+    else:
+        raw = _files_sql(visible)
+        events = f"SELECT {names} FROM {raw}"
+        if has_duplicates(con, raw):  # first received wins, then read order (events_table.dedupe)
+            events += f" QUALIFY row_number() OVER (PARTITION BY partner_id, event_id ORDER BY received_at, {SEQ}) = 1"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS {events}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS "
+                f"SELECT DISTINCT consumer_id FROM {_files_sql(data.files(bucket))}")
+
+
+def build_features(
+    events_dir: Path,
+    as_of: datetime | date,
+    out: Path,
+    *,
+    retention_months: int | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    threads: int | None = None,
+    work_dir: Path | None = None,
+    rows_per_bucket: int = ROWS_PER_BUCKET,
+    on_rows: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> BuildResult:
+    """Features of every consumer in ``events_dir`` (``events/part-*.parquet``) as of ``as_of``, to ``out``.
+
+    ``work_dir`` holds the scratch dataset and DuckDB's spill files (default: a temporary
+    directory beside ``out``), removed at the end. ``on_total`` is told the amount of work
+    (twice the number of events: normalise, then features) and ``on_rows`` each step done.
+    """
+    files = event_files(events_dir)
+    out = Path(out)
+    scratch = Path(tempfile.mkdtemp(prefix="credo-features-", dir=work_dir or out.parent))
+    writer: pq.ParquetWriter | None = None
+    tmp_out = out.with_name(out.name + ".partial")
+    consumers = 0
+    try:
+        con = session(memory_limit, scratch / "spill", threads)
+        rows = count_rows(con, files)
+        if on_total is not None:
+            on_total(2 * rows)
+        buckets = bucket_count(rows, rows_per_bucket)
+        data = normalise_dataset(con, files, scratch / "events", buckets=buckets,
+                                 rows_per_group=rows_per_bucket, on_rows=on_rows)
+        query = feature_query(as_of, retention_months=retention_months)
+        sql = query.sql()
+        for b in range(buckets):
+            if not data.files(b):
+                continue
+            bucket_views(con, data, b, query)
+            table = con.sql(sql).to_arrow_table()
+            if writer is None:
+                writer = pq.ParquetWriter(tmp_out, table.schema, compression="zstd")
+            writer.write_table(table)
+            consumers += table.num_rows
+            if on_rows is not None:
+                on_rows(count_rows(con, data.files(b)))
+        if writer is None:  # no events at all: an empty, typed table
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS {_empty_events()}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS "
+                        f"SELECT consumer_id FROM {query.events_table}")
+            empty: pa.Table = con.sql(sql).to_arrow_table()
+            writer = pq.ParquetWriter(tmp_out, empty.schema, compression="zstd")
+        writer.close()
+        writer = None
+        tmp_out.replace(out)
+        con.close()
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp_out.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return BuildResult(out, data.rows, consumers, buckets)
+
+
+__all__ = ["BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "bucket_views", "build_features",
+           "has_duplicates", "session"]

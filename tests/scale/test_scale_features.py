@@ -1,0 +1,123 @@
+"""The out-of-core feature build equals the in-memory path exactly (every column, every NULL)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from credo.features.builder import feature_query
+from credo.features.compute import compute_features, to_frame
+from credo.features.events_table import events_from_directory
+from credo.scale.features import build_features
+from credo.simulate import SimulationConfig, simulate_to_directory
+from tests.features.helpers import D, at, base_history, ev
+
+
+def out_of_core(directory: Path, as_of, tmp_path: Path, **kwargs) -> pd.DataFrame:
+    out = tmp_path / "features.parquet"
+    build_features(directory, as_of, out, **kwargs)
+    frame = to_frame(pq.read_table(out), feature_query(as_of, retention_months=kwargs.get("retention_months")))
+    return frame.sort_index()
+
+
+def in_memory(directory: Path, as_of, **kwargs) -> pd.DataFrame:
+    return compute_features(events_from_directory(directory), as_of, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("sim")
+    simulate_to_directory(SimulationConfig(consumers=900, months=24, seed=13, chunk_size=300), directory)
+    return directory
+
+
+def test_population_has_what_the_parity_needs(population):
+    types = pc.value_counts(pa.concat_tables(
+        pq.read_table(f, columns=["type", "corrects_event_id"]) for f in sorted((population / "events").glob("*"))
+    ).column("type")).to_pylist()
+    counts = {c["values"]: c["counts"] for c in types}
+    assert len(list((population / "events").glob("part-*.parquet"))) == 3
+    assert counts.get("event.retraction", 0) > 0
+    corrections = pq.read_table(population / "events", columns=["corrects_event_id"]).column(0)
+    assert corrections.null_count < len(corrections)
+
+
+@pytest.mark.parametrize("as_of", [date(2024, 7, 15), date(2025, 1, 1)])
+def test_simulated_population_matches_in_memory(population, tmp_path, as_of):
+    # several buckets and write groups, so buckets and month pruning are exercised
+    got = out_of_core(population, as_of, tmp_path, rows_per_bucket=60_000)
+    want = in_memory(population, as_of)
+    assert len(got) == 900
+    assert got["is_scorable"].any() and not got["is_scorable"].all()
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_retention_matches_in_memory(population, tmp_path):
+    got = out_of_core(population, date(2025, 1, 1), tmp_path, retention_months=6)
+    want = in_memory(population, date(2025, 1, 1), retention_months=6)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    longer = in_memory(population, date(2025, 1, 1), retention_months=60)
+    assert not longer.equals(want)  # the retention cut really changes features here
+
+
+def write_parts(directory: Path, parts: list[list[dict]]) -> Path:
+    (directory / "events").mkdir(parents=True)
+    for i, records in enumerate(parts):
+        keys = list(dict.fromkeys(k for r in records for k in r))  # every field of the part, not the first row's
+        table = pa.table({k: [r.get(k) for r in records] for k in keys})
+        pq.write_table(table, directory / "events" / f"part-{i:05d}.parquet")
+    return directory
+
+
+def status(event_id: str, consumer: str, days: int, dpd: int, received, corrects: str) -> dict:
+    return ev("credit.status", event_id, at(days), received, consumer=consumer, account_ref="a-1",
+              corrects_event_id=corrects, as_of_date=at(days).date().isoformat(), days_past_due=dpd)
+
+
+def test_corrections_and_retractions_across_part_files(tmp_path):
+    c1, c2 = base_history("c-1"), base_history("c-2")
+    parts = [
+        c1 + c2[:5],
+        [  # targets in part 0 and part 2, a replayed row, a correction received after D, a future consumer
+            status("fix-1", "c-1", 30, 30, at(2), "c-1-ss1"),
+            ev("event.retraction", "ret-1", at(1), consumer="c-1", retracts_event_id="c-1-id",
+               reason="reported_in_error"),
+            ev("event.retraction", "ret-2", at(1), consumer="c-2", retracts_event_id="c2-fix",
+               reason="reported_in_error"),
+            dict(c2[6], balance="4321.00"),  # replayed (again in part 2): the first read wins on a tie
+            status("fix-late", "c-1", 60, 90, D + timedelta(days=3), "c-1-ss2"),
+            ev("bill.issued", "future", D + timedelta(days=40), consumer="c-3", bill_ref="b-9",
+               due_date=(D + timedelta(days=50)).date().isoformat()),
+        ],
+        c2[5:] + [  # a correction of a correction (the chain's root is in part 0), a retracted correction
+            status("fix-2", "c-1", 30, 60, at(1), "fix-1"),
+            status("c2-fix", "c-2", 30, 95, at(3), "c-2-ss1"),
+        ],
+    ]
+    directory = write_parts(tmp_path / "hand", parts)
+    for as_of in (D, D + timedelta(days=60)):
+        got = out_of_core(directory, as_of, tmp_path, rows_per_bucket=10)
+        want = in_memory(directory, as_of)
+        assert sorted(got.index) == ["c-1", "c-2", "c-3"]
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+    got = out_of_core(directory, D, tmp_path)
+    plain = in_memory(write_parts(tmp_path / "plain", [c1 + c2]), D)
+    assert got.loc["c-1", "worst_days_past_due_3m"] == 60  # the head of the chain, across files
+    assert plain.loc["c-1", "identity_level"] > 0 and got.loc["c-1", "identity_level"] == 0  # retracted
+    assert got.loc["c-2", "worst_days_past_due_3m"] == plain.loc["c-2", "worst_days_past_due_3m"] == 0
+
+
+def test_non_canonical_money_is_refused_not_converted(tmp_path):
+    records = base_history("c-1")
+    records[2]["balance"] = "1000.5"  # the in-memory path would read 100050 minor units
+    directory = write_parts(tmp_path / "loose", [records])
+    with pytest.raises(Exception, match=r"balance 1000\.5 in CNY is not a canonical decimal string"):
+        build_features(directory, D, tmp_path / "f.parquet")
+    assert not (tmp_path / "f.parquet").exists()
+    assert not list(tmp_path.glob("credo-features-*"))  # the scratch dataset is removed
