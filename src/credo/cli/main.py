@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from credo.cli import scale_cmds
 from credo.cli.errors import CredoGroup
 from credo.cli.progress import console, progress_bar
 from credo.settings import get_settings
@@ -434,8 +435,15 @@ def score(
         help="Score your own CSV/Parquet table with a bundle trained on one (`credo train --data`).")] = None,
     sep: SepOption = None,
     no_header: NoHeaderOption = False,
+    scale_engine: scale_cmds.EngineOption = scale_cmds.ScaleEngine.duckdb,
+    features: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Score a features Parquet (`credo features build`) into --out FILE.parquet.")] = None,
+    events: Annotated[Path | None, typer.Option(
+        exists=True, file_okay=False, help="Build features from event Parquet as of --as-of, then score into --out.")] = None,
+    memory_limit: scale_cmds.MemoryOption = "4GB",
 ) -> None:
-    """Score the whole population as of a date (to the store's score history), or a table with --data."""
+    """Score the whole population as of a date (to the store's score history), a table with --data,
+    or a population's Parquet with --features / --events (out of core, to Parquet)."""
     from credo.scoring import ModelBundle, score_population
 
     settings = get_settings()
@@ -444,6 +452,10 @@ def score(
         bundle = ModelBundle.load(directory)
     except FileNotFoundError as exc:
         _fail(str(exc))
+    if features is not None or events is not None:
+        scale_cmds.score_parquet(bundle, settings.serving_model, engine=scale_engine, features=features, events=events,
+                                 as_of=as_of, out=out, memory_limit=memory_limit)
+        return
     if data is not None:
         if as_of is not None:
             _fail("--as-of applies to scoring the store; a table is scored as it is")
@@ -556,6 +568,7 @@ def import_taiwan(
 
 
 app.add_typer(import_app, name="import")
+app.add_typer(scale_cmds.features_app, name="features")
 
 from credo.cli import admin  # noqa: E402  (registers sub-commands)
 

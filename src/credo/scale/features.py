@@ -35,6 +35,8 @@ from credo.scale.events import SEQ, SQL_TYPE, NormalisedEvents, bucket_count, co
 #: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
 ROWS_PER_BUCKET = 8_000_000
 DEFAULT_MEMORY_LIMIT = "4GB"
+#: Key-value metadata of the output Parquet: the as-of instant (ISO 8601), read back by scoring.
+AS_OF_KEY = b"credo.as_of"
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ def bucket_views(con: duckdb.DuckDBPyConnection, data: NormalisedEvents, bucket:
                 f"SELECT DISTINCT consumer_id FROM {_files_sql(data.files(bucket))}")
 
 
+def planned_work(events_dir: Path) -> int:
+    """The total :func:`build_features` reports progress against (from the Parquet footers)."""
+    with duckdb.connect() as con:
+        return 2 * count_rows(con, event_files(events_dir))
+
+
 def build_features(
     events_dir: Path,
     as_of: datetime | date,
@@ -99,13 +107,12 @@ def build_features(
     work_dir: Path | None = None,
     rows_per_bucket: int = ROWS_PER_BUCKET,
     on_rows: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
 ) -> BuildResult:
     """Features of every consumer in ``events_dir`` (``events/part-*.parquet``) as of ``as_of``, to ``out``.
 
     ``work_dir`` holds the scratch dataset and DuckDB's spill files (default: a temporary
-    directory beside ``out``), removed at the end. ``on_total`` is told the amount of work
-    (twice the number of events: normalise, then features) and ``on_rows`` each step done.
+    directory beside ``out``), removed at the end. ``on_rows`` is told each step done, out of
+    :func:`planned_work` (every event twice: normalised, then featurised).
     """
     files = event_files(events_dir)
     out = Path(out)
@@ -116,20 +123,19 @@ def build_features(
     try:
         con = session(memory_limit, scratch / "spill", threads)
         rows = count_rows(con, files)
-        if on_total is not None:
-            on_total(2 * rows)
         buckets = bucket_count(rows, rows_per_bucket)
         data = normalise_dataset(con, files, scratch / "events", buckets=buckets,
                                  rows_per_group=rows_per_bucket, on_rows=on_rows)
         query = feature_query(as_of, retention_months=retention_months)
         sql = query.sql()
+        metadata = {AS_OF_KEY: query.as_of.instant.isoformat().encode()}
         for b in range(buckets):
             if not data.files(b):
                 continue
             bucket_views(con, data, b, query)
             table = con.sql(sql).to_arrow_table()
             if writer is None:
-                writer = pq.ParquetWriter(tmp_out, table.schema, compression="zstd")
+                writer = pq.ParquetWriter(tmp_out, table.schema.with_metadata(metadata), compression="zstd")
             writer.write_table(table)
             consumers += table.num_rows
             if on_rows is not None:
@@ -139,7 +145,7 @@ def build_features(
             con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS "
                         f"SELECT consumer_id FROM {query.events_table}")
             empty: pa.Table = con.sql(sql).to_arrow_table()
-            writer = pq.ParquetWriter(tmp_out, empty.schema, compression="zstd")
+            writer = pq.ParquetWriter(tmp_out, empty.schema.with_metadata(metadata), compression="zstd")
         writer.close()
         writer = None
         tmp_out.replace(out)
@@ -152,5 +158,5 @@ def build_features(
     return BuildResult(out, data.rows, consumers, buckets)
 
 
-__all__ = ["BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "bucket_views", "build_features",
-           "has_duplicates", "session"]
+__all__ = ["AS_OF_KEY", "BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "bucket_views", "build_features",
+           "has_duplicates", "planned_work", "session"]
