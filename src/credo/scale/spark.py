@@ -1,0 +1,303 @@
+"""The Spark backend of the population-scale path: features and scores on Apache Spark.
+
+Nothing here restates a rule. The features are the builder's :class:`~credo.features.builder.FeatureQuery`
+text transpiled by sqlglot (:meth:`~credo.features.builder.FeatureQuery.to_spark_sql`), run over a Spark
+view of the normalised events (:data:`~credo.features.events_table.EVENTS_SCHEMA`); the scorecard is
+its SQL form (:mod:`credo.scale.scorecard_sql`), a column expression inside the JVM; the challenger
+runs through a vectorised pandas UDF over Arrow batches (its own ``score``). Parity with DuckDB is
+tested on a simulated population (``tests/scale/test_spark_parity.py``): every feature and every
+score, status and band equal.
+
+:func:`session` pins what makes Spark agree with DuckDB and the rest of Credo, each one a measured
+pitfall (``docs/research/scale-engines.md``): the session and JVM time zone are UTC (P4), ANSI mode
+is stated, not inherited (P1), ``spark.sql.codegen.hugeMethodLimit=8000`` so the long CASE
+scorer is JIT-compiled (P12), and the Python workers run this interpreter (P11). Under
+``spark-submit`` the cluster's master and resources are kept (``getOrCreate``).
+
+For a command line: :func:`build_features_to_parquet` and :func:`score_to_parquet`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from credo.features.builder import FeatureQuery, as_utc, feature_query
+from credo.features.events_table import EVENTS_SCHEMA
+from credo.model import MonotoneChallenger, Scorecard
+from credo.scale import scorecard_sql
+
+try:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+except ImportError as exc:  # pragma: no cover - the extra is part of the test install
+    raise ImportError("credo.scale.spark needs PySpark: pip install 'credo[spark]'") from exc
+
+#: Temporary view names the feature query and the scorer read.
+EVENTS_VIEW = "credo_events"
+POPULATION_VIEW = "credo_population"
+FEATURES_VIEW = "credo_features"
+
+#: Spark's name of each events-table type (``DataType.simpleString``).
+_SPARK_TYPES = {
+    pa.string(): "string", pa.int64(): "bigint", pa.bool_(): "boolean", pa.date32(): "date",
+    pa.timestamp("us", tz="UTC"): "timestamp",
+}
+
+#: Settings every Credo Spark session carries (see the module docstring for why).
+PINNED: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.sql.ansi.enabled": "true",
+    "spark.sql.timestampType": "TIMESTAMP_LTZ",
+    "spark.sql.codegen.hugeMethodLimit": "8000",
+    # Parquet timestamps as int64 microseconds (isAdjustedToUTC), not INT96, for DuckDB and Arrow.
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def session(
+    app_name: str = "credo",
+    *,
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    driver_memory: str | None = None,
+    ui: bool = False,
+    conf: Mapping[str, str] | None = None,
+) -> SparkSession:
+    """A SparkSession with Credo's pinned settings (:data:`PINNED`).
+
+    ``master`` defaults to ``local[*]`` only when nothing else set one: under ``spark-submit``
+    (or with an active session) the cluster's master is kept. ``shuffle_partitions`` sets
+    ``spark.sql.shuffle.partitions`` (local default: twice the cores; a cluster keeps its own).
+    ``driver_memory`` only applies when this call starts the JVM. ``conf`` adds or overrides
+    settings.
+    """
+    # P11: the Python workers must import this environment's credo, pandas and pyarrow.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ or SparkSession.getActiveSession() is not None
+    builder = SparkSession.builder.appName(app_name)
+    local = master is not None and master.startswith("local") or (master is None and not submitted)
+    if master is not None:
+        builder = builder.master(master)
+    elif not submitted:
+        builder = builder.master("local[*]")
+    settings = dict(PINNED)
+    settings["spark.ui.enabled"] = "true" if ui else "false"
+    if shuffle_partitions is not None:
+        settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
+    elif local:
+        settings["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 1))
+    if driver_memory is not None:
+        settings["spark.driver.memory"] = driver_memory
+    settings.update(conf or {})
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    # getOrCreate on a running session keeps its runtime settings: state the SQL ones again.
+    for key, value in settings.items():
+        if key.startswith("spark.sql.") and spark.conf.get(key, None) != value:
+            spark.conf.set(key, value)
+    return spark
+
+
+# ---------------------------------------------------------------- features
+
+
+def read_events(spark: SparkSession, events: DataFrame | str | Path) -> DataFrame:
+    """The normalised events as a Spark DataFrame: given, or read from Parquet (a file or a dataset)."""
+    if isinstance(events, DataFrame):
+        return events
+    return spark.read.parquet(str(events))
+
+
+def check_events(events: DataFrame, columns: Iterable[str]) -> None:
+    """Refuse an events DataFrame that lacks a column the query reads or types it otherwise."""
+    have = {f.name: f.dataType.simpleString() for f in events.schema.fields}
+    for name in columns:
+        want = _SPARK_TYPES[EVENTS_SCHEMA.field(name).type]
+        if name not in have:
+            raise ValueError(f"events: column {name} is missing (normalised events have EVENTS_SCHEMA)")
+        if have[name] != want:
+            raise ValueError(f"events: column {name} is {have[name]}, expected {want}")
+
+
+def population_frame(
+    spark: SparkSession, events: DataFrame, population: DataFrame | Iterable[str] | None
+) -> DataFrame:
+    """``consumer_id`` of everyone to build features for: given, or every consumer with an event."""
+    if population is None:
+        return events.select("consumer_id").distinct()
+    if isinstance(population, DataFrame):
+        if "consumer_id" not in population.columns:
+            raise ValueError("population: column consumer_id is missing")
+        return population.select(F.col("consumer_id").cast("string")).distinct()
+    ids = sorted({str(c) for c in population})
+    return spark.createDataFrame([(c,) for c in ids], "consumer_id string")
+
+
+def spark_feature_query(as_of: datetime | date, retention_months: int | None = None) -> FeatureQuery:
+    """The published feature query as of ``as_of``, over the views :func:`build_features` registers."""
+    return feature_query(as_of, retention_months=retention_months, events_table=EVENTS_VIEW,
+                         population_table=POPULATION_VIEW)
+
+
+def build_features(
+    spark: SparkSession,
+    events: DataFrame | str | Path,
+    as_of: datetime | date,
+    population: DataFrame | Iterable[str] | None = None,
+    *,
+    retention_months: int | None = None,
+) -> DataFrame:
+    """Every feature as of ``as_of`` for the population, on Spark: what ``compute_features`` gives on DuckDB.
+
+    ``events``: normalised events (:data:`EVENTS_SCHEMA`, one row per ``(partner_id, event_id)``)
+    as a DataFrame or a Parquet path. ``population``: consumer ids or a DataFrame with
+    ``consumer_id`` (default: every consumer in ``events``). ``as_of`` is a UTC instant (a date
+    means its midnight UTC). The result has ``consumer_id``, one column per feature (``BIGINT``
+    counts, ``DOUBLE`` measures with NULL for nothing to measure) and ``is_scorable``, ordered by
+    ``consumer_id``; it is lazy, like any DataFrame.
+    """
+    query = spark_feature_query(as_utc(as_of), retention_months)
+    frame = read_events(spark, events)
+    check_events(frame, query.columns())
+    frame.createOrReplaceTempView(EVENTS_VIEW)
+    population_frame(spark, frame, population).createOrReplaceTempView(POPULATION_VIEW)
+    return spark.sql(query.to_spark_sql(pretty=False))
+
+
+# ---------------------------------------------------------------- scores
+
+
+@lru_cache(maxsize=4)
+def _challenger(artifact: str) -> MonotoneChallenger:
+    """The challenger rebuilt from its JSON artifact, once per Python worker."""
+    return MonotoneChallenger.from_json(artifact)
+
+
+def challenger_scores(model: MonotoneChallenger, columns: list[str]) -> Any:
+    """A pandas UDF: the challenger's score of a struct of the feature ``columns`` (Arrow batches).
+
+    The model travels as its JSON artifact (no pickle) and is rebuilt once per worker.
+    """
+    artifact = model.to_json(indent=None)
+
+    @pandas_udf("bigint")  # type: ignore[call-overload]
+    def score_batch(batch: pd.DataFrame) -> pd.Series:
+        return _challenger(artifact).score(batch[columns]).astype("int64")
+
+    return score_batch
+
+
+def score(
+    spark: SparkSession,
+    features: DataFrame,
+    model: Scorecard | MonotoneChallenger,
+    *,
+    key: tuple[str, ...] = ("consumer_id",),
+    scorable: str | None = "is_scorable",
+) -> DataFrame:
+    """``key``, ``status``, ``score`` and ``band`` per row of ``features``, as ``score_frame`` gives them.
+
+    The scorecard runs as its SQL form (a CASE per feature, inside the JVM); the challenger
+    through :func:`challenger_scores`. A row whose ``scorable`` column is false or NULL is
+    ``not_enough_data`` with no score; ``scorable=None`` scores every row.
+    """
+    missing = [c for c in [*key, *model.features_, *([scorable] if scorable else [])] if c not in features.columns]
+    if missing:
+        raise ValueError(f"features: column {missing[0]} is missing")
+    if isinstance(model, Scorecard):
+        features.createOrReplaceTempView(FEATURES_VIEW)
+        return spark.sql(scorecard_sql.to_spark(scorecard_sql.scoring_sql(
+            model, FEATURES_VIEW, key=key, scorable=scorable)))
+    if isinstance(model, MonotoneChallenger):
+        udf = challenger_scores(model, list(model.features_))
+        ok = F.lit(True) if scorable is None else F.coalesce(F.col(scorable), F.lit(False))
+        scored = features.select(*key, ok.alias("credo_ok"),
+                                 udf(F.struct(*model.features_)).alias("credo_score"))
+        scored.createOrReplaceTempView(FEATURES_VIEW)
+        return spark.sql(scorecard_sql.to_spark(scorecard_sql.outcome_sql(
+            f"SELECT * FROM {FEATURES_VIEW}", key)))
+    raise TypeError(f"cannot score with a {type(model).__name__}")
+
+
+# ---------------------------------------------------------------- Parquet in, Parquet out
+
+
+def write_parquet(frame: DataFrame, out_path: str | Path, *, single_file: bool = False) -> Path:
+    """Write ``frame`` as Parquet: Spark's dataset directory, or with ``single_file`` one local file.
+
+    ``single_file`` (a local path, output small enough for one task) writes one part and moves
+    it to ``out_path``; rows keep the frame's order.
+    """
+    out = Path(out_path)
+    if not single_file:
+        frame.write.mode("overwrite").parquet(str(out))
+        return out
+    staging = out.with_name(out.name + ".spark-tmp")
+    frame.coalesce(1).write.mode("overwrite").parquet(str(staging))
+    parts = sorted(staging.glob("part-*.parquet"))
+    if len(parts) != 1:
+        raise RuntimeError(f"expected one Parquet part in {staging}, found {len(parts)}")
+    out.unlink(missing_ok=True)
+    shutil.move(str(parts[0]), out)
+    shutil.rmtree(staging)
+    return out
+
+
+def build_features_to_parquet(
+    events: str | Path,
+    as_of: datetime | date,
+    out_path: str | Path,
+    *,
+    population: Iterable[str] | None = None,
+    retention_months: int | None = None,
+    single_file: bool = True,
+    spark: SparkSession | None = None,
+) -> Path:
+    """Normalised event Parquet (a file or a dataset directory) → features as of ``as_of`` → Parquet.
+
+    Uses ``spark`` or :func:`session`. Returns the path written.
+    """
+    spark = spark or session("credo-features")
+    frame = build_features(spark, events, as_of, population, retention_months=retention_months)
+    return write_parquet(frame, out_path, single_file=single_file)
+
+
+def score_to_parquet(
+    features_parquet: str | Path,
+    model: Scorecard | MonotoneChallenger,
+    out_path: str | Path,
+    *,
+    single_file: bool = True,
+    spark: SparkSession | None = None,
+) -> Path:
+    """A features Parquet (``consumer_id``, the model's features, ``is_scorable``) → scores → Parquet.
+
+    Writes ``consumer_id``, ``status``, ``score``, ``band`` (ordered by ``consumer_id``).
+    Uses ``spark`` or :func:`session`. Returns the path written.
+    """
+    spark = spark or session("credo-score")
+    frame = spark.read.parquet(str(features_parquet))
+    scorable = "is_scorable" if "is_scorable" in frame.columns else None
+    return write_parquet(score(spark, frame, model, scorable=scorable).orderBy("consumer_id"), out_path,
+                         single_file=single_file)
+
+
+__all__ = ["EVENTS_VIEW", "FEATURES_VIEW", "PINNED", "POPULATION_VIEW", "build_features",
+           "build_features_to_parquet", "challenger_scores", "check_events", "population_frame", "read_events",
+           "score", "score_to_parquet", "session", "spark_feature_query", "write_parquet"]
