@@ -61,7 +61,7 @@ def build_into(events: Path, as_of: date, out: Path, engine: ScaleEngine, memory
         return
     try:
         total = planned_work(events)
-        with progress_bar("normalise and featurise events", total) as advance:
+        with progress_bar("features (events)", total) as advance:
             result = build_features(events, as_of, out, memory_limit=memory_limit, on_rows=advance)
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc))

@@ -1,9 +1,11 @@
-"""Raw event Parquet → the normalised events dataset, in DuckDB SQL (no Python table of every event).
+"""Raw event Parquet → normalised events, in DuckDB SQL (no Python table of every event).
 
-:func:`normalise_dataset` does what :func:`credo.features.events_table.normalise` does to an
-Arrow table, as one DuckDB ``COPY`` over ``read_parquet(...)``: envelope columns, the partner
-reference (``ref_kind``/``ref``), the UTC ``occurred_date``, typed payload fields kept only for
-the event types whose data category is scorable, and money as exact ``int64`` minor units.
+:meth:`EventSource.normalised` does what :func:`credo.features.events_table.normalise` does to
+an Arrow table, as SQL over ``read_parquet(...)``: envelope columns, the partner reference
+(``ref_kind``/``ref``), the UTC ``occurred_date``, typed payload fields kept only for the event
+types whose data category is scorable, and money as exact ``int64`` minor units. It is a query,
+not a copy: each consumer bucket reads the raw files with its filter pushed into the Parquet
+scan, and DuckDB prunes every column the feature query does not read.
 
 Money must be a *canonical* decimal string for its currency (``"12.30"`` for a two-digit
 currency: digits, a point, exactly the currency's exponent of digits). The in-memory path
@@ -14,20 +16,14 @@ with an error naming the value, so the two paths never silently differ.
 corrections and retractions carry a target, and they are few: :func:`revisions` reads just
 those rows, deduplicates them and derives their keys with the in-memory code
 (:func:`~credo.features.events_table.derive_keys`); every other event joins that small table
-on ``(partner_id, event_id)``.
-
-The dataset is partitioned ``bucket=B/month=YYYYMM`` — ``bucket`` a hash of ``consumer_id``
-(so a bucket holds whole consumers and features run bucket by bucket), ``month`` the UTC month
-of ``received_at``, so a feature build as of D reads only the months received by D (exact:
-the query keeps ``received_at < D`` and nothing else; later months only add population).
-Each row keeps ``_seq`` (file index, row number): the read order that deduplication by
-``(partner_id, event_id)`` — first received wins, as :func:`~credo.features.events_table.dedupe`
-— breaks ties with.
+on ``(partner_id, event_id)``. Each row also carries ``_seq`` (file index, row number): the read
+order that deduplication by ``(partner_id, event_id)`` — first received wins, as
+:func:`~credo.features.events_table.dedupe` — breaks ties with.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,24 +214,7 @@ def revisions(con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: di
         con.unregister("__originals")
 
 
-# ---------------------------------------------------------------- the dataset
-
-
-@dataclass(frozen=True)
-class NormalisedEvents:
-    """A normalised events dataset: ``root/bucket=B/month=YYYYMM/*.parquet``."""
-
-    root: Path
-    buckets: int
-    rows: int
-
-    def files(self, bucket: int, *, last_month: int | None = None) -> list[Path]:
-        """A bucket's files; with ``last_month`` (``YYYYMM``) only months received up to it."""
-        found = []
-        for month_dir in sorted((self.root / f"bucket={bucket}").glob("month=*")):
-            if last_month is None or int(month_dir.name.split("=", 1)[1]) <= last_month:
-                found.extend(sorted(month_dir.glob("*.parquet")))
-        return found
+# ---------------------------------------------------------------- the normalised relation
 
 
 def bucket_count(rows: int, rows_per_bucket: int) -> int:
@@ -250,73 +229,76 @@ def count_rows(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> int:
     return int(con.sql(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([{paths}])").fetchall()[0][0])
 
 
-def file_groups(con: duckdb.DuckDBPyConnection, files: Sequence[Path], rows_per_group: int) -> list[list[Path]]:
-    """Consecutive runs of files of about ``rows_per_group`` rows (each written by one ``COPY``)."""
-    paths = ", ".join(quote(str(f)) for f in files)
-    sizes = dict(con.sql(f"SELECT file_name, sum(num_rows) FROM parquet_file_metadata([{paths}]) "
-                         "GROUP BY file_name").fetchall())
-    groups: list[list[Path]] = [[]]
-    rows = 0
-    for f in files:
-        if groups[-1] and rows + int(sizes.get(str(f), 0)) > rows_per_group:
-            groups.append([])
-            rows = 0
-        groups[-1].append(f)
-        rows += int(sizes.get(str(f), 0))
-    return groups
+@dataclass(frozen=True)
+class EventSource:
+    """Raw event files prepared for normalised reads: their columns, currencies and revisions table.
 
-
-def normalise_dataset(
-    con: duckdb.DuckDBPyConnection,
-    files: Sequence[Path],
-    out: Path,
-    *,
-    buckets: int,
-    rows_per_group: int = 8_000_000,
-    on_rows: Callable[[int], None] | None = None,
-) -> NormalisedEvents:
-    """Write the raw event files as a normalised dataset under ``out`` (which must not exist yet).
-
-    Files are written a group at a time (``rows_per_group`` rows), which bounds the partitioned
-    writer's buffers and drives ``on_rows`` (rows done after each group).
+    :func:`prepare` checks what applies to every row once (required columns present and never
+    null, known currencies) and loads the revisions into the session as :data:`REVISIONS`.
     """
+
+    files: tuple[Path, ...]
+    columns: dict[str, str]
+    currencies: tuple[str, ...]
+    rows: int
+
+    def bucket_filter(self, buckets: int, bucket: int) -> str:
+        """Raw rows of consumer bucket ``bucket`` of ``buckets`` (a hash of ``consumer_id``)."""
+        return f"hash(CAST(consumer_id AS VARCHAR)) % {int(buckets)} = {int(bucket)}"
+
+    def received_before(self, instant_sql: str) -> str:
+        """A raw filter the Parquet reader can push down: received before the instant (TRUE when the
+        raw column is not a UTC timestamp, and the query's own filter does the work)."""
+        if self.columns.get("received_at") == "TIMESTAMP WITH TIME ZONE":
+            return f"received_at < {instant_sql}"
+        return "TRUE"
+
+    def population(self, where: str) -> str:
+        """Every consumer of the raw rows meeting ``where`` (whatever the dates of their events)."""
+        return f"SELECT DISTINCT CAST(consumer_id AS VARCHAR) AS consumer_id FROM {source(self.files)} WHERE {where}"
+
+    def normalised(self, where: str) -> str:
+        """:data:`EVENTS_SCHEMA` columns (then ``_seq``) of the raw rows meeting ``where``."""
+        body = ", ".join(f"{expr} AS {ident(name)}"
+                         for name, expr in normalised_select(self.columns, self.currencies))
+        select = ", ".join(
+            f"coalesce(r.{name}, n.{name}) AS {name}" if name in ("root_event_id", "revised") else f"n.{ident(name)}"
+            for name in EVENTS_SCHEMA.names
+        )
+        return (f"SELECT {select}, n.{SEQ} FROM (SELECT {body}, (file_index << 40) | file_row_number AS {SEQ} "
+                f"FROM {source(self.files)} WHERE {where}) AS n "
+                f"LEFT JOIN {REVISIONS} AS r ON r.partner_id = n.partner_id AND r.event_id = n.event_id")
+
+
+#: The session table :func:`prepare` loads the revisions into.
+REVISIONS = "credo_revisions"
+
+
+def prepare(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> EventSource:
+    """Check the raw files and load their revisions (:func:`revisions`) into ``con``."""
     columns = raw_columns(con, files)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise ValueError(f"events: column {missing[0]} is missing from the event files")
+    nulls = con.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {ident(c)} IS NULL)" for c in REQUIRED) +
+                    f" FROM {source(files)}").fetchall()[0]
+    for name, n in zip(REQUIRED, nulls):
+        if n:
+            raise ValueError(f"events table: column {name!r} has nulls ({n:,} rows)")
     currencies: list[str] = []
     if "currency" in columns:
         currencies = [r[0] for r in con.sql(
             f"SELECT DISTINCT currency FROM {source(files)} WHERE currency IS NOT NULL ORDER BY 1").fetchall()]
     for code in currencies:
         currency_exponent(code)  # an unknown code is an error here, naming it
-    con.register("__revisions", revisions(con, files, columns))
-    select = ", ".join(
-        f"coalesce(r.{name}, n.{name}) AS {name}" if name in ("root_event_id", "revised") else f"n.{ident(name)}"
-        for name in EVENTS_SCHEMA.names
-    )
-    out.mkdir(parents=True)
-    offset = 0
+    table = revisions(con, files, columns)
+    con.register("__revisions", table)
     try:
-        for g, group in enumerate(file_groups(con, files, rows_per_group)):
-            group_columns = raw_columns(con, group)  # a group's files may lack a field others have
-            body = ", ".join(f"{expr} AS {ident(name)}" for name, expr in normalised_select(group_columns, currencies))
-            con.execute(
-                f"COPY (SELECT {select}, n.{SEQ}, hash(n.consumer_id) % {int(buckets)} AS bucket, "
-                "year(n.received_at) * 100 + month(n.received_at) AS month "
-                f"FROM (SELECT {body}, ((file_index + {offset}) << 40) | file_row_number AS {SEQ} "
-                f"FROM {source(group)}) AS n "
-                "LEFT JOIN __revisions AS r ON r.partner_id = n.partner_id AND r.event_id = n.event_id"
-                f") TO {quote(str(out))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (bucket, month), "
-                f"OVERWRITE_OR_IGNORE true, FILENAME_PATTERN 'g{g:05d}_{{i}}')"
-            )
-            offset += len(group)
-            if on_rows is not None:
-                on_rows(count_rows(con, group))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {REVISIONS} AS SELECT * FROM __revisions")
     finally:
         con.unregister("__revisions")
-    return NormalisedEvents(out, buckets, count_rows(con, sorted(out.glob("bucket=*/month=*/*.parquet"))))
+    return EventSource(tuple(files), columns, tuple(currencies), count_rows(con, files))
 
 
-__all__ = ["NormalisedEvents", "SEQ", "SQL_TYPE", "bucket_count", "count_rows", "event_files", "file_groups", "normalise_dataset",
-           "ident", "normalised_select", "quote", "raw_columns", "revisions", "source"]
+__all__ = ["EventSource", "REVISIONS", "SEQ", "SQL_TYPE", "bucket_count", "count_rows", "event_files", "ident",
+           "normalised_select", "prepare", "quote", "raw_columns", "revisions", "source"]
