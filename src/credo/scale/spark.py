@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
@@ -30,16 +31,23 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from credo.features.builder import FeatureQuery, as_utc, feature_query
 from credo.features.events_table import EVENTS_SCHEMA
 from credo.model import MonotoneChallenger, Scorecard
 from credo.scale import scorecard_sql
+from credo.scale.events import SEQ, event_files, prepare, quote
+from credo.scale.features import AS_OF_KEY
+from credo.scale.features import session as duckdb_session
+from credo.scale.score import SCORES_SCHEMA, features_as_of
+from credo.scoring.batch import SCORED
 
 try:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
+    from pyspark.sql.window import Window
 except ImportError as exc:  # pragma: no cover - the extra is part of the test install
     raise ImportError("credo.scale.spark needs PySpark: pip install 'credo[spark]'") from exc
 
@@ -149,6 +157,14 @@ def population_frame(
     return spark.createDataFrame([(c,) for c in ids], "consumer_id string")
 
 
+def first_received(events: DataFrame) -> DataFrame:
+    """One row per ``(partner_id, event_id)``: the first received, then the first read (``_seq``), as
+    :func:`credo.features.events_table.dedupe` and the DuckDB build keep it."""
+    order = Window.partitionBy("partner_id", "event_id").orderBy("received_at", SEQ)
+    return (events.withColumn("credo_copy", F.row_number().over(order)).where(F.col("credo_copy") == 1)
+            .drop("credo_copy", SEQ))
+
+
 def spark_feature_query(as_of: datetime | date, retention_months: int | None = None) -> FeatureQuery:
     """The published feature query as of ``as_of``, over the views :func:`build_features` registers."""
     return feature_query(as_of, retention_months=retention_months, events_table=EVENTS_VIEW,
@@ -175,6 +191,8 @@ def build_features(
     query = spark_feature_query(as_utc(as_of), retention_months)
     frame = read_events(spark, events)
     check_events(frame, query.columns())
+    if SEQ in frame.columns:  # raw read order kept: a replayed (partner_id, event_id) may be there
+        frame = first_received(frame)
     frame.createOrReplaceTempView(EVENTS_VIEW)
     population_frame(spark, frame, population).createOrReplaceTempView(POPULATION_VIEW)
     return spark.sql(query.to_spark_sql(pretty=False))
@@ -184,23 +202,37 @@ def build_features(
 
 
 @lru_cache(maxsize=4)
-def _challenger(artifact: str) -> MonotoneChallenger:
-    """The challenger rebuilt from its JSON artifact, once per Python worker."""
-    return MonotoneChallenger.from_json(artifact)
+def _model(kind: str, artifact: str) -> Scorecard | MonotoneChallenger:
+    """A model rebuilt from its JSON artifact, once per Python worker."""
+    return (Scorecard if kind == "scorecard" else MonotoneChallenger).from_json(artifact)
+
+
+def _shipped(model: Scorecard | MonotoneChallenger) -> tuple[str, str]:
+    """What a UDF carries to the workers: the model's kind and JSON artifact (no pickle)."""
+    return ("scorecard" if isinstance(model, Scorecard) else "challenger"), model.to_json(indent=None)
 
 
 def challenger_scores(model: MonotoneChallenger, columns: list[str]) -> Any:
-    """A pandas UDF: the challenger's score of a struct of the feature ``columns`` (Arrow batches).
-
-    The model travels as its JSON artifact (no pickle) and is rebuilt once per worker.
-    """
-    artifact = model.to_json(indent=None)
+    """A pandas UDF: the challenger's score of a struct of the feature ``columns`` (Arrow batches)."""
+    kind, artifact = _shipped(model)
 
     @pandas_udf("bigint")  # type: ignore[call-overload]
     def score_batch(batch: pd.DataFrame) -> pd.Series:
-        return _challenger(artifact).score(batch[columns]).astype("int64")
+        return _model(kind, artifact).score(batch[columns]).astype("int64")
 
     return score_batch
+
+
+def model_reasons(model: Scorecard | MonotoneChallenger, columns: list[str]) -> Any:
+    """A pandas UDF: the model's principal reason codes (``model.reasons``, Nones dropped) per row."""
+    kind, artifact = _shipped(model)
+
+    @pandas_udf("array<string>")  # type: ignore[call-overload]
+    def reasons_batch(batch: pd.DataFrame) -> pd.Series:
+        rows = _model(kind, artifact).reasons(batch[columns]).to_numpy().tolist()
+        return pd.Series([[code for code in row if code is not None] for row in rows])
+
+    return reasons_batch
 
 
 def score(
@@ -210,29 +242,40 @@ def score(
     *,
     key: tuple[str, ...] = ("consumer_id",),
     scorable: str | None = "is_scorable",
+    reasons: bool = False,
 ) -> DataFrame:
     """``key``, ``status``, ``score`` and ``band`` per row of ``features``, as ``score_frame`` gives them.
 
     The scorecard runs as its SQL form (a CASE per feature, inside the JVM); the challenger
     through :func:`challenger_scores`. A row whose ``scorable`` column is false or NULL is
-    ``not_enough_data`` with no score; ``scorable=None`` scores every row.
+    ``not_enough_data`` with no score; ``scorable=None`` scores every row. ``reasons=True`` adds
+    ``reasons`` (the principal reason codes, empty when not scored) through :func:`model_reasons`,
+    a Python pass over every row.
     """
     missing = [c for c in [*key, *model.features_, *([scorable] if scorable else [])] if c not in features.columns]
     if missing:
         raise ValueError(f"features: column {missing[0]} is missing")
+    columns = list(model.features_)
     if isinstance(model, Scorecard):
         features.createOrReplaceTempView(FEATURES_VIEW)
-        return spark.sql(scorecard_sql.to_spark(scorecard_sql.scoring_sql(
+        result = spark.sql(scorecard_sql.to_spark(scorecard_sql.scoring_sql(
             model, FEATURES_VIEW, key=key, scorable=scorable)))
-    if isinstance(model, MonotoneChallenger):
-        udf = challenger_scores(model, list(model.features_))
+    elif isinstance(model, MonotoneChallenger):
         ok = F.lit(True) if scorable is None else F.coalesce(F.col(scorable), F.lit(False))
         scored = features.select(*key, ok.alias("credo_ok"),
-                                 udf(F.struct(*model.features_)).alias("credo_score"))
+                                 challenger_scores(model, columns)(F.struct(*columns)).alias("credo_score"))
         scored.createOrReplaceTempView(FEATURES_VIEW)
-        return spark.sql(scorecard_sql.to_spark(scorecard_sql.outcome_sql(
+        result = spark.sql(scorecard_sql.to_spark(scorecard_sql.outcome_sql(
             f"SELECT * FROM {FEATURES_VIEW}", key)))
-    raise TypeError(f"cannot score with a {type(model).__name__}")
+    else:
+        raise TypeError(f"cannot score with a {type(model).__name__}")
+    if not reasons:
+        return result
+    codes = features.select(*key, model_reasons(model, columns)(F.struct(*columns)).alias("credo_reasons"))
+    return (result.join(codes, list(key))
+            .withColumn("reasons", F.when(F.col("status") == SCORED, F.col("credo_reasons"))
+                        .otherwise(F.array().cast("array<string>")))
+            .drop("credo_reasons"))
 
 
 # ---------------------------------------------------------------- Parquet in, Parquet out
@@ -259,6 +302,40 @@ def write_parquet(frame: DataFrame, out_path: str | Path, *, single_file: bool =
     return out
 
 
+def normalise_events(events_dir: str | Path, out: str | Path, *, memory_limit: str = "4GB") -> Path:
+    """A simulator directory's raw event Parquet (``events/part-*.parquet``) → one normalised Parquet.
+
+    DuckDB does it out of core with the DuckDB build's own normalising SQL
+    (:class:`credo.scale.events.EventSource`); the rows keep ``_seq`` for :func:`first_received`.
+    On a cluster the event store already holds normalised events and this step is not run.
+    """
+    out = Path(out)
+    con = duckdb_session(memory_limit, out.parent)
+    try:
+        source = prepare(con, event_files(Path(events_dir)))
+        con.execute(f"COPY ({source.normalised('TRUE')}) TO {quote(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+    finally:
+        con.close()
+    return out
+
+
+def _rewrite(path: Path, schema: pa.Schema | None = None, metadata: dict[bytes, bytes] | None = None) -> None:
+    """Rewrite a local Parquet file batch by batch: cast to ``schema`` and/or add key-value ``metadata``
+    (the DuckDB path's exact output schema; the as-of instant scoring reads back)."""
+    source = pq.ParquetFile(path)
+    target = schema if schema is not None else source.schema_arrow
+    if metadata:
+        target = target.with_metadata({**(target.metadata or {}), **metadata})
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        with pq.ParquetWriter(tmp, target, compression="zstd") as writer:
+            for batch in source.iter_batches():
+                writer.write_table(pa.Table.from_batches([batch]).cast(target))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def build_features_to_parquet(
     events: str | Path,
     as_of: datetime | date,
@@ -269,13 +346,60 @@ def build_features_to_parquet(
     single_file: bool = True,
     spark: SparkSession | None = None,
 ) -> Path:
-    """Normalised event Parquet (a file or a dataset directory) → features as of ``as_of`` → Parquet.
+    """Events → features of every consumer as of ``as_of`` → Parquet (what ``credo features build`` writes).
 
-    Uses ``spark`` or :func:`session`. Returns the path written.
+    ``events``: a simulator directory (raw ``events/part-*.parquet``, normalised first by
+    :func:`normalise_events` into a scratch file beside ``out_path``), or normalised event Parquet
+    (a file or a dataset directory). ``single_file`` writes one local file carrying the as-of
+    instant in its metadata; otherwise Spark's dataset directory. Uses ``spark`` or :func:`session`.
     """
+    out = Path(out_path)
+    instant = as_utc(as_of)
     spark = spark or session("credo-features")
-    frame = build_features(spark, events, as_of, population, retention_months=retention_months)
-    return write_parquet(frame, out_path, single_file=single_file)
+    with tempfile.TemporaryDirectory(prefix="credo-spark-", dir=out.parent) as scratch:
+        source = Path(events)
+        if (source / "events").is_dir():
+            source = normalise_events(source, Path(scratch) / "events.parquet")
+        frame = build_features(spark, source, instant, population, retention_months=retention_months)
+        written = write_parquet(frame, out, single_file=single_file)
+    if single_file:
+        _rewrite(written, metadata={AS_OF_KEY: instant.isoformat().encode()})
+    return written
+
+
+def score_features(
+    features: str | Path,
+    model: Scorecard | MonotoneChallenger,
+    model_version: str,
+    out: str | Path,
+    *,
+    as_of: datetime | date | None = None,
+    single_file: bool = True,
+    spark: SparkSession | None = None,
+) -> Path:
+    """A features Parquet → :data:`credo.scale.score.SCORES_SCHEMA` Parquet, as the DuckDB scorer writes it.
+
+    ``consumer_id``, ``as_of`` (from the features file's metadata unless given), ``model_version``,
+    ``status``, ``score``, ``band`` and ``reasons``, ordered by ``consumer_id``.
+    """
+    features = Path(features)
+    moment = as_of if as_of is not None else (features_as_of(features) if features.is_file() else None)
+    if moment is None:
+        raise ValueError(f"{features} does not record its as-of date: pass as_of")
+    spark = spark or session("credo-score")
+    frame = spark.read.parquet(str(features))
+    scorable = "is_scorable" if "is_scorable" in frame.columns else None
+    scored = score(spark, frame, model, scorable=scorable, reasons=True)
+    result = scored.select(
+        "consumer_id",
+        F.lit(as_utc(moment)).cast("timestamp").alias("as_of"),
+        F.lit(model_version).alias("model_version"),
+        "status", F.col("score").cast("int").alias("score"), "band", "reasons",
+    ).orderBy("consumer_id")
+    written = write_parquet(result, out, single_file=single_file)
+    if single_file:
+        _rewrite(written, SCORES_SCHEMA)
+    return written
 
 
 def score_to_parquet(
@@ -288,8 +412,8 @@ def score_to_parquet(
 ) -> Path:
     """A features Parquet (``consumer_id``, the model's features, ``is_scorable``) → scores → Parquet.
 
-    Writes ``consumer_id``, ``status``, ``score``, ``band`` (ordered by ``consumer_id``).
-    Uses ``spark`` or :func:`session`. Returns the path written.
+    Writes ``consumer_id``, ``status``, ``score``, ``band`` (ordered by ``consumer_id``): the
+    scorecard stays a column expression, no Python pass. Uses ``spark`` or :func:`session`.
     """
     spark = spark or session("credo-score")
     frame = spark.read.parquet(str(features_parquet))
@@ -299,5 +423,6 @@ def score_to_parquet(
 
 
 __all__ = ["EVENTS_VIEW", "FEATURES_VIEW", "PINNED", "POPULATION_VIEW", "build_features",
-           "build_features_to_parquet", "challenger_scores", "check_events", "population_frame", "read_events",
-           "score", "score_to_parquet", "session", "spark_feature_query", "write_parquet"]
+           "build_features_to_parquet", "challenger_scores", "check_events", "first_received", "model_reasons",
+           "normalise_events", "population_frame", "read_events", "score", "score_features", "score_to_parquet",
+           "session", "spark_feature_query", "write_parquet"]
