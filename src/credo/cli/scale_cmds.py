@@ -56,7 +56,7 @@ def build_into(events: Path, as_of: date, out: Path, engine: ScaleEngine, memory
     from credo.scale.features import build_features, planned_work
 
     if engine is ScaleEngine.spark:
-        spark_function("build_features")(events, as_of, out)
+        spark_function("build_features_to_parquet")(events, as_of, out)
         console.print(f"features as of {as_of} written to {out} (spark)")
         return
     try:
