@@ -51,6 +51,8 @@ from rich.table import Table
 
 console = Console(width=150)
 PASSWORD = "soak password 123"
+#: Operations a client sends on one connection before it opens a new one.
+REQUESTS_PER_CONNECTION = 50
 MIX = {"ingest": 2, "eligibility": 4, "score": 3, "verify": 2, "login": 1}
 AUDIENCE = "https://soak-verifier.example"
 
@@ -230,21 +232,29 @@ class Load:
     def client(self, n: int) -> None:
         rng = random.Random(n)
         ops = [op for op, weight in MIX.items() for _ in range(weight)]
-        with httpx.Client(base_url=self.base, timeout=30) as http:
-            while time.monotonic() < self.stop_at:
-                op = rng.choice(ops)
-                t0 = time.perf_counter()
-                try:
-                    text, ok = self._ingest(http, rng) if op == "ingest" else self._one(op, http, rng)
-                except httpx.TransportError:  # cut off by a killed worker: the client saw the connection drop
-                    with self.lock:
-                        self.cut_off[op] += 1
-                    continue
-                elapsed = time.perf_counter() - t0
+        while time.monotonic() < self.stop_at:
+            with httpx.Client(base_url=self.base, timeout=30) as http:
+                self._session(http, rng, ops)
+
+    def _session(self, http: httpx.Client, rng: random.Random, ops: list[str]) -> None:
+        """Up to :data:`REQUESTS_PER_CONNECTION` operations on one keep-alive connection: clients come and go,
+        so a replacement worker gets its share of new connections instead of none."""
+        for _ in range(REQUESTS_PER_CONNECTION):
+            if time.monotonic() >= self.stop_at:
+                return
+            op = rng.choice(ops)
+            t0 = time.perf_counter()
+            try:
+                text, ok = self._ingest(http, rng) if op == "ingest" else self._one(op, http, rng)
+            except httpx.TransportError:  # cut off by a killed worker: the client saw the connection drop
                 with self.lock:
-                    self.latencies[op].append(elapsed)
-                    if not ok:
-                        self.errors[op].append(text)
+                    self.cut_off[op] += 1
+                continue
+            elapsed = time.perf_counter() - t0
+            with self.lock:
+                self.latencies[op].append(elapsed)
+                if not ok:
+                    self.errors[op].append(text)
 
 
 def main() -> None:
