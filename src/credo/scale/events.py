@@ -217,10 +217,6 @@ def revisions(con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: di
 # ---------------------------------------------------------------- the normalised relation
 
 
-def bucket_count(rows: int, rows_per_bucket: int) -> int:
-    return max(1, -(-rows // max(1, rows_per_bucket)))
-
-
 def count_rows(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> int:
     """Rows in Parquet files, from their footers."""
     if not files:
@@ -242,10 +238,6 @@ class EventSource:
     currencies: tuple[str, ...]
     rows: int
 
-    def bucket_filter(self, buckets: int, bucket: int) -> str:
-        """Raw rows of consumer bucket ``bucket`` of ``buckets`` (a hash of ``consumer_id``)."""
-        return f"hash(CAST(consumer_id AS VARCHAR)) % {int(buckets)} = {int(bucket)}"
-
     def received_before(self, instant_sql: str) -> str:
         """A raw filter the Parquet reader can push down: received before the instant (TRUE when the
         raw column is not a UTC timestamp, and the query's own filter does the work)."""
@@ -256,6 +248,12 @@ class EventSource:
     def population(self, where: str) -> str:
         """Every consumer of the raw rows meeting ``where`` (whatever the dates of their events)."""
         return f"SELECT DISTINCT CAST(consumer_id AS VARCHAR) AS consumer_id FROM {source(self.files)} WHERE {where}"
+
+    def has_duplicates(self, con: duckdb.DuckDBPyConnection, where: str) -> bool:
+        """Whether some ``(partner_id, event_id)`` occurs twice among the raw rows meeting ``where``
+        (a replayed file row), read from the two raw columns alone."""
+        return bool(con.sql(f"SELECT 1 FROM {source(self.files)} WHERE {where} "
+                            "GROUP BY partner_id, event_id HAVING count(*) > 1 LIMIT 1").fetchall())
 
     def normalised(self, where: str) -> str:
         """:data:`EVENTS_SCHEMA` columns (then ``_seq``) of the raw rows meeting ``where``."""
@@ -300,5 +298,5 @@ def prepare(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> EventSourc
     return EventSource(tuple(files), columns, tuple(currencies), count_rows(con, files))
 
 
-__all__ = ["EventSource", "REVISIONS", "SEQ", "SQL_TYPE", "bucket_count", "count_rows", "event_files", "ident",
+__all__ = ["EventSource", "REVISIONS", "SEQ", "SQL_TYPE", "count_rows", "event_files", "ident",
            "normalised_select", "prepare", "quote", "raw_columns", "revisions", "source"]

@@ -1,8 +1,8 @@
 """Out-of-core feature build on DuckDB: the unchanged feature query, one consumer bucket at a time.
 
-:func:`build_features` splits the population into consumer buckets (a hash of ``consumer_id``,
-about :data:`ROWS_PER_BUCKET` events each). For each bucket it points two views at the raw
-event Parquet (:mod:`credo.scale.events`) — ``events`` (the bucket's normalised events received
+:func:`build_features` splits the population into consumer buckets (:mod:`credo.scale.buckets`:
+``consumer_id`` ranges planned from the Parquet footers, about :data:`ROWS_PER_BUCKET` events
+each). For each bucket it points two views at the raw event Parquet (:mod:`credo.scale.events`) — ``events`` (the bucket's normalised events received
 before D, deduplicated when a replayed ``(partner_id, event_id)`` is found) and ``population``
 (every consumer of the bucket, whatever the dates of their events, as
 :func:`~credo.features.compute.compute_features` takes every consumer of its table) — and runs
@@ -13,8 +13,7 @@ DuckDB runs under ``memory_limit`` with a ``temp_directory`` to spill to.
 
 Writing a normalised copy of the events first (partitioned by bucket and month) was measured
 and dropped: the Parquet write cost about 2.4 s per million events on this 2-core machine, five
-times the normalising SQL, while re-reading the raw files per bucket costs a scan of one
-dictionary-encoded column.
+times the normalising SQL, while a bucket's range filter prunes the other buckets' row groups.
 
 The output has one row per consumer (``consumer_id``, every feature, ``is_scorable``), with
 NULL where the in-memory frame has NaN; rows are sorted by consumer within a bucket, not across
@@ -36,7 +35,8 @@ import pyarrow.parquet as pq
 from credo.features.builder import FeatureQuery, feature_query
 from credo.features.compute import connect
 from credo.features.events_table import EVENTS_SCHEMA
-from credo.scale.events import SEQ, EventSource, bucket_count, count_rows, event_files, prepare, quote
+from credo.scale.buckets import Bucket, plan_files
+from credo.scale.events import SEQ, EventSource, count_rows, event_files, prepare, quote
 
 #: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
 ROWS_PER_BUCKET = 8_000_000
@@ -64,18 +64,12 @@ def session(memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory: Path | Non
     return con
 
 
-def has_duplicates(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    """Whether some ``(partner_id, event_id)`` occurs twice (a replayed file row)."""
-    return bool(con.sql(f"SELECT 1 FROM ({relation}) GROUP BY partner_id, event_id HAVING count(*) > 1 LIMIT 1"
-                        ).fetchall())
-
-
-def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, buckets: int, bucket: int,
-                 query: FeatureQuery) -> None:
+def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bucket, query: FeatureQuery) -> None:
     """(Re)point ``events`` and ``population`` at one consumer bucket, as of the query's D."""
-    in_bucket = source.bucket_filter(buckets, bucket)
-    events = source.normalised(f"{in_bucket} AND {source.received_before(query.as_of.at)}")
-    if has_duplicates(con, events):  # first received wins, then read order (events_table.dedupe)
+    in_bucket = bucket.where()
+    where = f"{in_bucket} AND {source.received_before(query.as_of.at)}"
+    events = source.normalised(where)
+    if source.has_duplicates(con, where):  # first received wins, then read order (events_table.dedupe)
         events = (f"SELECT * FROM ({events}) "
                   f"QUALIFY row_number() OVER (PARTITION BY partner_id, event_id ORDER BY received_at, {SEQ}) = 1")
     names = ", ".join(EVENTS_SCHEMA.names)
@@ -116,19 +110,19 @@ def build_features(
     try:
         con = session(memory_limit, scratch / "spill", threads)
         source = prepare(con, files)
-        buckets = bucket_count(source.rows, rows_per_bucket)
+        buckets = plan_files(con, files, rows_per_bucket, source.columns["consumer_id"])
         query = feature_query(as_of, retention_months=retention_months)
         sql = query.sql()
         metadata = {AS_OF_KEY: query.as_of.instant.isoformat().encode()}
-        for b in range(buckets):
-            bucket_views(con, source, buckets, b, query)
+        for bucket in buckets:
+            bucket_views(con, source, bucket, query)
             table = con.sql(sql).to_arrow_table()
             if writer is None:
                 writer = pq.ParquetWriter(tmp_out, table.schema.with_metadata(metadata), compression="zstd")
             writer.write_table(table)
             consumers += table.num_rows
             if on_rows is not None:
-                on_rows(source.rows // buckets + (1 if b < source.rows % buckets else 0))
+                on_rows(bucket.rows)
         assert writer is not None  # at least one bucket
         writer.close()
         writer = None
@@ -139,8 +133,8 @@ def build_features(
             writer.close()
         tmp_out.unlink(missing_ok=True)
         shutil.rmtree(scratch, ignore_errors=True)
-    return BuildResult(out, source.rows, consumers, buckets)
+    return BuildResult(out, source.rows, consumers, len(buckets))
 
 
 __all__ = ["AS_OF_KEY", "BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "bucket_views", "build_features",
-           "has_duplicates", "planned_work", "session"]
+           "planned_work", "session"]
