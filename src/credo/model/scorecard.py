@@ -25,13 +25,13 @@ Conventions
 
 Fast batch scoring
 ------------------
-``score_matrix`` scores a float32 (n, p) matrix with one 65,536-entry
-lookup table per feature, indexed by the upper 16 bits of each float32 value
+``score_matrix`` runs a compiled kernel (:mod:`credo.model.kernel`, numba) over
+row blocks on a thread pool. For a float32 matrix each value costs one lookup in
+a 65,536-entry table per feature, indexed by the upper 16 bits of the value
 (sign, exponent and 7 mantissa bits). Cut points are snapped to such values at
-fit time, so a table entry is exact unless its bucket straddles a cut point
-(only if snapping was off or impossible) or holds ±inf; those entries hold a
-negative sentinel and the few rows that hit one are re-scored exactly. Special
-values are corrected with one vectorised equality test per special value. Chunks run on a thread pool (numpy releases the GIL).
+fit time, so an entry is exact unless its bucket straddles a cut point (only if
+snapping was off or impossible), holds a special value or ±inf; a value in such a
+bucket is binned exactly in the kernel, so the scores equal :meth:`Scorecard.score`'s.
 """
 
 from __future__ import annotations
@@ -67,7 +67,6 @@ AUTO_MARGIN = 0.002
 
 FORMAT = "credo.scorecard"
 FORMAT_VERSION = 1
-_SENTINEL = np.float32(-32768.0)
 
 
 def _sign_constrained_lr(W, y, C, sample_weight=None, max_iter=1000, class_weight=None, constrained=None):
@@ -456,50 +455,20 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
         return pd.DataFrame(rows)
 
     # ------------------------------------------------------------ fast batch path
-    def _compile(self):
+    def _compile(self) -> Any:
+        """The compiled kernel's tables (:mod:`credo.model.kernel`), built once per fitted scorecard;
+        None when a feature is categorical (those are scored by the numpy path)."""
         if getattr(self, "_fast", None) is not None:
-            return self._fast
-        p = len(self.features_)
+            return self._fast[0]
         if any(self.binnings_[f].dtype != "numerical" for f in self.features_):
-            self._fast = ("none", None, [])
-            return self._fast
-        total_max = sum(int(self.points_[f].max()) for f in self.features_)
-        if total_max >= 32767 or any(int(self.points_[f].min()) < 0 for f in self.features_):
-            self._fast = ("none", None, [])
-            return self._fast
-        u = np.arange(65536, dtype=np.uint32) << np.uint32(16)
-        with np.errstate(invalid="ignore"):
-            lo = u.view(np.float32).astype(np.float64)
-            hi = (u | np.uint32(0xFFFF)).view(np.float32).astype(np.float64)
-        nonfinite = (u >> np.uint32(23) & np.uint32(0xFF)) == 0xFF
-        all_nan = nonfinite & ((u >> np.uint32(16) & np.uint32(0x7F)) != 0)
-        ambiguous_nf = nonfinite & ~all_nan  # bucket holding ±inf and some NaNs
-        lut = np.empty((p, 65536), dtype=np.float32)
-        fixes: list[tuple[int, np.float32, int]] = []
-        for j, f in enumerate(self.features_):
-            b = self.binnings_[f]
-            pts = self.points_[f].astype(np.float32)
-            # regular bins only (specials are corrected separately)
-            sp = np.asarray(b.splits, dtype=np.float64)
-            ilo = np.searchsorted(sp, np.where(nonfinite, 0.0, lo), side="right")
-            ihi = np.searchsorted(sp, np.where(nonfinite, 0.0, hi), side="right")
-            t = np.where(ilo == ihi, pts[ilo], _SENTINEL).astype(np.float32)
-            mn, mx = np.minimum(lo, hi), np.maximum(lo, hi)
-            for k, sv in enumerate(b.specials):
-                if float(np.float32(sv)) != sv:
-                    continue  # a float32 input can never equal it
-                hit = np.flatnonzero((mn <= sv) & (sv <= mx) & ~nonfinite)
-                for h in hit:
-                    if ilo[h] == ihi[h]:
-                        # the bucket scores as its regular bin; rows equal to sv get a correction
-                        fixes.append((j, np.float32(sv), int(pts[b.special_bin(k)]) - int(pts[ilo[h]])))
-                    else:
-                        t[h] = _SENTINEL
-            t[all_nan] = pts[self._bins(f, [np.nan])[0]]
-            t[ambiguous_nf] = _SENTINEL
-            lut[j] = t
-        self._fast = ("lut", lut.ravel(), fixes)
-        return self._fast
+            self._fast = (None,)
+            return None
+        from credo.model import kernel  # numba is imported (and the kernel compiled) on first use only
+
+        self._fast = (kernel.build_tables([self.binnings_[f] for f in self.features_],
+                                          [self.points_[f] for f in self.features_],
+                                          [int(self._bins(f, [np.nan])[0]) for f in self.features_]),)
+        return self._fast[0]
 
     def _exact_rows(self, M: np.ndarray) -> np.ndarray:
         tot = np.zeros(M.shape[0], dtype=np.int64)
@@ -507,56 +476,37 @@ class Scorecard(ScoreOutputsMixin, JsonArtifactMixin, ClassifierMixin, BaseEstim
             tot += self.points_[f][self._bins(f, M[:, j])]
         return tot
 
-    def score_matrix(self, M: np.ndarray, chunk_rows: int = 8192) -> np.ndarray:
-        """Vectorised batch scoring of an (n, p) float matrix, columns in ``features_`` order.
+    def score_matrix(self, M: np.ndarray, chunk_rows: int = 131072) -> np.ndarray:
+        """Batch scoring of an (n, p) float matrix, columns in ``features_`` order.
 
-        Returns an int16 array of scores, identical to :meth:`score`. float32
-        C-contiguous input takes the lookup-table path; anything else is scored
-        exactly with numpy searchsorted per column.
+        Returns an int16 array of scores, identical to :meth:`score`. A
+        C-contiguous float32 matrix of a numerical scorecard takes the compiled
+        table kernel (:mod:`credo.model.kernel`): row blocks of ``chunk_rows``
+        on ``n_jobs`` threads (the kernel releases the GIL). Anything else is
+        scored exactly with numpy searchsorted per column.
         """
         self._check_fitted()
         M = np.asarray(M)
         if M.ndim != 2 or M.shape[1] != len(self.features_):
             raise ValueError(f"expected shape (n, {len(self.features_)})")
-        kind, lut, fixes = self._compile()
+        tables = self._compile()
         n = M.shape[0]
         out = np.empty(n, dtype=np.int16)
-        if kind != "lut" or M.dtype != np.float32 or not M.flags.c_contiguous:
+        lo, hi = bands.SCORE_MIN, bands.SCORE_MAX
+        if tables is None or M.dtype != np.float32 or not M.flags.c_contiguous:
             tot = self._exact_rows(M.astype(np.float64, copy=False)) + self.base_points_
-            out[:] = np.clip(tot, bands.SCORE_MIN, bands.SCORE_MAX)
+            out[:] = np.clip(tot, lo, hi)
             return out
-        p = M.shape[1]
-        V = M.view(np.uint32)
-        offs = (np.arange(p, dtype=np.int32) * 65536)[None, :]
-        ones = np.ones(p, dtype=np.float32)
+        from credo.model.kernel import run_float32
+
         base = self.base_points_
-
-        def run(a: int) -> None:
-            b = min(a + chunk_rows, n)
-            idx = np.right_shift(V[a:b], 16).view(np.int32)  # upper 16 bits of each float32
-            idx += offs
-            # points are small integers: float32 sums are exact (< 2**24)
-            s = (np.take(lut, idx) @ ones).astype(np.int32)
-            bad = np.flatnonzero(s < 0)
-            for j, sv, delta in fixes:
-                s += (M[a:b, j] == sv) * np.int32(delta)
-            if bad.size:
-                s[bad] = self._exact_rows(M[a + bad].astype(np.float64))
-            s += base
-            np.clip(s, bands.SCORE_MIN, bands.SCORE_MAX, out=s)
-            out[a:b] = s
-
-        from threadpoolctl import threadpool_limits
-
         threads = self.n_jobs or os.cpu_count() or 1
-        starts = range(0, n, chunk_rows)
-        with threadpool_limits(1, user_api="blas"):  # our threads, not BLAS's
-            if threads <= 1 or n <= chunk_rows:
-                for a in starts:
-                    run(a)
-            else:
-                with ThreadPoolExecutor(threads) as ex:
-                    list(ex.map(run, starts))
+        starts = range(0, n, max(1, chunk_rows))
+        if threads <= 1 or len(starts) <= 1:
+            run_float32(tables, M, base, lo, hi, 0, n, out)
+        else:
+            with ThreadPoolExecutor(min(threads, len(starts))) as ex:
+                list(ex.map(lambda a: run_float32(tables, M, base, lo, hi, a, min(a + chunk_rows, n), out), starts))
         return out
 
     # ------------------------------------------------------------ artifacts
