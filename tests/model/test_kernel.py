@@ -111,3 +111,18 @@ def test_snapped_scorecard_is_almost_all_table(scorecards):
     exact = (t.lut.reshape(len(FEATURES), 65536) == EXACT).sum(axis=1)
     assert list(exact) == [2] * len(FEATURES)
     assert sorted(zip(t.fix_column.tolist(), t.fix_value.tolist())) == [(0, -9.0), (0, -8.0), (1, 0.0)]
+
+
+def test_points_outside_the_table_range_are_binned_exactly(scorecards):
+    """Bins whose points are negative or above MAX_TABLE_POINTS (possible in a hand-edited artifact)."""
+    sc = Scorecard.from_dict(scorecards[0].to_dict())
+    sc.points_["a"] = sc.points_["a"] * 12 + 7  # the best bins above the table's range
+    sc.points_["c"] = sc.points_["c"] - 40  # negative
+    sc.base_points_ -= 1500
+    rng = np.random.default_rng(7)
+    edges = np.array(_edge_values(sc), dtype=np.float32)
+    M = rng.choice(edges, (3000, len(FEATURES))).astype(np.float32)
+    assert (sc._compile().lut == EXACT).sum() > 4 * 2
+    expected = _exact(sc, M)
+    assert ((expected > 350) & (expected < 950)).sum() > 100  # not hidden by the clamp
+    np.testing.assert_array_equal(sc.score_matrix(M, chunk_rows=999), expected)

@@ -15,7 +15,7 @@ equal special value to its bin, the last declared one winning, else the number o
 cut points at or below the value).
 
 The loops are written branch-free where it matters so that LLVM vectorises them
-(gathers on AVX-512/AVX2); sums are int64. The functions release the GIL: the
+(gathers on AVX-512/AVX2); table sums are int32 (see :data:`EXACT`), exact sums int64. The functions release the GIL: the
 caller runs row blocks on its own threads. numba compiles them on first use and
 caches the machine code on disk (``cache=True``: next to this file, or numba's
 user cache directory when that is not writable).
@@ -34,11 +34,15 @@ from numba.extending import intrinsic
 
 from credo.model.binning import FeatureBinning
 
-#: Table entry meaning "bin this value exactly": so negative that a row's int64 table sum is negative
-#: if and only if it met one (entries are otherwise 0 .. MAX_TABLE_POINTS, at most 65,536 features).
-EXACT = np.int32(np.iinfo(np.int32).min)
-#: Largest points a table entry holds.
-MAX_TABLE_POINTS = 32767
+#: Table entry meaning "bin this value exactly". Entries are otherwise 0 .. MAX_TABLE_POINTS and a row
+#: has at most MAX_TABLE_FEATURES of them (plus as many special-value corrections of at most
+#: MAX_TABLE_POINTS), so its int32 table sum is negative if and only if it met an EXACT entry, and
+#: never overflows.
+EXACT = np.int32(-(1 << 22))
+#: Largest points a table entry holds (a bin with more is binned exactly).
+MAX_TABLE_POINTS = 4095
+#: Most features the table serves (a wider scorecard is binned exactly throughout).
+MAX_TABLE_FEATURES = 500
 
 
 @dataclass(frozen=True)
@@ -114,23 +118,23 @@ def table_pass(M, U, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, 
     P = U.shape[1]
     flat = U.reshape(-1)
     last = flat.size - 1
-    total = np.empty(STEP, np.int64)
+    total = np.empty(STEP, np.int32)
     for a0 in range(a, b, STEP):
         m = min(STEP, b - a0)
         for r in range(m):
             i = a0 + r
             _prefetch(flat, min((i + AHEAD) * P, last))
             _prefetch(flat, min((i + AHEAD) * P + P - 1, last))
-            t = np.int64(0)
+            t = np.int32(0)
             for j in range(P):
                 t += lut[(j << 16) + (U[i, j] >> 16)]
-            total[r] = t  # negative if and only if an entry was EXACT
+            total[r] = t
         for k in range(fix_column.size):
             c, v, d = fix_column[k], fix_value[k], fix_delta[k]
             for r in range(m):
                 total[r] += d if M[a0 + r, c] == v else 0
         for r in range(m):
-            t = total[r]
+            t = total[r]  # negative if and only if the row met an EXACT entry
             out[a0 + r] = min(max(base + t, lo), hi) if t >= 0 else lo - 1
 
 
@@ -174,7 +178,7 @@ def build_tables(binnings: list[FeatureBinning], points: list[np.ndarray], missi
     lut = np.full((p, 65536), EXACT, dtype=np.int32)
     fixes: list[tuple[int, float, int]] = []
     for j, (b, pts) in enumerate(zip(binnings, points)):
-        fits = (pts >= 0) & (pts <= MAX_TABLE_POINTS) & (p <= 65536)
+        fits = (pts >= 0) & (pts <= MAX_TABLE_POINTS) & (p <= MAX_TABLE_FEATURES)
         regular = replace(b, specials=[])
         bin_a = regular.bin_index(np.where(nonfinite, 0.0, end_a))
         bin_b = regular.bin_index(np.where(nonfinite, 0.0, end_b))
