@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credo.model import Scorecard
-from credo.model.kernel import EXACT
+from credo.model.kernel import EXACT, run_float32
+from credo.policy import bands
 
 FEATURES = ["a", "b", "c", "d"]
 
@@ -101,6 +102,9 @@ def test_large_batches_across_blocks_and_threads(scorecards, which):
     np.testing.assert_array_equal(sc.score_matrix(M, chunk_rows=1500), expected)
     np.testing.assert_array_equal(sc.score_matrix(M), expected)
     np.testing.assert_array_equal(sc.score_matrix(np.asfortranarray(M)), expected)  # the numpy path
+    generic = np.empty(n, dtype=np.int16)  # the loop for more than MAX_UNROLLED columns
+    run_float32(sc._compile(), M, sc.base_points_, bands.SCORE_MIN, bands.SCORE_MAX, 0, n, generic, unroll=False)
+    np.testing.assert_array_equal(generic, expected)
 
 
 def test_snapped_scorecard_is_almost_all_table(scorecards):

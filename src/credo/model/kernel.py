@@ -84,6 +84,8 @@ def _exact_points(t_splits, t_split_at, t_specials, t_special_points, t_special_
     return t_points[t_point_at[j] + first - t_split_at[j]]
 
 
+#: Most columns the table pass is unrolled for (one compiled version per feature count).
+MAX_UNROLLED = 64
 #: Rows per step of the table pass: its scratch sums stay in L1.
 STEP = 1024
 #: How many rows ahead the table pass asks the CPU to prefetch (the hardware prefetcher alone falls
@@ -110,12 +112,11 @@ def _prefetch(typingctx, arr, idx):
     return sig, codegen
 
 
-@njit(nogil=True, cache=True)
-def table_pass(M, U, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out):
-    """Scores of rows ``a:b`` of the C-contiguous float32 matrix ``M`` (``U``: its bytes as uint32), from the tables and the special-value corrections; a row that met an :data:`EXACT`
-    entry gets ``lo - 1`` (no score) for :func:`exact_pass`. The per-row loop has no branch, so LLVM
-    vectorises it (gathers)."""
-    P = U.shape[1]
+@njit(inline="always")
+def _table_rows(M, U, P, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out):
+    """Scores of rows ``a:b`` of the C-contiguous float32 matrix ``M`` (``U``: its bytes as uint32, ``P``
+    columns) from the tables and the special-value corrections; a row that met an :data:`EXACT` entry
+    gets ``lo - 1`` (no score) for :func:`exact_pass`."""
     flat = U.reshape(-1)
     last = flat.size - 1
     total = np.empty(STEP, np.int32)
@@ -139,6 +140,20 @@ def table_pass(M, U, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, 
 
 
 @njit(nogil=True, cache=True)
+def table_pass(M, U, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out):
+    """:func:`_table_rows` for any number of columns."""
+    _table_rows(M, U, U.shape[1], lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out)
+
+
+@njit(nogil=True, cache=True)
+def table_pass_unrolled(M, U, width, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out):
+    """:func:`_table_rows` with the number of columns in the type: ``width`` is a tuple of that many
+    zeros, so numba compiles (and caches) one version per feature count, whose per-row loop LLVM
+    unrolls into straight scalar reads (about 1.5x the rate of the generic loop on the benchmark)."""
+    _table_rows(M, U, len(width), lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out)
+
+
+@njit(nogil=True, cache=True)
 def exact_pass(M, t_splits, t_split_at, t_specials, t_special_points, t_special_at, t_points, t_point_at,
                t_missing, base, lo, hi, a, b, out):
     """Scores of the rows of ``a:b`` that :func:`table_pass` left without one, every value binned exactly."""
@@ -153,10 +168,17 @@ def exact_pass(M, t_splits, t_split_at, t_specials, t_special_points, t_special_
         out[i] = min(max(s, lo), hi)
 
 
-def run_float32(t: Tables, M: np.ndarray, base: int, lo: int, hi: int, a: int, b: int, out: np.ndarray) -> None:
-    """Scores of rows ``a:b`` of the C-contiguous float32 matrix ``M`` into ``out[a:b]``. Two compiled calls,
-    so that the compiler vectorises the table pass on its own."""
-    table_pass(M, M.view(np.uint32), t.lut, t.fix_column, t.fix_value, t.fix_delta, base, lo, hi, a, b, out)
+def run_float32(t: Tables, M: np.ndarray, base: int, lo: int, hi: int, a: int, b: int, out: np.ndarray,
+                unroll: bool = True) -> None:
+    """Scores of rows ``a:b`` of the C-contiguous float32 matrix ``M`` into ``out[a:b]``: the table pass
+    (unrolled for up to :data:`MAX_UNROLLED` columns), then the exact pass over the rows it left. Two
+    compiled calls, so that each loop is optimised on its own."""
+    U = M.view(np.uint32)
+    if unroll and M.shape[1] <= MAX_UNROLLED:
+        table_pass_unrolled(M, U, (0,) * M.shape[1], t.lut, t.fix_column, t.fix_value, t.fix_delta, base, lo, hi,
+                            a, b, out)
+    else:
+        table_pass(M, U, t.lut, t.fix_column, t.fix_value, t.fix_delta, base, lo, hi, a, b, out)
     exact_pass(M, t.splits, t.split_at, t.specials, t.special_points, t.special_at, t.points, t.point_at,
                t.missing_points, base, lo, hi, a, b, out)
 
