@@ -194,3 +194,17 @@ def test_bad_input_is_refused_by_name(spark, world):
     features = spark.createDataFrame(pd.DataFrame({"consumer_id": ["a"], "is_scorable": [True]}))
     with pytest.raises(ValueError, match="column .* is missing"):
         credo_spark.score(spark, features, world["models"]["champion"])
+
+
+def test_staged_computes_a_shared_cte_once_with_the_same_result(spark, tmp_path):
+    """The Spark-only rewrite: a CTE read twice is kept (one checkpoint), a plain scan is read again."""
+    pq.write_table(pa.table({"k": ["a", "b", "a", "c"], "v": [1, 2, 3, 4]}), tmp_path / "t.parquet")
+    spark.read.parquet(str(tmp_path / "t.parquet")).createOrReplaceTempView("t")
+    sql = ("WITH s AS (SELECT k, v FROM t WHERE v > 1), g AS (SELECT k, SUM(v) AS total FROM s GROUP BY k) "
+           "SELECT g.k, g.total, h.total AS again FROM g JOIN g AS h ON h.k = g.k JOIN s ON s.k = g.k ORDER BY g.k")
+    staged = credo_spark.staged(spark, sql)
+    assert [tuple(r) for r in staged.collect()] == [tuple(r) for r in spark.sql(sql).collect()] == \
+        [("a", 3, 3), ("b", 2, 2), ("c", 4, 4)]
+    plan = staged._jdf.queryExecution().optimizedPlan().toString()
+    assert plan.count("LogicalRDD") == 2  # g, checkpointed, at both its readers
+    assert plan.count("Relation ") == 1  # s is a filtered scan: read where it is used
