@@ -79,6 +79,10 @@ PINNED: dict[str, str] = {
 }
 
 
+#: ``spark.driver.memory`` of a local session unless told otherwise (the whole job runs in the driver).
+LOCAL_DRIVER_MEMORY = "4g"
+
+
 def session(
     app_name: str = "credo",
     *,
@@ -93,7 +97,8 @@ def session(
     ``master`` defaults to ``local[*]`` only when nothing else set one: under ``spark-submit``
     (or with an active session) the cluster's master is kept. ``shuffle_partitions`` sets
     ``spark.sql.shuffle.partitions`` (local default: twice the cores; a cluster keeps its own).
-    ``driver_memory`` only applies when this call starts the JVM. ``conf`` adds or overrides
+    ``driver_memory`` (local default :data:`LOCAL_DRIVER_MEMORY`) only applies when this call starts
+    the JVM. ``conf`` adds or overrides
     settings.
     """
     # P11: the Python workers must import this environment's credo, pandas and pyarrow.
@@ -113,6 +118,8 @@ def session(
         settings["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 1))
     if driver_memory is not None:
         settings["spark.driver.memory"] = driver_memory
+    elif local:  # in local mode the driver is the executor: Spark's 1g spills and collects garbage all day
+        settings["spark.driver.memory"] = LOCAL_DRIVER_MEMORY
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
@@ -321,16 +328,17 @@ def score(
 # ---------------------------------------------------------------- Parquet in, Parquet out
 
 
-def write_parquet(frame: DataFrame, out_path: str | Path, *, single_file: bool = False) -> Path:
-    """Write ``frame`` as Parquet: Spark's dataset directory, or with ``single_file`` one local file.
+def write_parquet(frame: DataFrame, out_path: str | Path, *, single_file: bool = False) -> str | Path:
+    """Write ``frame`` as Parquet: Spark's dataset directory (any URI Spark writes: ``s3://…``,
+    ``hdfs://…``), or with ``single_file`` one local file.
 
     ``single_file`` (a local path, output small enough for one task) writes one part and moves
     it to ``out_path``; rows keep the frame's order.
     """
-    out = Path(out_path)
     if not single_file:
-        frame.write.mode("overwrite").parquet(str(out))
-        return out
+        frame.write.mode("overwrite").parquet(str(out_path))
+        return out_path
+    out = Path(out_path)
     staging = out.with_name(out.name + ".spark-tmp")
     frame.coalesce(1).write.mode("overwrite").parquet(str(staging))
     parts = sorted(staging.glob("part-*.parquet"))
@@ -385,25 +393,24 @@ def build_features_to_parquet(
     retention_months: int | None = None,
     single_file: bool = True,
     spark: SparkSession | None = None,
-) -> Path:
+) -> str | Path:
     """Events → features of every consumer as of ``as_of`` → Parquet (what ``credo features build`` writes).
 
     ``events``: a simulator directory (raw ``events/part-*.parquet``, normalised first by
-    :func:`normalise_events` into a scratch file beside ``out_path``), or normalised event Parquet
+    :func:`normalise_events` into a scratch file), or normalised event Parquet
     (a file or a dataset directory). ``single_file`` writes one local file carrying the as-of
     instant in its metadata; otherwise Spark's dataset directory. Uses ``spark`` or :func:`session`.
     """
-    out = Path(out_path)
     instant = as_utc(as_of)
     spark = spark or session("credo-features")
-    with tempfile.TemporaryDirectory(prefix="credo-spark-", dir=out.parent) as scratch:
-        source = Path(events)
-        if (source / "events").is_dir():
-            source = normalise_events(source, Path(scratch) / "events.parquet")
+    with tempfile.TemporaryDirectory(prefix="credo-spark-") as scratch:
+        source: str | Path = events
+        if (Path(events) / "events").is_dir():  # a local simulator directory
+            source = normalise_events(events, Path(scratch) / "events.parquet")
         frame = build_features(spark, source, instant, population, retention_months=retention_months)
-        written = write_parquet(frame, out, single_file=single_file)
+        written = write_parquet(frame, out_path, single_file=single_file)
     if single_file:
-        _rewrite(written, metadata={AS_OF_KEY: instant.isoformat().encode()})
+        _rewrite(Path(written), metadata={AS_OF_KEY: instant.isoformat().encode()})
     return written
 
 
@@ -416,14 +423,13 @@ def score_features(
     as_of: datetime | date | None = None,
     single_file: bool = True,
     spark: SparkSession | None = None,
-) -> Path:
+) -> str | Path:
     """A features Parquet → :data:`credo.scale.score.SCORES_SCHEMA` Parquet, as the DuckDB scorer writes it.
 
     ``consumer_id``, ``as_of`` (from the features file's metadata unless given), ``model_version``,
     ``status``, ``score``, ``band`` and ``reasons``, ordered by ``consumer_id``.
     """
-    features = Path(features)
-    moment = as_of if as_of is not None else (features_as_of(features) if features.is_file() else None)
+    moment = as_of if as_of is not None else (features_as_of(Path(features)) if Path(features).is_file() else None)
     if moment is None:
         raise ValueError(f"{features} does not record its as-of date: pass as_of")
     spark = spark or session("credo-score")
@@ -438,7 +444,7 @@ def score_features(
     ).orderBy("consumer_id")
     written = write_parquet(result, out, single_file=single_file)
     if single_file:
-        _rewrite(written, SCORES_SCHEMA)
+        _rewrite(Path(written), SCORES_SCHEMA)
     return written
 
 
@@ -449,7 +455,7 @@ def score_to_parquet(
     *,
     single_file: bool = True,
     spark: SparkSession | None = None,
-) -> Path:
+) -> str | Path:
     """A features Parquet (``consumer_id``, the model's features, ``is_scorable``) → scores → Parquet.
 
     Writes ``consumer_id``, ``status``, ``score``, ``band`` (ordered by ``consumer_id``): the
@@ -462,7 +468,7 @@ def score_to_parquet(
                          single_file=single_file)
 
 
-__all__ = ["EVENTS_VIEW", "FEATURES_VIEW", "PINNED", "POPULATION_VIEW", "build_features",
+__all__ = ["EVENTS_VIEW", "FEATURES_VIEW", "LOCAL_DRIVER_MEMORY", "PINNED", "POPULATION_VIEW", "build_features",
            "build_features_to_parquet", "challenger_scores", "check_events", "first_received", "model_reasons",
            "normalise_events", "population_frame", "read_events", "score", "score_features", "score_to_parquet",
            "session", "spark_feature_query", "staged", "write_parquet"]
