@@ -67,8 +67,6 @@ _SPARK_TYPES = {
 #: Settings every Credo Spark session carries (see the module docstring for why).
 PINNED: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
-    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.sql.ansi.enabled": "true",
     "spark.sql.timestampType": "TIMESTAMP_LTZ",
     "spark.sql.codegen.hugeMethodLimit": "8000",
@@ -79,7 +77,14 @@ PINNED: dict[str, str] = {
 }
 
 
-#: ``spark.driver.memory`` of a local session unless told otherwise (the whole job runs in the driver).
+#: JVM options of a session this process starts (local mode). A cluster's own JVM options are not
+#: replaced: ``spark-submit`` passes these (docs/deployment-spark.md).
+JVM_OPTIONS: dict[str, str] = {
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+}
+#: ``spark.driver.memory`` of a local session unless told otherwise: in local mode the whole job
+#: runs in the driver, where Spark's default of 1g spills and collects garbage most of the time.
 LOCAL_DRIVER_MEMORY = "4g"
 
 
@@ -97,9 +102,8 @@ def session(
     ``master`` defaults to ``local[*]`` only when nothing else set one: under ``spark-submit``
     (or with an active session) the cluster's master is kept. ``shuffle_partitions`` sets
     ``spark.sql.shuffle.partitions`` (local default: twice the cores; a cluster keeps its own).
-    ``driver_memory`` (local default :data:`LOCAL_DRIVER_MEMORY`) only applies when this call starts
-    the JVM. ``conf`` adds or overrides
-    settings.
+    ``driver_memory`` (local default :data:`LOCAL_DRIVER_MEMORY`) and :data:`JVM_OPTIONS` apply
+    when this call starts the JVM in local mode. ``conf`` adds or overrides settings.
     """
     # P11: the Python workers must import this environment's credo, pandas and pyarrow.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -110,7 +114,7 @@ def session(
         builder = builder.master(master)
     elif not submitted:
         builder = builder.master("local[*]")
-    settings = dict(PINNED)
+    settings = {**PINNED, **(JVM_OPTIONS if local else {})}
     settings["spark.ui.enabled"] = "true" if ui else "false"
     if shuffle_partitions is not None:
         settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
@@ -118,7 +122,7 @@ def session(
         settings["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 1))
     if driver_memory is not None:
         settings["spark.driver.memory"] = driver_memory
-    elif local:  # in local mode the driver is the executor: Spark's 1g spills and collects garbage all day
+    elif local:
         settings["spark.driver.memory"] = LOCAL_DRIVER_MEMORY
     settings.update(conf or {})
     for key, value in settings.items():
@@ -126,7 +130,7 @@ def session(
     spark = builder.getOrCreate()
     # getOrCreate on a running session keeps its runtime settings: state the SQL ones again.
     for key, value in settings.items():
-        if key.startswith("spark.sql.") and spark.conf.get(key, None) != value:
+        if key.startswith("spark.sql.") and spark.conf.isModifiable(key) and spark.conf.get(key, None) != value:
             spark.conf.set(key, value)
     return spark
 
@@ -468,7 +472,7 @@ def score_to_parquet(
                          single_file=single_file)
 
 
-__all__ = ["EVENTS_VIEW", "FEATURES_VIEW", "LOCAL_DRIVER_MEMORY", "PINNED", "POPULATION_VIEW", "build_features",
+__all__ = ["EVENTS_VIEW", "FEATURES_VIEW", "JVM_OPTIONS", "LOCAL_DRIVER_MEMORY", "PINNED", "POPULATION_VIEW", "build_features",
            "build_features_to_parquet", "challenger_scores", "check_events", "first_received", "model_reasons",
            "normalise_events", "population_frame", "read_events", "score", "score_features", "score_to_parquet",
            "session", "spark_feature_query", "staged", "write_parquet"]
