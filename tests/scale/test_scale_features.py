@@ -121,3 +121,10 @@ def test_non_canonical_money_is_refused_not_converted(tmp_path):
         build_features(directory, D, tmp_path / "f.parquet")
     assert not (tmp_path / "f.parquet").exists()
     assert not list(tmp_path.glob("credo-features-*"))  # the scratch dataset is removed
+
+
+def test_money_without_a_currency_column_is_refused(tmp_path):
+    records = [{k: v for k, v in r.items() if k != "currency"} for r in base_history("c-1")]
+    directory = write_parts(tmp_path / "nocurrency", [records])
+    with pytest.raises(Exception, match=r"[0-9.]+ in no currency is not a canonical decimal string"):
+        build_features(directory, D, tmp_path / "f.parquet")

@@ -76,7 +76,8 @@ def ident(name: str) -> str:
 
 
 def source(files: Sequence[Path]) -> str:
-    """``read_parquet`` over the files, by column name, with the file index and row number."""
+    """``read_parquet`` over the files, by column name (``file_index`` and ``file_row_number`` are
+    its virtual columns)."""
     paths = ", ".join(quote(str(f)) for f in files)
     return f"read_parquet([{paths}], union_by_name = true)"
 
@@ -103,16 +104,16 @@ def _typed(name: str, raw_type: str | None, target: pa.DataType) -> str:
     return f"CAST({name} AS {sql_type})"
 
 
-def _money(name: str, source_field: str, currencies: Sequence[str]) -> str:
+def _money(name: str, source_field: str, currencies: Sequence[str], currency: str) -> str:
     """Exact minor units of a canonical decimal string, by currency; an error for anything else."""
     whens = []
     for code in currencies:
         exponent = currency_exponent(code)
         pattern = rf"[0-9]+\.[0-9]{{{exponent}}}" if exponent else "[0-9]+"
-        whens.append(f"WHEN currency = {quote(code)} AND regexp_full_match({name}, {quote(pattern)}) "
+        whens.append(f"WHEN {currency} = {quote(code)} AND regexp_full_match({name}, {quote(pattern)}) "
                      f"THEN CAST(replace({name}, '.', '') AS BIGINT)")
-    problem = (f"'events: {source_field} ' || {name} || ' in ' || coalesce(currency, 'no currency') || "
-               "' is not a canonical decimal string for its currency (event ' || event_id || ')'")
+    problem = (f"'events: {source_field} ' || {name} || ' in ' || coalesce({currency}, 'no currency') || "
+               "' is not a canonical decimal string for its currency (event ' || CAST(event_id AS VARCHAR) || ')'")
     return f"CASE WHEN {name} IS NULL THEN NULL {' '.join(whens)} ELSE error({problem}) END"
 
 
@@ -123,8 +124,8 @@ def _type_in(types: frozenset[str]) -> str:
 def normalised_select(columns: dict[str, str], currencies: Sequence[str]) -> list[tuple[str, str]]:
     """(name, SQL expression over the raw columns) for every :data:`EVENTS_SCHEMA` column.
 
-    ``root_event_id`` and ``revised`` are the event's own: :func:`normalise_dataset` joins the
-    revisions in.
+    ``root_event_id`` and ``revised`` are the event's own: :meth:`EventSource.normalised` joins the
+    revisions in. The required envelope columns are checked for nulls once, by :func:`prepare`.
     """
     def raw(name: str, target: pa.DataType | None = None) -> str:
         return _typed(name, columns.get(name), pa.string() if target is None else target)
@@ -134,8 +135,8 @@ def normalised_select(columns: dict[str, str], currencies: Sequence[str]) -> lis
         if name == "target_event_id":
             out[name] = (f"coalesce({raw('target_event_id')}, CASE WHEN type = {quote(RETRACTION)} "
                          f"THEN {raw('retracts_event_id')} ELSE {raw('corrects_event_id')} END)")
-        elif name in REQUIRED:
-            out[name] = f"coalesce({raw(name, arrow_type)}, error('events: column {name} has nulls'))"
+        else:
+            out[name] = raw(name, arrow_type)
     out["root_event_id"] = "event_id"
     out["revised"] = "FALSE"
     refs = [f for f in ref_fields() if f in columns]
@@ -147,7 +148,7 @@ def normalised_select(columns: dict[str, str], currencies: Sequence[str]) -> lis
         if pcol.kind == "money" and pcol.name in columns:
             value = raw(pcol.name, pa.int64())
         elif pcol.kind == "money" and pcol.source in columns:
-            value = _money(raw(pcol.source), pcol.source, currencies)
+            value = _money(raw(pcol.source), pcol.source, currencies, raw("currency"))
         else:
             value = raw(pcol.source, pcol.arrow_type)
         out[pcol.name] = f"CASE WHEN {_type_in(pcol.types)} THEN {value} END"
