@@ -15,9 +15,27 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from schemathesis.pytest.plugin import SchemathesisFunction
+
 from credo.store import create_store_engine, upgrade_schema
 
 POSTGRES_URL = os.environ.get("CREDO_TEST_POSTGRES_URL")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each schemathesis operation test its own node id.
+
+    schemathesis 4 names the item of each API operation ``test[GET /v1/…]`` but passes the bare
+    function name as ``originalname``, from which pytest 9 builds node ids: every operation of a test
+    got the same id, and pytest-xdist (the suite runs on 2 workers) then ran only the first operation
+    of the 62. The operation label becomes the id's parameter, as pytest's own parametrisation does.
+    """
+    for item in items:
+        if not isinstance(item, SchemathesisFunction) or item.parent is None:
+            continue
+        bare = item.parent.id.child(item.originalname)
+        if item.nodeid == str(bare):
+            item._id = bare.with_params(item.name.removeprefix(f"{item.originalname}[").removesuffix("]"))
 
 
 def _postgres_store() -> Iterator[str]:
