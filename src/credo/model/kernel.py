@@ -14,10 +14,10 @@ are scored again with every value binned exactly by the rule of
 equal special value to its bin, the last declared one winning, else the number of
 cut points at or below the value).
 
-The loops are written branch-free where it matters so that LLVM vectorises them
-(gathers on AVX-512/AVX2); table sums are int32 (see :data:`EXACT`), exact sums int64. The functions release the GIL: the
-caller runs row blocks on its own threads. numba compiles them on first use and
-caches the machine code on disk (``cache=True``: next to this file, or numba's
+The table pass is branch-free and compiled once per feature count with its per-row
+loop unrolled (:func:`table_pass_unrolled`); table sums are int32 (see :data:`EXACT`),
+exact sums int64. The functions release the GIL: the caller runs row blocks on its
+own threads. numba compiles them on first use and caches the machine code on disk (``cache=True``: next to this file, or numba's
 user cache directory when that is not writable).
 """
 
