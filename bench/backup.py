@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from measured import print_markdown  # bench/, the script's own folder
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from credo.ledger import ActorKind
@@ -116,10 +117,7 @@ def main() -> None:
                 rows.append(round_trip("postgresql", source, target, work, args.consumers, args.ledger))
     header = ["store", "events", "ledger entries", "store MB", "backup MB", "backup s (copy s)",
               "restore s (restore + ledger walk s)", "ledger verifies"]
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_markdown(header, rows)
 
 
 if __name__ == "__main__":

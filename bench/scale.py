@@ -28,51 +28,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from measured import print_markdown, run_measured  # noqa: E402  (bench/, the script's own folder)
+
 CREDO = [sys.executable, "-m", "credo"]
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        p = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(p)
-        rss[p] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, []))
-    return total
-
-
-def measure(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak process-tree RSS (bytes) of a command; it must succeed."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - t0
-    output = proc.stdout.read() if proc.stdout else ""
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{output[-3000:]}")
-    return wall, peak
 
 
 def ensure_population(directory: Path, consumers: int, months: int) -> None:
@@ -160,25 +123,22 @@ def main() -> None:
         events, as_of = int(summary["events"]), summary["end"]
         with tempfile.TemporaryDirectory(prefix="credo-bench-", dir=args.data_dir) as work:
             w = Path(work)
-            scan = measure([sys.executable, "-c", SCAN, str(directory), as_of, str(w / "scan.parquet")])
-            build = measure([*CREDO, "features", "build", "--events", str(directory), "--as-of", as_of,
-                             "--out", str(w / "features.parquet")])
+            scan = run_measured([sys.executable, "-c", SCAN, str(directory), as_of, str(w / "scan.parquet")])
+            build = run_measured([*CREDO, "features", "build", "--events", str(directory), "--as-of", as_of,
+                                  "--out", str(w / "features.parquet")])
             fit_models(directory, w / "features.parquet", w / "models")
-            score = measure([*CREDO, "score", "--features", str(w / "features.parquet"), "--models",
-                             str(w / "models"), "--out", str(w / "scores.parquet")])
+            score = run_measured([*CREDO, "score", "--features", str(w / "features.parquet"), "--models",
+                                  str(w / "models"), "--out", str(w / "scores.parquet")])
         total = (build[0] + score[0], max(build[1], score[1]))
         name = f"{summary['consumers']:,} consumers x {summary['months']} months"
-        for step, (wall, peak) in (("scan (baseline)", scan), ("features build", build), ("score", score),
+        for step, (wall, peak, *_) in (("scan (baseline)", scan), ("features build", build), ("score", score),
                                    ("features + score", total)):
             rows.append((name, f"{events / 1e6:.1f} M", step, f"{wall:.1f}", f"{events / wall / 1e6:.2f}",
                          f"{peak / 2**30:.2f}", f"{wall / scan[0]:.2f}x"))
             print("  " + " | ".join(rows[-1]), flush=True)
     print(f"end: {machine()}")
     header = ("population", "events", "step", "wall s", "M events/s", "peak RSS GiB", "vs scan")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_markdown(header, rows)
 
 
 if __name__ == "__main__":

@@ -27,52 +27,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from measured import run_measured  # noqa: E402  (bench/, the script's own folder)
+
 CREDO = [sys.executable, "-m", "credo"]
 END = "2026-11-01"
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        p = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(p)
-        rss[p] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [pid]
-    while stack:
-        p = stack.pop()
-        total += rss.get(p, 0)
-        stack.extend(children.get(p, []))
-    return total
-
-
-def run(command: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak tree RSS bytes and stdout of one fresh process (which must succeed)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    out, err = proc.communicate()
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(command)} failed ({proc.returncode}):\n{err[-3000:]}")
-    return wall, peak, out
 
 
 def event_count(events: Path) -> int:
@@ -123,17 +86,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="credo-bench-spark-", dir=args.data_dir) as scratch:
         work = Path(scratch)
         duck_out, spark_out, norm_out = work / "duck.parquet", work / "spark.parquet", work / "spark2.parquet"
-        wall, peak, _ = run([*CREDO, "features", "build", "--events", str(events), "--as-of", END,
+        wall, peak, _ = run_measured([*CREDO, "features", "build", "--events", str(events), "--as-of", END,
                              "--out", str(duck_out)])
         rows.append(("duckdb features build (baseline)", wall, peak, ""))
-        wall, peak, _ = run([*CREDO, "features", "build", "--events", str(events), "--as-of", END,
+        wall, peak, _ = run_measured([*CREDO, "features", "build", "--events", str(events), "--as-of", END,
                              "--out", str(spark_out), "--engine", "spark"])
         rows.append(("spark local, raw files (CLI --engine spark)", wall, peak, ""))
         normalised = work / "events-normalised.parquet"
-        wall, peak, _ = run([sys.executable, "-c", "import sys; from credo.scale.spark import normalise_events; "
+        wall, peak, _ = run_measured([sys.executable, "-c", "import sys; from credo.scale.spark import normalise_events; "
                              "normalise_events(sys.argv[1], sys.argv[2])", str(events), str(normalised)])
         rows.append(("normalise raw files to Parquet (DuckDB, once)", wall, peak, ""))
-        wall, peak, out = run([sys.executable, "-c", SPARK_CHILD, str(normalised), END, str(norm_out)])
+        wall, peak, out = run_measured([sys.executable, "-c", SPARK_CHILD, str(normalised), END, str(norm_out)])
         parts = json.loads(out.strip().splitlines()[-1])
         rows.append(("spark local, normalised Parquet", wall, peak,
                      f"session {parts['session_s']:.1f} s + build {parts['build_s']:.1f} s"))
