@@ -62,42 +62,6 @@ def _state(engine) -> list[tuple]:  # noqa: ANN001
             .order_by(events.c.seq))]
 
 
-@pytest.mark.slow
-def test_kill_9_mid_ingest_then_rerun(tmp_path: Path) -> None:
-    file = tmp_path / "events.jsonl"
-    _write_file(file)
-    crashed_db, ack = tmp_path / "crashed.db", tmp_path / "ack.log"
-    crashed = _store(crashed_db)
-
-    proc = subprocess.Popen(_ingest_cmd(crashed_db, file, ack), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if ack.exists() and len(ack.read_text().splitlines()) >= 5:
-            break
-        time.sleep(0.01)  # polling for progress, not waiting out a race
-    assert proc.poll() is None, f"ingest finished before it could be killed: {proc.stderr.read().decode()[-500:]}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-
-    acknowledged = int(ack.read_text().splitlines()[-1].split()[-1])
-    with crashed.connect() as conn:
-        assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
-    stored = _count(crashed)
-    assert acknowledged <= stored < TOTAL, "every acknowledged event survived and the load was interrupted"
-    assert stored % CHUNK == 0, "a chunk is stored whole or not at all"
-
-    rerun = subprocess.run(_ingest_cmd(crashed_db, file, tmp_path / "ack2.log"), capture_output=True, text=True)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert f"duplicates {stored}" in " ".join(rerun.stdout.split())
-
-    clean_db = tmp_path / "clean.db"
-    clean = _store(clean_db)
-    single = subprocess.run(_ingest_cmd(clean_db, file, tmp_path / "ack3.log"), capture_output=True, text=True)
-    assert single.returncode == 0, single.stderr[-2000:]
-    assert _count(clean) == TOTAL
-    assert _state(crashed) == _state(clean)
-
-
 def _kill_after_acks(cmd: list[str], ack: Path, chunks: int) -> None:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
@@ -108,6 +72,41 @@ def _kill_after_acks(cmd: list[str], ack: Path, chunks: int) -> None:
     assert proc.poll() is None, f"ingest finished before it could be killed: {proc.stderr.read().decode()[-500:]}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _acknowledged_kept_and_rerun_dedupes(crashed: Engine, target: Path | str, file: Path, ack: Path, tmp_path: Path,
+                                         total: int) -> None:
+    """Every acknowledged event survived the kill, whole chunks only, and a rerun of the same file
+    stores nothing twice."""
+    acknowledged = int(ack.read_text().splitlines()[-1].split()[-1])
+    stored = _count(crashed)
+    assert acknowledged <= stored < total, "every acknowledged event survived and the load was interrupted"
+    assert stored % CHUNK == 0, "a chunk is stored whole or not at all"
+
+    rerun = subprocess.run(_ingest_cmd(target, file, tmp_path / "ack2.log"), capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"duplicates {stored}" in " ".join(rerun.stdout.split())
+
+
+@pytest.mark.slow
+def test_kill_9_mid_ingest_then_rerun(tmp_path: Path) -> None:
+    file = tmp_path / "events.jsonl"
+    _write_file(file)
+    crashed_db, ack = tmp_path / "crashed.db", tmp_path / "ack.log"
+    crashed = _store(crashed_db)
+
+    _kill_after_acks(_ingest_cmd(crashed_db, file, ack), ack, 5)
+    with crashed.connect() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    _acknowledged_kept_and_rerun_dedupes(crashed, crashed_db, file, ack, tmp_path, TOTAL)
+
+    clean_db = tmp_path / "clean.db"
+    clean = _store(clean_db)
+    single = subprocess.run(_ingest_cmd(clean_db, file, tmp_path / "ack3.log"), capture_output=True, text=True)
+    assert single.returncode == 0, single.stderr[-2000:]
+    assert _count(clean) == TOTAL
+    assert _state(crashed) == _state(clean)
+
 
 
 def _schema(base: str, tag: str) -> tuple[str, Callable[[], None]]:
@@ -150,14 +149,7 @@ def test_kill_9_mid_ingest_then_rerun_on_postgres(tmp_path: Path) -> None:
         crashed = _store_at(crashed_url)
         ack = tmp_path / "ack.log"
         _kill_after_acks(_ingest_cmd(crashed_url, file, ack), ack, 5)
-        acknowledged = int(ack.read_text().splitlines()[-1].split()[-1])
-        stored = _count(crashed)
-        assert acknowledged <= stored < PG_TOTAL, "every acknowledged event survived and the load was interrupted"
-        assert stored % CHUNK == 0, "a chunk is stored whole or not at all"
-
-        rerun = subprocess.run(_ingest_cmd(crashed_url, file, tmp_path / "ack2.log"), capture_output=True, text=True)
-        assert rerun.returncode == 0, rerun.stderr[-2000:]
-        assert f"duplicates {stored}" in " ".join(rerun.stdout.split())
+        _acknowledged_kept_and_rerun_dedupes(crashed, crashed_url, file, ack, tmp_path, PG_TOTAL)
 
         clean = _store_at(clean_url)
         single = subprocess.run(_ingest_cmd(clean_url, file, tmp_path / "ack3.log"), capture_output=True, text=True)
