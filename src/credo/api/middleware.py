@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException
 
 from credo.api.problems import ErrorBody, ErrorResponse
 from credo.errors import ErrorCode
+from credo.web.security import CONSOLE_COOKIE, CONSUMER_COOKIE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -62,7 +63,10 @@ def caller_kind(headers: dict[bytes, bytes]) -> str:
         return "partner"
     if headers.get(b"authorization", b"").lower().startswith(b"bearer "):
         return "consumer"
-    if b"cookie" in headers:
+    cookies = {part.split(b"=", 1)[0].strip() for part in headers.get(b"cookie", b"").split(b";")}
+    if CONSUMER_COOKIE.encode() in cookies:
+        return "consumer"
+    if CONSOLE_COOKIE.encode() in cookies:
         return "console"
     return "anonymous"
 
