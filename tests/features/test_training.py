@@ -13,7 +13,8 @@ import pytest
 from credo.features import compute_features, events_from_directory
 from credo.features.builder import add_months, as_utc
 from credo.features.definitions import FEATURE_NAMES
-from credo.features.training import _SOURCES_SQL, first_bad_dates, monthly_dates, out_of_time_split, training_frame
+from credo.features.labels import SOURCES_SQL
+from credo.features.training import first_bad_dates, monthly_dates, out_of_time_split, training_frame
 from credo.policy.outcome import BAD_DAYS_PAST_DUE, BAD_EVENT_SOURCES, BAD_SOURCE_CODES, HORIZON_MONTHS
 from credo.simulate import SimulationConfig, simulate_to_directory
 from tests.features.helpers import ev, table
@@ -103,7 +104,7 @@ def _first_bad(records, known_at=KNOWN, sources=BAD_SOURCE_CODES):
 
 
 def test_every_published_source_has_its_query():
-    assert set(_SOURCES_SQL) == set(BAD_SOURCE_CODES) == {s.code for s in BAD_EVENT_SOURCES}
+    assert set(SOURCES_SQL) == set(BAD_SOURCE_CODES) == {s.code for s in BAD_EVENT_SOURCES}
     assert HORIZON_MONTHS == 12 and BAD_DAYS_PAST_DUE == 90
     assert all(s.description and s.event_types for s in BAD_EVENT_SOURCES)
 

@@ -13,8 +13,9 @@ For each observation date D (midnight UTC of a calendar date):
 What a bad event is, and how it is dated, is the published outcome definition
 (:mod:`credo.policy.outcome`): 90+ days past due, charge-off or collection on
 any obligation: credit status and charge-offs, bureau tradelines, bills and
-rent, order instalments, rental and ride fees. :data:`_SOURCES_SQL` holds one
-query per :data:`~credo.policy.outcome.BAD_EVENT_SOURCES` entry.
+rent, order instalments, rental and ride fees. The queries that find them, and
+the snapshot labelling rule, are SQL in :mod:`credo.features.labels`, the text
+the Spark backend runs too (:mod:`credo.scale.spark_training`).
 
 Labels look back with hindsight: bad events are read with every correction and
 retraction known when the labels are built (``labels_known_at``, default: after
@@ -31,63 +32,29 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine
 
-from credo.features.builder import DEFAULT_RETENTION_MONTHS, AsOf, FeatureQuery, add_months, as_utc
+from credo.features.builder import DEFAULT_RETENTION_MONTHS, add_months, as_utc
 from credo.features.compute import compute_features, connect
 from credo.features.definitions import FEATURE_NAMES
 from credo.features.events_table import EVENTS_SCHEMA, events_from_store
-from credo.policy.outcome import BAD_DAYS_PAST_DUE, BAD_SOURCE_CODES, HORIZON_MONTHS
+from credo.features.labels import (
+    DEFAULT_BAD_SOURCES,
+    BadSource,
+    default_known_at,
+    first_bad_dates_sql,
+    horizon_end,
+    snapshot_labels_sql,
+)
+from credo.policy.outcome import BAD_DAYS_PAST_DUE, HORIZON_MONTHS
 
-BadSource = str  # a code of credo.policy.outcome.BAD_EVENT_SOURCES
-DEFAULT_BAD_SOURCES: tuple[BadSource, ...] = BAD_SOURCE_CODES
-LABEL_COLUMNS = ("as_of_date", "days_past_due", "charged_off_date", "worst_days_past_due_24m", "status",
-                 "instalment")
-_DPD = BAD_DAYS_PAST_DUE
-_DEROGATORY = "('charged_off', 'collection')"
-
-#: One query per published bad-event source: ``(consumer_id, bad_date)`` rows over ``effective_events``.
-_SOURCES_SQL: dict[str, str] = {
-    "credit_status": (
-        "SELECT consumer_id, as_of_date AS bad_date FROM effective_events "
-        f"WHERE type = 'credit.status' AND days_past_due >= {_DPD}"
-    ),
-    "charge_off": (
-        "SELECT consumer_id, charged_off_date AS bad_date FROM effective_events "
-        "WHERE type = 'credit.charged_off'"
-    ),
-    "bureau": (  # the first snapshot of each tradeline that reports it
-        "SELECT consumer_id, MIN(as_of_date) AS bad_date FROM effective_events "
-        f"WHERE type = 'bureau.tradeline' AND (worst_days_past_due_24m >= {_DPD} OR status IN {_DEROGATORY}) "
-        "GROUP BY consumer_id, partner_id, ref"
-    ),
-    "bill": (  # unpaid by due + 90, or paid 90+ days late
-        "SELECT b.consumer_id, b.due_date + {dpd} AS bad_date FROM effective_events AS b "
-        "LEFT JOIN (SELECT consumer_id, partner_id, ref, MIN(paid_date) AS paid_date FROM effective_events "
-        "WHERE type = 'bill.paid' GROUP BY consumer_id, partner_id, ref) AS p "
-        "ON p.consumer_id = b.consumer_id AND p.partner_id = b.partner_id AND p.ref = b.ref "
-        "WHERE b.type = 'bill.issued' AND (p.paid_date IS NULL OR p.paid_date >= b.due_date + {dpd})"
-    ).format(dpd=_DPD),
-    "order_instalment": (  # reported unpaid, or paid 90+ days late
-        f"SELECT consumer_id, MIN(due_date) + {_DPD} AS bad_date FROM effective_events "
-        "WHERE type = 'order.payment' GROUP BY consumer_id, partner_id, ref, instalment "
-        f"HAVING MIN(paid_date) IS NULL OR MIN(paid_date) >= MIN(due_date) + {_DPD}"
-    ),
-    "rental_fee": (  # reported unpaid, and not reported paid before due + 90 (a bill's rule)
-        "SELECT f.consumer_id, f.due_date + {dpd} AS bad_date FROM effective_events AS f "
-        "LEFT JOIN (SELECT consumer_id, partner_id, ref, MIN(paid_date) AS paid_date FROM effective_events "
-        "WHERE type = 'rental.fee_paid' GROUP BY consumer_id, partner_id, ref) AS p "
-        "ON p.consumer_id = f.consumer_id AND p.partner_id = f.partner_id AND p.ref = f.ref "
-        "WHERE f.type = 'rental.fee_unpaid' AND (p.paid_date IS NULL OR p.paid_date >= f.due_date + {dpd})"
-    ).format(dpd=_DPD),
-}
-if set(_SOURCES_SQL) != set(BAD_SOURCE_CODES):  # pragma: no cover - a policy change without its query
-    raise RuntimeError("credo.features.training._SOURCES_SQL must cover exactly policy.outcome.BAD_EVENT_SOURCES")
+#: Columns of :func:`training_frame`, in order.
+TRAINING_COLUMNS: tuple[str, ...] = ("consumer_id", "observation_date", *FEATURE_NAMES, "label", "bad_date", "sample")
 
 
 def monthly_dates(first: date, last: date) -> list[date]:
@@ -121,18 +88,7 @@ def first_bad_dates(
     among them applied; a bad date after ``known_at``'s date (an unpaid bill
     whose 90 days have not run out yet) is not known and does not count.
     """
-    unknown = sorted(set(sources) - set(BAD_SOURCE_CODES))
-    if unknown:
-        raise ValueError(f"unknown bad-event source(s) {', '.join(unknown)}; known: {', '.join(BAD_SOURCE_CODES)}")
-    if known_at is None:
-        end = data_end(events)
-        known_at = (end or datetime(1970, 1, 1, tzinfo=timezone.utc)) + timedelta(microseconds=1)
-    query = FeatureQuery(AsOf(known_at), (), extra_columns=LABEL_COLUMNS)
-    ctes = ",\n".join(f"{name} AS ({sql})" for name, sql in query.resolved_ctes())
-    union = " UNION ALL ".join(_SOURCES_SQL[s] for s in sources)
-    known_date = known_at.astimezone(timezone.utc).date().isoformat()
-    sql = (f"WITH {ctes}\nSELECT consumer_id, MIN(bad_date) AS first_bad_date FROM ({union}) AS bad "
-           f"WHERE bad_date <= DATE '{known_date}' GROUP BY consumer_id ORDER BY consumer_id")
+    sql = first_bad_dates_sql(known_at if known_at is not None else default_known_at(data_end(events)), sources)
     con = connect()
     try:
         con.register("events", events.select(EVENTS_SCHEMA.names))
@@ -144,12 +100,39 @@ def first_bad_dates(
                      name="first_bad_date", dtype=object)
 
 
+def labelled_dates(
+    observation_dates: Iterable[date],
+    end: datetime | None,
+    *,
+    horizon_months: int,
+    require_full_horizon: bool = True,
+    stacklevel: int = 2,
+) -> list[date]:
+    """The sorted distinct observation dates to label, given the data's end (:func:`data_end`).
+
+    With ``require_full_horizon`` a date whose horizon ends after the data is dropped, with a
+    warning: labels are dated by day, so its horizon's last day must be a day the data reaches.
+    """
+    if horizon_months < 1:
+        raise ValueError("horizon_months must be >= 1")
+    dates = sorted(set(observation_dates))
+    if require_full_horizon and end is not None:
+        kept = [d for d in dates if horizon_end(d, horizon_months) - timedelta(days=1) <= end.date()]
+        dropped = [d for d in dates if d not in kept]
+        if dropped:
+            warnings.warn(
+                f"observation dates {', '.join(map(str, dropped))} dropped: their {horizon_months}-month "
+                f"horizon ends after the data ({end.isoformat()})", stacklevel=stacklevel + 1)
+        dates = kept
+    return dates
+
+
 def training_frame(
     events: pa.Table,
     observation_dates: Iterable[date],
     *,
     horizon_months: int = HORIZON_MONTHS,
-    retention_months: int = DEFAULT_RETENTION_MONTHS,
+    retention_months: int | None = DEFAULT_RETENTION_MONTHS,
     bad_sources: Sequence[BadSource] = DEFAULT_BAD_SOURCES,
     labels_known_at: datetime | None = None,
     require_full_horizon: bool = True,
@@ -157,25 +140,14 @@ def training_frame(
 ) -> pd.DataFrame:
     """Observation snapshots with labels, one row per (scorable consumer, observation date).
 
-    Columns: ``consumer_id``, ``observation_date``, every feature
+    Columns (:data:`TRAINING_COLUMNS`): ``consumer_id``, ``observation_date``, every feature
     (:data:`~credo.features.definitions.FEATURE_NAMES`), ``label`` (1 = bad),
     ``bad_date`` (first bad-event date or None), ``sample`` ("train" /
     "validation", see :func:`out_of_time_split`). Rows are sorted by date, then consumer.
     """
-    if horizon_months < 1:
-        raise ValueError("horizon_months must be >= 1")
-    dates = sorted(set(observation_dates))
-    end = data_end(events)
-    if require_full_horizon and end is not None:
-        # labels are dated by day: the horizon's last day must be a day the data reaches
-        kept = [d for d in dates if add_months(as_utc(d), horizon_months).date() - timedelta(days=1) <= end.date()]
-        dropped = [d for d in dates if d not in kept]
-        if dropped:
-            warnings.warn(
-                f"observation dates {', '.join(map(str, dropped))} dropped: their {horizon_months}-month "
-                f"horizon ends after the data ({end.isoformat()})", stacklevel=2)
-        dates = kept
-    columns = ["consumer_id", "observation_date", *FEATURE_NAMES, "label", "bad_date", "sample"]
+    dates = labelled_dates(observation_dates, data_end(events), horizon_months=horizon_months,
+                           require_full_horizon=require_full_horizon)
+    columns = list(TRAINING_COLUMNS)
     if not dates:
         return pd.DataFrame(columns=columns)
     bad = first_bad_dates(events, sources=bad_sources, known_at=labels_known_at)
@@ -185,17 +157,20 @@ def training_frame(
         for d in dates:
             feats = compute_features(events, as_utc(d), retention_months=retention_months, con=con)
             feats = feats[feats["is_scorable"]].drop(columns="is_scorable")
+            n = len(feats)
             first_bad = bad.reindex(feats.index)
-            horizon_end = add_months(as_utc(d), horizon_months).date()
-            already = first_bad.map(lambda b: b is not None and not pd.isna(b) and b < d)  # noqa: B023 (runs at once)
-            feats = feats[~already.to_numpy()]
-            first_bad = first_bad[~already.to_numpy()]
-            label = first_bad.map(lambda b: int(b is not None and not pd.isna(b) and d <= b < horizon_end))  # noqa: B023
-            frame = feats.reset_index()
+            con.register("snapshot", pa.table({
+                "consumer_id": pa.array(feats.index.tolist(), pa.string()),
+                "observation_date": pa.array([d] * n, pa.date32()),
+                "horizon_end": pa.array([horizon_end(d, horizon_months)] * n, pa.date32()),
+                "first_bad_date": pa.array([None if pd.isna(b) else b for b in first_bad.tolist()], pa.date32()),
+            }))
+            labelled = con.sql(snapshot_labels_sql("snapshot", order_by=("consumer_id",))).to_arrow_table()
+            con.unregister("snapshot")
+            frame = feats.loc[labelled.column("consumer_id").to_pylist()].reset_index()
             frame.insert(1, "observation_date", d)
-            frame["label"] = label.to_numpy().astype("int64")
-            frame["bad_date"] = [b if (b is not None and not pd.isna(b) and b < horizon_end) else None
-                                 for b in first_bad.to_numpy()]
+            frame["label"] = labelled.column("label").to_numpy().astype("int64")
+            frame["bad_date"] = labelled.column("bad_date").to_pylist()
             frames.append(frame)
     finally:
         con.close()
@@ -204,19 +179,28 @@ def training_frame(
     return out[columns]
 
 
-def out_of_time_split(frame: pd.DataFrame, *, validation_dates: int | None = None) -> pd.Series:
-    """"train" for earlier observation dates, "validation" for the last ``validation_dates``.
+def validation_cut(observation_dates: Iterable[date], *, validation_dates: int | None = None) -> date | None:
+    """The first observation date of the validation sample (None: every date is for training).
 
-    Default: the latest quarter of the distinct dates (at least one), keeping at
-    least one training date when there are two or more.
+    ``validation_dates`` of the distinct dates are for validation; default: the latest quarter
+    (at least one), keeping at least one training date when there are two or more.
     """
-    dates = sorted(frame["observation_date"].unique())
+    dates = sorted(set(observation_dates))
     if not dates:
-        return pd.Series([], dtype=object)
+        return None
     k = validation_dates if validation_dates is not None else max(1, math.ceil(len(dates) / 4))
     if len(dates) >= 2:
         k = min(k, len(dates) - 1)
-    cut = dates[len(dates) - k] if k > 0 else None
+    return dates[len(dates) - k] if k > 0 else None
+
+
+def out_of_time_split(frame: pd.DataFrame, *, validation_dates: int | None = None) -> pd.Series:
+    """"train" for earlier observation dates, "validation" for the last ``validation_dates``
+    (:func:`validation_cut`)."""
+    dates = frame["observation_date"].unique()
+    if not len(dates):
+        return pd.Series([], dtype=object)
+    cut = validation_cut(dates, validation_dates=validation_dates)
     return frame["observation_date"].map(
         lambda d: "validation" if cut is not None and d >= cut else "train"
     ).rename("sample")
@@ -228,6 +212,6 @@ def training_frame_from_store(engine: Engine, observation_dates: Iterable[date],
 
 
 __all__ = [
-    "BAD_DAYS_PAST_DUE", "DEFAULT_BAD_SOURCES", "data_end", "first_bad_dates", "monthly_dates",
-    "out_of_time_split", "training_frame", "training_frame_from_store",
+    "BAD_DAYS_PAST_DUE", "DEFAULT_BAD_SOURCES", "TRAINING_COLUMNS", "data_end", "first_bad_dates", "labelled_dates",
+    "monthly_dates", "out_of_time_split", "training_frame", "training_frame_from_store", "validation_cut",
 ]

@@ -11,8 +11,8 @@ Each way an obligation reaches that state is a :class:`BadEventSource`, dated
 by the day it became 90 days past due (or the day of the charge-off or
 collection report). Training (:mod:`credo.features.training`), the
 simulator's ``outcomes`` table, reports and the model card all read this
-module; the SQL that finds each source lives next to the training frame and
-is keyed by :attr:`BadEventSource.code`.
+module; the SQL that finds each source (:mod:`credo.features.labels`, run by
+DuckDB and, transpiled, by Spark) is keyed by :attr:`BadEventSource.code`.
 
 Labels are built with hindsight (every correction and retraction known when
 they are built) but only from what has been received: a bad date after the
