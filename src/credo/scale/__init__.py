@@ -16,5 +16,6 @@ out of core on DuckDB:
 * :mod:`credo.scale.score` scores a features Parquet in record batches with a published model;
 * :mod:`credo.scale.spark` runs the same feature text (transpiled by sqlglot) and the scorecard
   as a column expression (:mod:`credo.scale.scorecard_sql`) on Apache Spark, for populations
-  beyond one machine (``docs/deployment-spark.md``).
+  beyond one machine (``docs/deployment-spark.md``); :mod:`credo.scale.spark_training` builds
+  the training snapshots and bad labels there (the label SQL of :mod:`credo.features.labels`).
 """
