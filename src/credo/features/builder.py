@@ -552,9 +552,8 @@ class QueryShape:
         over the few rows and columns they order (``latest_ranks``); ``enriched_events`` is one
         scan of the effective events with those joined back. The same values as windows over
         each branch of events (the earlier form), but a hash aggregate and a hash join instead of
-        sorting every column of a third of the events: with :data:`REREAD_CTES`, a 5 M-event bucket
-        of the out-of-core build took 6.6 s against 7.8 s with the windows (quiet 2-core machine,
-        best of three). References match NULL to NULL (``IS NOT DISTINCT FROM``), as a window
+        sorting every column of a third of the events: measured 1.4x faster on DuckDB
+        (docs/benchmarks.md). References match NULL to NULL (``IS NOT DISTINCT FROM``), as a window
         partition does. Ranks join back on ``(consumer_id, partner_id, event_id)``, one row per
         effective event (the events table holds one row per ``(partner_id, event_id)``, and a
         chain keeps one version).
