@@ -475,13 +475,6 @@ def _referenced_columns(expression: str) -> set[str]:
     return {c.name for c in tree.find_all(exp.Column)}
 
 
-#: CTEs DuckDB reads again at each reference instead of writing a copy (``NOT MATERIALIZED``):
-#: ``effective_events`` only filters the (materialised) visible events and appends the few revised
-#: ones, and it has five readers; copying its 5 M rows per bucket cost more than the four extra
-#: filtered reads (a bucket of the out-of-core build: 10.6 s materialised, 6.6 s re-read).
-REREAD_CTES = frozenset({"effective_events"})
-
-
 @dataclass(frozen=True)
 class QueryShape:
     """What a feature query's text depends on: everything but the instant and the retention period.
@@ -625,8 +618,7 @@ class QueryShape:
             outer.append(f"CAST({value} AS {f.sql_type}) AS {f.name}")
         if self.criteria is not None:
             outer.append("COALESCE(a.is_scorable, FALSE) AS is_scorable")
-        body = ",\n".join(f"{name} AS {'NOT MATERIALIZED ' if name in REREAD_CTES else ''}(\n  {q}\n)"
-                           for name, q in ctes)
+        body = ",\n".join(f"{name} AS (\n  {q}\n)" for name, q in ctes)
         sql = (
             f"WITH {body}\nSELECT " + ",\n  ".join(outer) +
             f"\nFROM {self.population_table} AS p\nLEFT JOIN features_agg AS a ON a.consumer_id = p.consumer_id"
@@ -700,11 +692,7 @@ class FeatureQuery:
 
 
 def to_spark_sql(sql: str, pretty: bool = True) -> str:
-    """``sql`` (DuckDB dialect) in Spark SQL; ``NOT MATERIALIZED`` hints dropped (Spark has none)."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    for cte in tree.find_all(exp.CTE):
-        cte.set("materialized", None)
-    return tree.sql(dialect="spark", pretty=pretty)
+    return sqlglot.transpile(sql, read="duckdb", write="spark", pretty=pretty)[0]
 
 
 def feature_query(
