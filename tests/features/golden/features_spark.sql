@@ -253,47 +253,77 @@ WITH visible_events AS (
   FROM chain_heads
   WHERE
     occurred_at < CAST('2024-06-01 00:00:00+00:00' AS TIMESTAMP)
-), bill_terms AS (
-  SELECT
-    consumer_id,
-    partner_id,
-    ref,
-    MIN(CASE WHEN type = 'bill.issued' THEN due_date END) AS bill_due_date,
-    MIN(CASE WHEN type = 'bill.paid' THEN paid_date END) AS bill_paid_date
-  FROM effective_events
-  WHERE
-    type IN ('bill.issued', 'bill.paid')
-  GROUP BY
-    consumer_id,
-    partner_id,
-    ref
-), account_terms AS (
-  SELECT
-    consumer_id,
-    partner_id,
-    ref,
-    MAX(CASE WHEN type = 'credit.opened' THEN limit_minor END) AS account_limit_minor,
-    MAX(CASE WHEN type = 'credit.opened' THEN product END) AS account_product,
-    MAX(CASE WHEN type IN ('credit.closed', 'credit.charged_off') THEN 1 ELSE 0 END) = 1 AS account_ended
-  FROM effective_events
-  WHERE
-    type IN (
-      'credit.opened',
-      'credit.statement',
-      'credit.payment',
-      'credit.status',
-      'credit.closed',
-      'credit.charged_off'
-    )
-  GROUP BY
-    consumer_id,
-    partner_id,
-    ref
-), latest_ranks AS (
+), enriched_events AS (
   SELECT
     consumer_id,
     partner_id,
     event_id,
+    type,
+    occurred_at,
+    received_at,
+    target_event_id,
+    root_event_id,
+    revised,
+    ref,
+    occurred_date,
+    amount_minor,
+    due_date,
+    paid_date,
+    bill_kind,
+    product,
+    limit_minor,
+    opened_date,
+    balance_minor,
+    days_past_due,
+    on_time,
+    status,
+    credit_limit_minor,
+    worst_days_past_due_24m,
+    level,
+    band,
+    MIN(CASE WHEN type = 'bill.issued' THEN due_date END) OVER (PARTITION BY consumer_id, partner_id, ref) AS bill_due_date,
+    MIN(CASE WHEN type = 'bill.paid' THEN paid_date END) OVER (PARTITION BY consumer_id, partner_id, ref) AS bill_paid_date,
+    CAST(NULL AS BIGINT) AS account_limit_minor,
+    CAST(NULL AS STRING) AS account_product,
+    CAST(NULL AS BOOLEAN) AS account_ended,
+    CAST(NULL AS BIGINT) AS recency_rank,
+    CAST(NULL AS BIGINT) AS type_recency_rank
+  FROM effective_events
+  WHERE
+    type IN ('bill.issued', 'bill.paid')
+  UNION ALL
+  SELECT
+    consumer_id,
+    partner_id,
+    event_id,
+    type,
+    occurred_at,
+    received_at,
+    target_event_id,
+    root_event_id,
+    revised,
+    ref,
+    occurred_date,
+    amount_minor,
+    due_date,
+    paid_date,
+    bill_kind,
+    product,
+    limit_minor,
+    opened_date,
+    balance_minor,
+    days_past_due,
+    on_time,
+    status,
+    credit_limit_minor,
+    worst_days_past_due_24m,
+    level,
+    band,
+    CAST(NULL AS DATE) AS bill_due_date,
+    CAST(NULL AS DATE) AS bill_paid_date,
+    MAX(CASE WHEN type = 'credit.opened' THEN limit_minor END) OVER (PARTITION BY consumer_id, partner_id, ref) AS account_limit_minor,
+    MAX(CASE WHEN type = 'credit.opened' THEN product END) OVER (PARTITION BY consumer_id, partner_id, ref) AS account_product,
+    MAX(CASE WHEN type IN ('credit.closed', 'credit.charged_off') THEN 1 ELSE 0 END) OVER (PARTITION BY consumer_id, partner_id, ref) = 1 AS account_ended,
     ROW_NUMBER() OVER (
       PARTITION BY consumer_id, partner_id, type, ref
       ORDER BY occurred_at DESC, received_at DESC, event_id DESC
@@ -307,14 +337,82 @@ WITH visible_events AS (
       'credit.payment',
       'credit.status',
       'credit.closed',
-      'credit.charged_off',
-      'bureau.tradeline'
+      'credit.charged_off'
     )
   UNION ALL
   SELECT
     consumer_id,
     partner_id,
     event_id,
+    type,
+    occurred_at,
+    received_at,
+    target_event_id,
+    root_event_id,
+    revised,
+    ref,
+    occurred_date,
+    amount_minor,
+    due_date,
+    paid_date,
+    bill_kind,
+    product,
+    limit_minor,
+    opened_date,
+    balance_minor,
+    days_past_due,
+    on_time,
+    status,
+    credit_limit_minor,
+    worst_days_past_due_24m,
+    level,
+    band,
+    CAST(NULL AS DATE) AS bill_due_date,
+    CAST(NULL AS DATE) AS bill_paid_date,
+    CAST(NULL AS BIGINT) AS account_limit_minor,
+    CAST(NULL AS STRING) AS account_product,
+    CAST(NULL AS BOOLEAN) AS account_ended,
+    ROW_NUMBER() OVER (
+      PARTITION BY consumer_id, partner_id, type, ref
+      ORDER BY occurred_at DESC, received_at DESC, event_id DESC
+    ) AS recency_rank,
+    CAST(NULL AS BIGINT) AS type_recency_rank
+  FROM effective_events
+  WHERE
+    type = 'bureau.tradeline'
+  UNION ALL
+  SELECT
+    consumer_id,
+    partner_id,
+    event_id,
+    type,
+    occurred_at,
+    received_at,
+    target_event_id,
+    root_event_id,
+    revised,
+    ref,
+    occurred_date,
+    amount_minor,
+    due_date,
+    paid_date,
+    bill_kind,
+    product,
+    limit_minor,
+    opened_date,
+    balance_minor,
+    days_past_due,
+    on_time,
+    status,
+    credit_limit_minor,
+    worst_days_past_due_24m,
+    level,
+    band,
+    CAST(NULL AS DATE) AS bill_due_date,
+    CAST(NULL AS DATE) AS bill_paid_date,
+    CAST(NULL AS BIGINT) AS account_limit_minor,
+    CAST(NULL AS STRING) AS account_product,
+    CAST(NULL AS BOOLEAN) AS account_ended,
     CAST(NULL AS BIGINT) AS recency_rank,
     ROW_NUMBER() OVER (
       PARTITION BY consumer_id, type
@@ -323,63 +421,55 @@ WITH visible_events AS (
   FROM effective_events
   WHERE
     type = 'income.verified'
-), enriched_events AS (
+  UNION ALL
   SELECT
-    e.consumer_id,
-    e.partner_id,
-    e.event_id,
-    e.type,
-    e.occurred_at,
-    e.received_at,
-    e.target_event_id,
-    e.root_event_id,
-    e.revised,
-    e.ref,
-    e.occurred_date,
-    e.amount_minor,
-    e.due_date,
-    e.paid_date,
-    e.bill_kind,
-    e.product,
-    e.limit_minor,
-    e.opened_date,
-    e.balance_minor,
-    e.days_past_due,
-    e.on_time,
-    e.status,
-    e.credit_limit_minor,
-    e.worst_days_past_due_24m,
-    e.level,
-    e.band,
-    b.bill_due_date,
-    b.bill_paid_date,
-    a.account_limit_minor,
-    a.account_product,
-    a.account_ended,
-    r.recency_rank,
-    r.type_recency_rank
-  FROM effective_events AS e
-  LEFT JOIN bill_terms AS b
-    ON e.type IN ('bill.issued', 'bill.paid')
-    AND b.consumer_id = e.consumer_id
-    AND b.partner_id = e.partner_id
-    AND b.ref IS NOT DISTINCT FROM e.ref
-  LEFT JOIN account_terms AS a
-    ON e.type IN (
+    consumer_id,
+    partner_id,
+    event_id,
+    type,
+    occurred_at,
+    received_at,
+    target_event_id,
+    root_event_id,
+    revised,
+    ref,
+    occurred_date,
+    amount_minor,
+    due_date,
+    paid_date,
+    bill_kind,
+    product,
+    limit_minor,
+    opened_date,
+    balance_minor,
+    days_past_due,
+    on_time,
+    status,
+    credit_limit_minor,
+    worst_days_past_due_24m,
+    level,
+    band,
+    CAST(NULL AS DATE) AS bill_due_date,
+    CAST(NULL AS DATE) AS bill_paid_date,
+    CAST(NULL AS BIGINT) AS account_limit_minor,
+    CAST(NULL AS STRING) AS account_product,
+    CAST(NULL AS BOOLEAN) AS account_ended,
+    CAST(NULL AS BIGINT) AS recency_rank,
+    CAST(NULL AS BIGINT) AS type_recency_rank
+  FROM effective_events
+  WHERE
+    NOT type IN (
+      'bill.issued',
+      'bill.paid',
       'credit.opened',
       'credit.statement',
       'credit.payment',
       'credit.status',
       'credit.closed',
-      'credit.charged_off'
+      'credit.charged_off',
+      'bureau.tradeline',
+      'income.verified'
     )
-    AND a.consumer_id = e.consumer_id
-    AND a.partner_id = e.partner_id
-    AND a.ref IS NOT DISTINCT FROM e.ref
-  LEFT JOIN latest_ranks AS r
-    ON r.consumer_id = e.consumer_id
-    AND r.partner_id = e.partner_id
-    AND r.event_id = e.event_id
 ), features_agg AS (
   SELECT
     consumer_id,
