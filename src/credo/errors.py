@@ -104,6 +104,9 @@ class ErrorCode(StrEnum):
     OPLOG_ENTRY_EDITED = "OPLOG_ENTRY_EDITED"
     OPLOG_CHAIN_BROKEN = "OPLOG_CHAIN_BROKEN"
     MONITOR_RUN_NOT_FOUND = "MONITOR_RUN_NOT_FOUND"
+    # Batch scores loaded into the store (credo.scale.load).
+    BATCH_SCORES_INVALID = "BATCH_SCORES_INVALID"
+    BATCH_RUN_ALREADY_LOADED = "BATCH_RUN_ALREADY_LOADED"
 
 
 class CredoError(Exception):

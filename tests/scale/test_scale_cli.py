@@ -102,3 +102,29 @@ def test_a_missing_spark_function_is_a_clear_exit_2():
     with pytest.raises(typer.Exit) as exited:
         spark_function("no_such_function")
     assert exited.value.exit_code == 2
+
+
+def test_scores_flow_from_event_parquet_into_the_store(world, tmp_path, engine, store_url):
+    """The nightly path end to end: events → features → scores Parquet → one run of the score history."""
+    from sqlalchemy import insert, select
+
+    from credo.store.tables import consumers, scores
+
+    directory, models, features = world
+    out = tmp_path / "scores.parquet"
+    result = runner.invoke(app, ["score", "--models", str(models), "--out", str(out), "--events", str(directory),
+                                 "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 0, result.output
+    with engine.begin() as conn:
+        conn.execute(insert(consumers), [{"id": c, "status": "active", "enrolled_at": datetime(2020, 1, 1,
+                                          tzinfo=timezone.utc)} for c in features.index])
+    result = runner.invoke(app, ["scores", "load", str(out), "--db", store_url])
+    assert result.exit_code == 0, result.output
+    want = pd.read_parquet(out).set_index("consumer_id").sort_index()
+    with engine.connect() as conn:
+        got = pd.DataFrame(conn.execute(select(scores)).mappings().all()).set_index("consumer_id").sort_index()
+    assert len(got) == 600 and got["run_id"].nunique() == 1
+    assert got["score"].astype("Int64").equals(want["score"].astype("Int64"))
+    assert got["band"].fillna("-").equals(want["band"].fillna("-"))
+    assert got["status"].equals(want["status"])
+    assert [list(r) for r in got["reasons"]] == [list(r) for r in want["reasons"]]

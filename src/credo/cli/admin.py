@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from credo.cli.progress import console
+from credo.cli.store import store_engine
 
 partner_app = typer.Typer(help="Register partners and manage their API keys.", no_args_is_help=True)
 consumer_app = typer.Typer(help="Enrol consumers and record their consent to report.", no_args_is_help=True)
@@ -17,10 +18,6 @@ operator_app = typer.Typer(help="Platform operators, who sign in to the read-onl
 Db = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL of the store.")]
 
 
-def _engine(db: str | None):  # noqa: ANN202
-    from credo.cli.main import _engine as engine_for
-
-    return engine_for(db)
 
 
 @partner_app.command("add")
@@ -35,7 +32,7 @@ def partner_add(
     """Register a partner and print its first API key (shown once, stored hashed)."""
     from credo.registry import issue_api_key, register_partner
 
-    with _engine(db).begin() as conn:
+    with store_engine(db).begin() as conn:
         register_partner(conn, partner_id, name, kind, event_type)
         key = issue_api_key(conn, partner_id)
     console.print(f"partner {partner_id} registered; API key (shown once): [bold]{key}[/]")
@@ -46,7 +43,7 @@ def partner_new_key(partner_id: str, db: Db = None) -> None:
     """Issue another API key (for rotation)."""
     from credo.registry import issue_api_key
 
-    with _engine(db).begin() as conn:
+    with store_engine(db).begin() as conn:
         key = issue_api_key(conn, partner_id)
     console.print(f"API key (shown once): [bold]{key}[/]")
 
@@ -56,7 +53,7 @@ def partner_revoke_key(key_id: str, db: Db = None) -> None:
     """Revoke an API key by its id (the part after ``credo_``)."""
     from credo.registry import revoke_api_key
 
-    with _engine(db).begin() as conn:
+    with store_engine(db).begin() as conn:
         revoked = revoke_api_key(conn, key_id)
     console.print(f"key {key_id} revoked" if revoked else f"key {key_id} was already revoked")
 
@@ -66,7 +63,7 @@ def consumer_enrol(consumer_id: str, db: Db = None) -> None:
     """Enrol a consumer; no consent is given by enrolling."""
     from credo.registry import enrol_consumer
 
-    with _engine(db).begin() as conn:
+    with store_engine(db).begin() as conn:
         enrol_consumer(conn, consumer_id)
     console.print(f"consumer {consumer_id} enrolled with no consents")
 
@@ -81,7 +78,7 @@ def consumer_grant(
     """Record the consumer's explicit consent for a partner to report the given types."""
     from credo.registry import grant_report_consent
 
-    with _engine(db).begin() as conn:
+    with store_engine(db).begin() as conn:
         grant_report_consent(conn, consumer_id, partner_id, event_type)
     console.print(f"{consumer_id} consents to {partner_id} reporting {', '.join(event_type)}")
 
@@ -96,7 +93,7 @@ def consumer_withdraw(
     """Withdraw consent to report; further events from that partner are rejected."""
     from credo.registry import withdraw_report_consent
 
-    with _engine(db).begin() as conn:
+    with store_engine(db).begin() as conn:
         count = withdraw_report_consent(conn, consumer_id, partner_id, event_type)
     console.print(f"withdrew {count} consent(s)")
 
@@ -116,7 +113,7 @@ def operator_add(
         password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _engine(db).begin() as conn:
+    with store_engine(db).begin() as conn:
         add_operator(conn, username, password, utcnow())
     console.print(f"operator {username} added; sign in at /operator/login")
 
@@ -124,5 +121,5 @@ def operator_add(
 @db_app.command("upgrade")
 def db_upgrade(db: Db = None) -> None:
     """Apply all migrations to the store."""
-    _engine(db)
+    store_engine(db)
     console.print("store schema is up to date")

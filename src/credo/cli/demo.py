@@ -49,12 +49,13 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "1
              port: int | None = 8000, with_challenger: bool = False) -> None:  # noqa: C901
     from datetime import date
 
-    from credo.cli.main import _engine, _load_world, _print_report
+    from credo.cli.main import _load_world, _print_report
+    from credo.cli.store import store_engine
     from credo.simulate import SimulationConfig, simulate_to_directory
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    engine = _engine(f"sqlite:///{db}")
+    engine = store_engine(f"sqlite:///{db}")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         config = SimulationConfig(consumers=consumers, months=months, seed=seed, end=date.today())

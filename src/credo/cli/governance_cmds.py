@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from credo.cli.progress import console
+from credo.cli.store import store_engine
 
 model_app = typer.Typer(help="The model registry: candidates, the serving model, the gate, the operator log.",
                         no_args_is_help=True)
@@ -23,10 +24,6 @@ OperatorOption = Annotated[str | None, typer.Option(
     "--operator", help="Who acts, recorded in the operator log (default: your login name).")]
 
 
-def _engine(db: str | None):  # noqa: ANN202
-    from credo.cli.main import _engine as engine
-
-    return engine(db)
 
 
 def _operator(name: str | None) -> str:
@@ -94,7 +91,7 @@ def list_models(db: DbOption = None) -> None:
     """Every registered model, newest first, with its status."""
     from credo.governance import gate, oplog, registry
 
-    with _engine(db).connect() as conn:
+    with store_engine(db).connect() as conn:
         records = registry.listing(conn)
         serving = registry.serving_version(conn)
         refused = {e.model_version for e in oplog.entries(conn, action=oplog.Action.REFUSE)}
@@ -114,7 +111,7 @@ def show_model(version: Annotated[str, typer.Argument(help="A registered version
     """A registered model: where it came from, its validation, and every operator-log entry about it."""
     from credo.governance import oplog, registry
 
-    with _engine(db).connect() as conn:
+    with store_engine(db).connect() as conn:
         record = registry.get(conn, version)
         entries = oplog.entries(conn, model_version=version)
         serving = registry.serving(conn)
@@ -165,7 +162,7 @@ def publish_model(
     if which not in ("champion", "challenger"):
         raise typer.BadParameter("champion or challenger", param_hint="--model")
     with console.status(f"running the gate on {version} ({which})"):
-        decision = gate.publish(_engine(db), version, model=which, operator=_operator(operator), reason=reason,
+        decision = gate.publish(store_engine(db), version, model=which, operator=_operator(operator), reason=reason,
                                 at=_now(), justification=justify_fairness, rescaling=rescaling)
     print_gate_results([r.record() for r in decision.report.results])
     if decision.published:
@@ -186,7 +183,7 @@ def rollback_model(
     """Serve again the model that served before the current one (it passed the gate when published)."""
     from credo.governance import gate
 
-    entry = gate.rollback(_engine(db), operator=_operator(operator), reason=reason, at=_now(), to=to)
+    entry = gate.rollback(store_engine(db), operator=_operator(operator), reason=reason, at=_now(), to=to)
     console.print(f"rolled back: {entry.model_version} serves again (operator log #{entry.seq})")
 
 
@@ -201,7 +198,7 @@ def operator_log(
     """The operator log: who registered, published, refused or rolled back what, when and why."""
     from credo.governance import oplog
 
-    with _engine(db).connect() as conn:
+    with store_engine(db).connect() as conn:
         entries = oplog.entries(conn, newest_first=True, limit=limit)
         report = None
         if verify:
@@ -274,7 +271,7 @@ def fairness(
     if population not in ("validation", "train"):
         raise typer.BadParameter("validation or train", param_hint="--population")
     who, at = _operator(operator), _now()
-    engine = _engine(db)
+    engine = store_engine(db)
     with engine.begin() as conn:
         record, bundle, rows = _model_and_rows(conn, version, population)
         audit = attributes.read(conn, rows["subject_id"], reader=who, at=at, model_version=record.version,
@@ -338,7 +335,7 @@ def fairness_search(
     from credo.governance.gate import registered_thresholds
 
     who, at = _operator(operator), _now()
-    engine = _engine(db)
+    engine = store_engine(db)
     if choose is not None:
         _choose(engine, version, which, choose, reason, who, at)
         return
@@ -427,7 +424,7 @@ def monitor(
     from credo.monitoring import runs
     from credo.monitoring.report import render_html
 
-    engine = _engine(db)
+    engine = store_engine(db)
     with console.status("recomputing the runs' inputs"):
         report = runs.monitor(engine, run, previous, which=which)
     at = _now()

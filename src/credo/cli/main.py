@@ -16,6 +16,7 @@ from credo.cli import scale_cmds
 from credo.cli.errors import CredoGroup
 from credo.cli.progress import console, progress_bar
 from credo.settings import get_settings
+from credo.cli.store import DbOption, store_engine
 
 error_console = Console(stderr=True)
 
@@ -24,17 +25,6 @@ app = typer.Typer(
     cls=CredoGroup,
 )
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL of the store (default: $CREDO_DATABASE_URL or sqlite:///credo.db).")
-]
-
-
-def _engine(db: str | None):
-    from credo.store import create_store_engine, upgrade_schema
-
-    engine = create_store_engine(db or get_settings().store_url)
-    upgrade_schema(engine)
-    return engine
 
 
 @app.command()
@@ -66,7 +56,7 @@ def ingest(
     from credo.ingest.files import count_records, detect_format
 
     fmt = fmt or detect_format(file)
-    engine = _engine(db)
+    engine = store_engine(db)
     total = count_records(file, fmt)
     with progress_bar(f"ingest {file.name}", total) as advance:
         on_chunk = advance if ack_log is None else _acknowledging(advance, ack_log)
@@ -139,7 +129,7 @@ def simulate(
             summary = simulate_to_directory(config, target, fmt=fmt, progress=advance)
         console.print(summary)
         if into_store:
-            _load_world(_engine(db), target, audit_source=f"credo simulate --seed {seed} (synthetic groups)")
+            _load_world(store_engine(db), target, audit_source=f"credo simulate --seed {seed} (synthetic groups)")
 
 
 def _load_world(engine, directory: Path, audit_source: str = "credo simulate"):  # noqa: ANN001, ANN202
@@ -170,7 +160,7 @@ def export(
     from credo.ingest.files import detect_format
     from credo.store.export import export_events
 
-    engine = _engine(db)
+    engine = store_engine(db)
     with progress_bar(f"export {out.name}", None) as advance:
         count = export_events(engine, out, fmt or detect_format(out), on_chunk=advance)
     console.print(f"exported {count} events to {out}")
@@ -195,7 +185,7 @@ def serve(
         os.environ["CREDO_DATABASE_URL"] = db
     settings = load_settings()
     settings.require_serving()
-    engine = _engine(db)
+    engine = store_engine(db)
     open_keyring(engine, settings.key_directory, utcnow())  # refuses a key ring the store never signed with
     engine.dispose()
     console.print(f"Credo is listening on http://{host}:{port}/ (web app; API under /v1, docs at /docs). "
@@ -290,11 +280,11 @@ def train(
                                          allowed=_allowed(allow_column or [], because or []),
                                          with_challenger=challenger, audit=audit_columns)
         elif labels is not None:
-            run = train_from_labels(_engine(db), pd.read_parquet(labels), _instant(as_of), with_challenger=challenger)
+            run = train_from_labels(store_engine(db), pd.read_parquet(labels), _instant(as_of), with_challenger=challenger)
         else:
             from credo.scoring.training import default_observation_window
 
-            engine = _engine(db)
+            engine = store_engine(db)
             start, end = default_observation_window(engine)
             run = train_from_store(engine, first=_date(first) or start, last=_date(last) or end,
                                    horizon_months=horizon, with_challenger=challenger)
@@ -307,7 +297,7 @@ def train(
     _print_fit_checks(run.bundle.manifest)
     console.print(f"model {run.bundle.version} saved to {directory}/ (report: {directory / 'report.html'})")
     if data is None or db is not None:
-        register_candidate(_engine(db), run, table=table, audit_columns=audit_columns,
+        register_candidate(store_engine(db), run, table=table, audit_columns=audit_columns,
                            source=data.name if data is not None else None)
     else:
         console.print("not registered (a table model without --db): it scores files with credo score --data")
@@ -464,7 +454,7 @@ def score(
     if "inputs" in bundle.manifest:
         _fail(f"model {bundle.version} was trained on a table ({bundle.manifest['inputs']['source']}); "
               "score tables with --data FILE --out FILE")
-    engine = _engine(db)
+    engine = store_engine(db)
     moment = _instant(as_of)
     with progress_bar("score and record", None) as advance:
         run_id, result = score_population(engine, bundle.model(settings.serving_model), bundle.version, moment,
@@ -564,11 +554,12 @@ def import_taiwan(
         frame = frame.head(limit)
     counts = write_population(frame, out)
     console.print(f"wrote {counts['consumers']} consumers and {counts['events']} events to {out}")
-    _load_world(_engine(db), out, audit_source=f"UCI Taiwan {path.name} (credo import taiwan)")
+    _load_world(store_engine(db), out, audit_source=f"UCI Taiwan {path.name} (credo import taiwan)")
 
 
 app.add_typer(import_app, name="import")
 app.add_typer(scale_cmds.features_app, name="features")
+app.add_typer(scale_cmds.scores_app, name="scores")
 
 from credo.cli import admin  # noqa: E402  (registers sub-commands)
 

@@ -1,4 +1,4 @@
-"""``credo features build`` and the Parquet side of ``credo score``: population scale, out of core."""
+"""``credo features build``, the Parquet side of ``credo score`` and ``credo scores load``: population scale."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from credo.cli.progress import console, progress_bar
+from credo.cli.store import DbOption, store_engine
 
 features_app = typer.Typer(help="Features of a whole population over event Parquet.", no_args_is_help=True)
 
@@ -119,3 +120,29 @@ def score_parquet(bundle: Any, which: str, *, engine: ScaleEngine, features: Pat
             fail(str(exc))
     console.print(f"{result.consumers:,} consumers ({result.scored:,} scored, "
                   f"{result.consumers - result.scored:,} not enough data) with {bundle.version} into {out}")
+
+
+scores_app = typer.Typer(help="Batch scores (Parquet) and the store's score history.", no_args_is_help=True)
+
+
+@scores_app.command("load")
+def load(
+    scores: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                           help="Scores Parquet (`credo score --features … --out`).")],
+    db: DbOption = None,
+) -> None:
+    """Write a scores Parquet into the store's score history: one run, one transaction, checked row by row."""
+    import pyarrow.parquet as pq
+
+    from credo.errors import CredoError
+    from credo.scale.load import load_scores
+
+    engine = store_engine(db)
+    try:
+        with progress_bar("load scores", pq.ParquetFile(scores).metadata.num_rows) as advance:
+            result = load_scores(engine, scores, on_rows=advance)
+    except CredoError as exc:
+        fail(f"{exc.code.value}: {exc.message} (nothing written)")
+    console.print(f"run {result.run_id}: {result.written:,} scores as of {result.as_of:%Y-%m-%d} with "
+                  f"{result.model_version} written in one transaction; {result.not_active:,} row(s) of consumers "
+                  "not active in the store left out")

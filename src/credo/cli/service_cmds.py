@@ -80,7 +80,7 @@ def ledger_verify(
     edited, missing, reordered or unbound entry, or a cut or rewrite a checkpoint shows."""
     import json
 
-    from credo.cli.main import _engine
+    from credo.cli.store import store_engine
     from credo.service import Service
     from credo.service.ledger_check import full_check
     from credo.settings import get_settings
@@ -89,7 +89,7 @@ def ledger_verify(
     for path in anchor or []:
         document = json.loads(path.read_text())
         kept.append(document.get("ledger_checkpoint", document))  # an export, or a checkpoint alone
-    report = full_check(Service(_engine(db), get_settings()), kept)
+    report = full_check(Service(store_engine(db), get_settings()), kept)
     if report.ok:
         console.print(f"ledger ok: {report.entries_checked} entries, head {report.head_seq} {report.head_hash}")
         return
@@ -104,13 +104,13 @@ def ledger_checkpoint(db: DbOption = None, at: AtOption = None) -> None:
     CREDO_LEDGER_CHECKPOINT_EVERY entries) and print it, to keep elsewhere."""
     import json
 
-    from credo.cli.main import _engine
+    from credo.cli.store import store_engine
     from credo.service import Service
     from credo.service.ledger_check import sign_checkpoint
     from credo.settings import get_settings
 
     now = _now(at)
-    svc = Service(_engine(db), get_settings(), clock=lambda: now)
+    svc = Service(store_engine(db), get_settings(), clock=lambda: now)
     ring = svc.keys()
     with svc.serial(), svc.engine.begin() as conn:
         checkpoint = sign_checkpoint(ring, conn, now)
@@ -123,7 +123,7 @@ def ledger_checkpoint(db: DbOption = None, at: AtOption = None) -> None:
 @retention_app.command("run")
 def retention_run(db: DbOption = None, at: AtOption = None) -> None:
     """Exclude, then purge, negative records older than the retention period."""
-    from credo.cli.main import _engine
+    from credo.cli.store import store_engine
     from credo.policy.retention import retention_cut, retention_months
     from credo.service import Service
     from credo.service.retention import run
@@ -135,7 +135,7 @@ def retention_run(db: DbOption = None, at: AtOption = None) -> None:
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    svc = Service(_engine(db), get_settings(), clock=lambda: now)
+    svc = Service(store_engine(db), get_settings(), clock=lambda: now)
     counts = run(svc, now)
     console.print(f"retention: {counts['excluded']} excluded, {counts['purged']} purged (older than {months} "
                   f"months: before {retention_cut(now, months):%Y-%m-%d %H:%M} UTC)")
@@ -144,11 +144,11 @@ def retention_run(db: DbOption = None, at: AtOption = None) -> None:
 @disputes_app.command("sweep")
 def disputes_sweep(db: DbOption = None, at: AtOption = None) -> None:
     """Suppress records whose dispute was not verified in time, and rescore those consumers."""
-    from credo.cli.main import _engine
+    from credo.cli.store import store_engine
     from credo.service import Service
     from credo.service.disputes import sweep
     from credo.settings import get_settings
 
     now = _now(at)
-    svc = Service(_engine(db), get_settings(), clock=lambda: now)
+    svc = Service(store_engine(db), get_settings(), clock=lambda: now)
     console.print(f"disputes: {sweep(svc, now)} records suppressed")

@@ -1,0 +1,161 @@
+"""``credo scores load``: a scores Parquet into the store's score history, one run, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, insert, select
+from typer.testing import CliRunner
+
+import credo.scale.load as load_module
+from credo.cli.main import app
+from credo.errors import CredoError, ErrorCode
+from credo.policy.bands import SCORE_MAX, SCORE_MIN, band_of
+from credo.policy.reasons import REASON_CODES
+from credo.scale.load import check_row, load_scores, run_id_of
+from credo.scale.score import SCORES_SCHEMA
+from credo.store.tables import consumers, scores
+
+AS_OF = datetime(2026, 12, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
+VERSION = "credo-20261115-abc"
+R1, R2 = REASON_CODES[0].code, REASON_CODES[1].code
+runner = CliRunner()
+
+
+def row(consumer_id: str, score: int | None = 720, *, status: str | None = None, band: str | None = "auto",
+        reasons: list[str] | None = None, as_of: datetime = AS_OF, model_version: str = VERSION) -> dict:
+    status = status or ("scored" if score is not None else "not_enough_data")
+    if band == "auto":
+        band = band_of(score).name if score is not None and SCORE_MIN <= score <= SCORE_MAX else None
+    default = [R1] if status == "scored" else []
+    return {"consumer_id": consumer_id, "as_of": as_of, "model_version": model_version, "status": status,
+            "score": score, "band": band, "reasons": default if reasons is None else reasons}
+
+
+def write(path: Path, rows: list[dict], schema: pa.Schema = SCORES_SCHEMA) -> Path:
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    return path
+
+
+def enrol(engine, *ids: str, status: str = "active") -> None:  # noqa: ANN001
+    with engine.begin() as conn:
+        conn.execute(insert(consumers), [{"id": i, "status": status, "enrolled_at": AS_OF} for i in ids])
+
+
+def stored(engine) -> list[dict]:  # noqa: ANN001
+    with engine.connect() as conn:
+        rows = conn.execute(select(scores).order_by(scores.c.consumer_id)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def test_a_file_becomes_one_run_of_active_consumers(engine, tmp_path):
+    enrol(engine, "c1", "c2")
+    enrol(engine, "c3", status="closed")
+    path = write(tmp_path / "scores.parquet", [
+        row("c1", 720, reasons=[R1, R2]), row("c2", None), row("c3", 610), row("c4", 880, reasons=[]),
+    ])
+    result = load_scores(engine, path, now=NOW)
+    assert (result.rows, result.written, result.not_active) == (4, 2, 2)
+    assert result.run_id == run_id_of(path) and result.run_id.startswith("batch-") and len(result.run_id) == 38
+    assert (result.as_of, result.model_version) == (AS_OF, VERSION)
+    got = stored(engine)
+    assert [r["consumer_id"] for r in got] == ["c1", "c2"]  # the closed and the unknown consumer: not written
+    assert {r["run_id"] for r in got} == {result.run_id}
+    c1, c2 = got
+    assert (c1["status"], c1["score"], c1["band"], c1["reasons"]) == ("scored", 720, band_of(720).name, [R1, R2])
+    assert (c2["status"], c2["score"], c2["band"], c2["reasons"]) == ("not_enough_data", None, None, [])
+    assert all(r["model_version"] == VERSION for r in got)
+    assert all(r["as_of"].replace(tzinfo=timezone.utc) == AS_OF for r in got)
+    assert all(r["scored_at"].replace(tzinfo=timezone.utc) == NOW for r in got)
+
+
+def test_the_same_file_twice_is_refused_and_writes_nothing(engine, tmp_path):
+    enrol(engine, "c1")
+    path = write(tmp_path / "scores.parquet", [row("c1", 700)])
+    first = load_scores(engine, path, now=NOW)
+    with pytest.raises(CredoError) as caught:
+        load_scores(engine, path, now=NOW)
+    assert caught.value.code is ErrorCode.BATCH_RUN_ALREADY_LOADED
+    assert first.run_id in caught.value.message
+    assert len(stored(engine)) == 1
+
+
+BAD_ROWS = [
+    (row("c2", SCORE_MAX + 1, band=None), "score"),
+    (row("c2", SCORE_MIN - 1, band=None), "score"),
+    (row("c2", None, status="scored"), "score"),
+    (row("c2", 720, band=band_of(SCORE_MAX).name if band_of(720) != band_of(SCORE_MAX) else band_of(SCORE_MIN).name),
+     "band"),
+    (row("c2", 720, reasons=["R99-not-a-code"]), "reasons"),
+    (row("c2", None, reasons=[R1]), "score"),
+    (row("c2", 500, status="not_enough_data"), "score"),
+    (row("c2", 720, status="approved"), "status"),
+    (row("c1", 720), "consumer_id"),  # c1 twice
+    (row("c2", 720, model_version="another-model"), "model_version"),
+    (row("c2", 720, as_of=datetime(2026, 11, 1, tzinfo=timezone.utc)), "as_of"),
+    (row("c2", 720, model_version="m" * 81), "model_version"),
+]
+
+
+@pytest.mark.parametrize("bad, field", BAD_ROWS)
+def test_a_bad_row_rejects_the_whole_file(engine, tmp_path, monkeypatch, bad, field):
+    """The rows before the bad one were inserted (one batch per row here): the transaction takes them back."""
+    monkeypatch.setattr(load_module, "_READ_ROWS", 1)
+    enrol(engine, "c1", "c2")
+    path = write(tmp_path / "scores.parquet", [row("c1", 720), bad])
+    with pytest.raises(CredoError) as caught:
+        load_scores(engine, path, now=NOW)
+    assert caught.value.code is ErrorCode.BATCH_SCORES_INVALID
+    assert caught.value.field == field and caught.value.rule
+    assert stored(engine) == []
+
+
+def test_a_file_without_a_column_or_with_a_wrong_type_is_refused(engine, tmp_path):
+    enrol(engine, "c1")
+    no_band = SCORES_SCHEMA.remove(SCORES_SCHEMA.get_field_index("band"))
+    path = write(tmp_path / "a.parquet", [{k: v for k, v in row("c1").items() if k != "band"}], no_band)
+    with pytest.raises(CredoError) as caught:
+        load_scores(engine, path)
+    assert (caught.value.code, caught.value.field) == (ErrorCode.BATCH_SCORES_INVALID, "band")
+    text_score = SCORES_SCHEMA.set(SCORES_SCHEMA.get_field_index("score"), pa.field("score", pa.string()))
+    path = write(tmp_path / "b.parquet", [{**row("c1"), "score": "seven hundred"}], text_score)
+    with pytest.raises(CredoError) as caught:
+        load_scores(engine, path)
+    assert (caught.value.code, caught.value.field) == (ErrorCode.BATCH_SCORES_INVALID, "score")
+    path = write(tmp_path / "c.parquet", [])
+    with pytest.raises(CredoError) as caught:
+        load_scores(engine, path)
+    assert caught.value.code is ErrorCode.BATCH_SCORES_INVALID
+    assert stored(engine) == []
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(score=st.integers(min_value=0, max_value=2000))
+def test_a_scored_row_is_accepted_exactly_when_its_score_and_band_are_published_ones(score):
+    candidate = row("c1", score)
+    if SCORE_MIN <= score <= SCORE_MAX:
+        check_row(candidate)
+    else:
+        with pytest.raises(CredoError):
+            check_row(candidate)
+
+
+def test_the_cli_loads_and_refuses_with_the_error_code(store_url, engine, tmp_path):
+    enrol(engine, "c1", "c2")
+    good = write(tmp_path / "good.parquet", [row("c1", 640), row("c2", None)])
+    result = runner.invoke(app, ["scores", "load", str(good), "--db", store_url])
+    assert result.exit_code == 0, result.output
+    assert "2 scores as of 2026-12-01" in result.output and run_id_of(good) in result.output
+    bad = write(tmp_path / "bad.parquet", [row("c1", 990, band=None)])
+    result = runner.invoke(app, ["scores", "load", str(bad), "--db", store_url])
+    assert result.exit_code == 2
+    assert "BATCH_SCORES_INVALID" in result.output and "nothing written" in result.output
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 2
