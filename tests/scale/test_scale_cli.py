@@ -128,3 +128,19 @@ def test_scores_flow_from_event_parquet_into_the_store(world, tmp_path, engine, 
     assert got["band"].fillna("-").equals(want["band"].fillna("-"))
     assert got["status"].equals(want["status"])
     assert [list(r) for r in got["reasons"]] == [list(r) for r in want["reasons"]]
+
+
+def test_features_build_of_an_id_range(world, tmp_path):
+    directory, _, want = world
+    ids = sorted(want.index)
+    low, high = ids[100], ids[250]
+    out = tmp_path / "shard.parquet"
+    result = runner.invoke(app, ["features", "build", "--events", str(directory), "--as-of", AS_OF.isoformat(),
+                                 "--out", str(out), "--consumers-from", low, "--consumers-to", high])
+    assert result.exit_code == 0, result.output
+    assert "150 consumers with ids in" in result.output
+    got = to_frame(pq.read_table(out), feature_query(AS_OF)).sort_index()
+    pd.testing.assert_frame_equal(got, want.loc[low:ids[249]], check_exact=True)
+    result = runner.invoke(app, ["features", "build", "--events", str(directory), "--as-of", AS_OF.isoformat(),
+                                 "--out", str(out), "--consumers-from", high, "--consumers-to", low])
+    assert result.exit_code == 2 and "is not before" in result.output

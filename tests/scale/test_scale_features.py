@@ -19,7 +19,11 @@ from credo.simulate import SimulationConfig, simulate_to_directory
 from tests.features.helpers import D, at, base_history, ev
 
 
+AS_OF_SHARDS = date(2024, 12, 1)
+
+
 def out_of_core(directory: Path, as_of, tmp_path: Path, **kwargs) -> pd.DataFrame:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "features.parquet"
     build_features(directory, as_of, out, **kwargs)
     frame = to_frame(pq.read_table(out), feature_query(as_of, retention_months=kwargs.get("retention_months")))
@@ -128,3 +132,21 @@ def test_money_without_a_currency_column_is_refused(tmp_path):
     directory = write_parts(tmp_path / "nocurrency", [records])
     with pytest.raises(Exception, match=r"[0-9.]+ in no currency is not a canonical decimal string"):
         build_features(directory, D, tmp_path / "f.parquet")
+
+
+def test_consumer_range_shards_together_equal_one_build(population, tmp_path):
+    """Builds of id ranges that partition the consumers (one machine each) give exactly one build's rows."""
+    from credo.scale.buckets import Shard
+
+    whole = out_of_core(population, AS_OF_SHARDS, tmp_path / "whole")
+    ids = sorted(whole.index)
+    cuts = [ids[len(ids) // 3], ids[2 * len(ids) // 3] + "-between"]  # one an id, one between two ids
+    shards = [Shard(None, cuts[0]), Shard(cuts[0], cuts[1]), Shard(cuts[1], None)]
+    parts = [out_of_core(population, AS_OF_SHARDS, tmp_path / f"s{i}", shard=s, rows_per_bucket=60_000)
+             for i, s in enumerate(shards)]
+    assert all(len(p) > 0 for p in parts)
+    for part, shard in zip(parts, shards):
+        assert all((shard.low is None or c >= shard.low) and (shard.high is None or c < shard.high) for c in part.index)
+    pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), whole, check_exact=True)
+    with pytest.raises(ValueError, match="is not before"):
+        Shard(cuts[1], cuts[0])

@@ -7,12 +7,15 @@ from datetime import date
 from enum import Enum
 from importlib import import_module
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from credo.cli.progress import console, progress_bar
 from credo.cli.store import DbOption, store_engine
+
+if TYPE_CHECKING:
+    from credo.scale.buckets import Shard
 
 features_app = typer.Typer(help="Features of a whole population over event Parquet.", no_args_is_help=True)
 
@@ -52,26 +55,32 @@ def spark_function(name: str) -> Any:
     return function
 
 
-def build_into(events: Path, as_of: date, out: Path, engine: ScaleEngine, memory_limit: str) -> None:
-    """Features of every consumer in ``events`` into ``out``, with a progress bar."""
+def build_into(events: Path, as_of: date, out: Path, engine: ScaleEngine, memory_limit: str,
+               shard: Shard | None = None) -> None:
+    """Features of every consumer in ``events`` (or of a :class:`~credo.scale.buckets.Shard`) into ``out``."""
+    from credo.scale.buckets import EVERYONE
     from credo.scale.features import build_features, planned_work
 
+    shard = shard or EVERYONE
+    if engine is ScaleEngine.spark and not shard.everyone:
+        fail("--consumers-from/--consumers-to shard the DuckDB build; Spark partitions the work itself")
     if engine is ScaleEngine.spark:
         spark_function("build_features_to_parquet")(events, as_of, out)
         console.print(f"features as of {as_of} written to {out} (spark)")
         return
     try:
-        total = planned_work(events)
+        total = planned_work(events, shard)
         with progress_bar("features (events)", total) as advance:
-            result = build_features(events, as_of, out, memory_limit=memory_limit, on_rows=advance)
+            result = build_features(events, as_of, out, memory_limit=memory_limit, on_rows=advance, shard=shard)
     except (FileNotFoundError, ValueError) as exc:
         fail(str(exc))
     except Exception as exc:  # DuckDB's errors name the offending value (non-canonical money, nulls)
         if type(exc).__module__.startswith(("duckdb", "_duckdb")):
             fail(str(exc).splitlines()[0])
         raise
-    console.print(f"{result.consumers:,} consumers, {result.events:,} events, {result.buckets} bucket(s): "
-                  f"features as of {as_of} written to {out}")
+    who = "" if shard.everyone else f" with ids in [{shard.low or 'first'}, {shard.high or 'last'})"
+    console.print(f"{result.consumers:,} consumers{who} ({result.events:,} events in the files), {result.buckets} "
+                  f"bucket(s): features as of {as_of} written to {out}")
 
 
 @features_app.command("build")
@@ -81,9 +90,18 @@ def build(
     out: Annotated[Path, typer.Option(help="Features Parquet to write (one row per consumer).")],
     engine: EngineOption = ScaleEngine.duckdb,
     memory_limit: MemoryOption = "4GB",
+    consumers_from: Annotated[str | None, typer.Option(
+        help="Only consumers whose id is at or after this one (a shard: one build per id range, one machine each).")] = None,
+    consumers_to: Annotated[str | None, typer.Option(help="Only consumers whose id is before this one.")] = None,
 ) -> None:
-    """Compute every feature of every consumer as of a date, out of core, into Parquet."""
-    build_into(events, as_of_date(as_of), out, engine, memory_limit)
+    """Compute every feature of every consumer (or of an id range) as of a date, out of core, into Parquet."""
+    from credo.scale.buckets import Shard
+
+    try:
+        shard = Shard(consumers_from, consumers_to)
+    except ValueError as exc:
+        fail(f"--consumers-from/--consumers-to: {exc}")
+    build_into(events, as_of_date(as_of), out, engine, memory_limit, shard)
 
 
 def score_parquet(bundle: Any, which: str, *, engine: ScaleEngine, features: Path | None, events: Path | None,

@@ -99,14 +99,48 @@ def row_group_stats(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> li
         "WHERE path_in_schema = 'consumer_id'").fetchall()]
 
 
+@dataclass(frozen=True)
+class Shard:
+    """The consumers one build covers: ``consumer_id`` from ``low`` (inclusive) to ``high`` (exclusive),
+    None for no bound. Builds of shards that partition the ids, each on its own machine, together give
+    exactly the features of one build of everyone (docs/deployment-spark.md, "Sizing")."""
+
+    low: str | None = None
+    high: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError(f"consumer range: {self.low!r} is not before {self.high!r}")
+
+    @property
+    def everyone(self) -> bool:
+        return self.low is None and self.high is None
+
+    def where(self) -> str:
+        """SQL predicate over the raw ``consumer_id``."""
+        return Bucket(self.low, self.high).where()
+
+    def overlaps(self, lo: str | None, hi: str | None) -> bool:
+        """Whether ids between ``lo`` and ``hi`` (inclusive; None: unknown) can be in the shard."""
+        return ((lo is None or self.high is None or lo < self.high)
+                and (hi is None or self.low is None or hi >= self.low))
+
+
+#: The shard of a build that covers every consumer.
+EVERYONE = Shard()
+
+
 def plan_files(con: duckdb.DuckDBPyConnection, files: Sequence[Path], rows_per_bucket: int,
-               consumer_type: str) -> list[Bucket]:
-    """Buckets for raw event files; ranges only when ``consumer_id`` is stored as text (its
-    statistics then order as the SQL comparison does)."""
+               consumer_type: str, shard: Shard | None = None) -> list[Bucket]:
+    """Buckets for raw event files, over the row groups that can hold the shard's consumers (default:
+    everyone); ranges only when ``consumer_id`` is stored as text (its statistics then order as the
+    SQL comparison does)."""
     stats = row_group_stats(con, files)
     if consumer_type != "VARCHAR":
         stats = [(None, None, n) for _, _, n in stats]
+    if shard is not None:
+        stats = [s for s in stats if shard.overlaps(s[0], s[1])]
     return plan(stats, rows_per_bucket)
 
 
-__all__ = ["Bucket", "plan", "plan_files", "row_group_stats"]
+__all__ = ["Bucket", "EVERYONE", "Shard", "plan", "plan_files", "row_group_stats"]

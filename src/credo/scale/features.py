@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 from credo.features.builder import FeatureQuery, feature_query
 from credo.features.compute import connect
 from credo.features.events_table import EVENTS_SCHEMA
-from credo.scale.buckets import Bucket, plan_files
-from credo.scale.events import SEQ, EventSource, count_rows, event_files, prepare, quote
+from credo.scale.buckets import EVERYONE, Bucket, Shard, plan_files
+from credo.scale.events import SEQ, EventSource, count_rows, event_files, prepare, quote, raw_columns
 
 #: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
 ROWS_PER_BUCKET = 8_000_000
@@ -64,9 +64,10 @@ def session(memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_directory: Path | Non
     return con
 
 
-def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bucket, query: FeatureQuery) -> None:
-    """(Re)point ``events`` and ``population`` at one consumer bucket, as of the query's D."""
-    in_bucket = bucket.where()
+def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bucket, query: FeatureQuery,
+                 shard: Shard | None = None) -> None:
+    """(Re)point ``events`` and ``population`` at one consumer bucket (within ``shard``), as of the query's D."""
+    in_bucket = bucket.where() if shard is None or shard.everyone else f"{bucket.where()} AND {shard.where()}"
     where = f"{in_bucket} AND {source.received_before(query.as_of.at)}"
     events = source.normalised(where)
     if source.has_duplicates(con, where):  # first received wins, then read order (events_table.dedupe)
@@ -77,10 +78,15 @@ def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bu
     con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS {source.population(in_bucket)}")
 
 
-def planned_work(events_dir: Path) -> int:
-    """The total :func:`build_features` reports progress against: the events (from the Parquet footers)."""
+def planned_work(events_dir: Path, shard: Shard = EVERYONE) -> int:
+    """The total :func:`build_features` reports progress against: the events of the row groups it
+    reads (from the Parquet footers)."""
+    files = event_files(events_dir)
     with duckdb.connect() as con:
-        return count_rows(con, event_files(events_dir))
+        if shard.everyone:
+            return count_rows(con, files)
+        consumer_type = raw_columns(con, files).get("consumer_id", "VARCHAR")
+        return sum(b.rows for b in plan_files(con, files, ROWS_PER_BUCKET, consumer_type, shard))
 
 
 def build_features(
@@ -94,12 +100,14 @@ def build_features(
     work_dir: Path | None = None,
     rows_per_bucket: int = ROWS_PER_BUCKET,
     on_rows: Callable[[int], None] | None = None,
+    shard: Shard = EVERYONE,
 ) -> BuildResult:
     """Features of every consumer in ``events_dir`` (``events/part-*.parquet``) as of ``as_of``, to ``out``.
 
     ``work_dir`` holds DuckDB's spill files (default: a temporary directory beside ``out``),
     removed at the end. ``on_rows`` is told the events of each bucket done, out of
-    :func:`planned_work`. ``out`` appears only once complete.
+    :func:`planned_work`. ``out`` appears only once complete. ``shard`` limits the build to a range
+    of consumer ids (default: everyone); corrections and retractions are still read from every file.
     """
     files = event_files(events_dir)
     out = Path(out)
@@ -110,12 +118,12 @@ def build_features(
     try:
         con = session(memory_limit, scratch / "spill", threads)
         source = prepare(con, files)
-        buckets = plan_files(con, files, rows_per_bucket, source.columns["consumer_id"])
+        buckets = plan_files(con, files, rows_per_bucket, source.columns["consumer_id"], shard)
         query = feature_query(as_of, retention_months=retention_months)
         sql = query.sql()
         metadata = {AS_OF_KEY: query.as_of.instant.isoformat().encode()}
         for bucket in buckets:
-            bucket_views(con, source, bucket, query)
+            bucket_views(con, source, bucket, query, shard)
             table = con.sql(sql).to_arrow_table()
             if writer is None:
                 writer = pq.ParquetWriter(tmp_out, table.schema.with_metadata(metadata), compression="zstd")
@@ -136,5 +144,5 @@ def build_features(
     return BuildResult(out, source.rows, consumers, len(buckets))
 
 
-__all__ = ["AS_OF_KEY", "BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "bucket_views", "build_features",
-           "planned_work", "session"]
+__all__ = ["AS_OF_KEY", "BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "Shard", "bucket_views",
+           "build_features", "planned_work", "session"]
