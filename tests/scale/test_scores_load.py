@@ -159,3 +159,33 @@ def test_the_cli_loads_and_refuses_with_the_error_code(store_url, engine, tmp_pa
     assert "BATCH_SCORES_INVALID" in result.output and "nothing written" in result.output
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(scores)).scalar_one() == 2
+
+
+def test_a_directory_of_parts_is_one_run(engine, tmp_path):
+    """Spark writes scores/as_of=D/ as several part files: they load as one run, under one id."""
+    enrol(engine, "c1", "c2", "c3")
+    parts = tmp_path / "scores"
+    parts.mkdir()
+    write(parts / "part-00000.parquet", [row("c1", 700), row("c2", None)])
+    write(parts / "part-00001.parquet", [row("c3", 455)])
+    (parts / "_SUCCESS").write_text("")
+    result = load_scores(engine, parts, now=NOW)
+    assert (result.rows, result.written) == (3, 3)
+    assert {r["run_id"] for r in stored(engine)} == {run_id_of(parts)}
+    write(parts / "part-00002.parquet", [row("c1", 800)])  # c1 again, in another part
+    with pytest.raises(CredoError) as caught:
+        load_scores(engine, parts, now=NOW)
+    assert (caught.value.code, caught.value.field) == (ErrorCode.BATCH_SCORES_INVALID, "consumer_id")
+    assert len(stored(engine)) == 3
+
+
+def test_what_is_not_a_scores_parquet_is_refused(engine, tmp_path):
+    text = tmp_path / "scores.parquet"
+    text.write_text("consumer_id,score\nc1,700\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for path in (text, empty):
+        with pytest.raises(CredoError) as caught:
+            load_scores(engine, path)
+        assert (caught.value.code, caught.value.field) == (ErrorCode.BATCH_SCORES_INVALID, "scores")
+    assert stored(engine) == []

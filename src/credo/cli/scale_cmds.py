@@ -145,19 +145,17 @@ scores_app = typer.Typer(help="Batch scores (Parquet) and the store's score hist
 
 @scores_app.command("load")
 def load(
-    scores: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="Scores Parquet (`credo score --features … --out`).")],
+    scores: Annotated[Path, typer.Argument(exists=True, help=(
+        "Scores Parquet (`credo score --features … --out`), or a directory of parts (Spark's scores/as_of=D/)."))],
     db: DbOption = None,
 ) -> None:
     """Write a scores Parquet into the store's score history: one run, one transaction, checked row by row."""
-    import pyarrow.parquet as pq
-
     from credo.errors import CredoError
-    from credo.scale.load import load_scores
+    from credo.scale.load import load_scores, planned_rows
 
     engine = store_engine(db)
     try:
-        with progress_bar("load scores", pq.ParquetFile(scores).metadata.num_rows) as advance:
+        with progress_bar("load scores", planned_rows(scores)) as advance:
             result = load_scores(engine, scores, on_rows=advance)
     except CredoError as exc:
         fail(f"{exc.code.value}: {exc.message} (nothing written)")

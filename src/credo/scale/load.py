@@ -10,7 +10,8 @@ a reader sees the whole run or none of it, and a rejected file writes nothing:
   that score and known reason codes (:mod:`credo.policy.reasons`);
 * ``not_enough_data`` rows carry no score, no band and no reason: a thin file is never a low score.
 
-The run id is derived from the file's bytes (``batch-`` and 32 hex digits of its SHA-256), so loading
+A scores output is one Parquet file or a directory of parts (Spark's); either way it is one run. The
+run id is derived from its bytes (``batch-`` and 32 hex digits of its SHA-256), so loading
 the same file again is refused (:attr:`ErrorCode.BATCH_RUN_ALREADY_LOADED`) instead of doubling the
 history; the store's ``uq_scores_run_consumer`` backs that when two loaders race. Rows of consumers
 the store does not hold as active (closed or erased since the build) are not written, and counted.
@@ -55,12 +56,26 @@ class LoadResult:
     not_active: int  # rows of consumers the store does not hold as active: not written
 
 
+def score_parts(path: Path) -> list[Path]:
+    """The Parquet files of a scores output: the file itself, or a directory's ``*.parquet`` parts in
+    name order (Spark's dataset directory, ``scores/as_of=D/``)."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    parts = sorted(p for p in path.glob("*.parquet") if p.is_file())
+    if not parts:
+        raise _invalid(f"{path} holds no .parquet file", "scores", "a Parquet file or a directory of parts")
+    return parts
+
+
 def run_id_of(path: Path) -> str:
-    """The run id a scores file is loaded under: ``batch-`` and the first 32 hex digits of its SHA-256."""
+    """The run id a scores output is loaded under: ``batch-`` and the first 32 hex digits of the SHA-256
+    of its bytes (every part, in name order)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
+    for part in score_parts(path):
+        with open(part, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023 (read at once)
+                digest.update(block)
     return RUN_PREFIX + digest.hexdigest()[:32]
 
 
@@ -68,13 +83,32 @@ def _invalid(message: str, field: str, rule: str) -> CredoError:
     return CredoError(ErrorCode.BATCH_SCORES_INVALID, message, field=field, rule=rule)
 
 
+def scores_file(path: Path) -> pq.ParquetFile:
+    """The scores Parquet at ``path`` (a clear error when it is not a Parquet file)."""
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _invalid(f"{path} is not a Parquet file ({exc})", "scores", "a Parquet file") from exc
+
+
+def planned_rows(path: Path) -> int:
+    """Rows of a scores output, from its Parquet footers."""
+    return sum(scores_file(part).metadata.num_rows for part in score_parts(path))
+
+
 def _batches(path: Path) -> Iterator[pa.RecordBatch]:
-    """The file's batches in :data:`SCORES_SCHEMA` (an error naming the first missing or mistyped column)."""
-    source = pq.ParquetFile(path)
+    """Every part's batches in :data:`SCORES_SCHEMA` (an error naming the first missing or mistyped column)."""
+    for part in score_parts(path):
+        yield from _part_batches(part)
+
+
+def _part_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    source = scores_file(path)
     names = set(source.schema_arrow.names)
     for field in SCORES_SCHEMA:
         if field.name not in names:
-            raise _invalid(f"scores file: column {field.name!r} is missing", field.name, "required column")
+            raise _invalid(f"scores file {path.name}: column {field.name!r} is missing", field.name,
+                           "required column")
     for batch in source.iter_batches(batch_size=_READ_ROWS, columns=SCORES_SCHEMA.names):
         columns = []
         for field in SCORES_SCHEMA:
@@ -177,4 +211,5 @@ def load_scores(engine: Engine, path: Path, *, now: datetime | None = None,
         raise
 
 
-__all__ = ["INSERT_ROWS", "LoadResult", "RUN_PREFIX", "check_row", "load_scores", "run_id_of"]
+__all__ = ["INSERT_ROWS", "LoadResult", "RUN_PREFIX", "check_row", "load_scores", "planned_rows", "run_id_of",
+           "score_parts", "scores_file"]
