@@ -106,18 +106,18 @@ def test_a_missing_spark_function_is_a_clear_exit_2():
 
 def test_scores_flow_from_event_parquet_into_the_store(world, tmp_path, engine, store_url):
     """The nightly path end to end: events → features → scores Parquet → one run of the score history."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
-    from credo.store.tables import consumers, scores
+    from credo.store.tables import scores
+    from tests.scale.store_helpers import enrol, serve
 
     directory, models, features = world
     out = tmp_path / "scores.parquet"
     result = runner.invoke(app, ["score", "--models", str(models), "--out", str(out), "--events", str(directory),
                                  "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 0, result.output
-    with engine.begin() as conn:
-        conn.execute(insert(consumers), [{"id": c, "status": "active", "enrolled_at": datetime(2020, 1, 1,
-                                          tzinfo=timezone.utc)} for c in features.index])
+    enrol(engine, *features.index)
+    serve(engine, ModelBundle.load(models).version)
     result = runner.invoke(app, ["scores", "load", str(out), "--db", store_url])
     assert result.exit_code == 0, result.output
     want = pd.read_parquet(out).set_index("consumer_id").sort_index()

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import credo.scale.load as load_module
@@ -20,7 +20,8 @@ from credo.policy.bands import SCORE_MAX, SCORE_MIN, band_of
 from credo.policy.reasons import REASON_CODES
 from credo.scale.load import check_row, load_scores, run_id_of
 from credo.scale.score import SCORES_SCHEMA
-from credo.store.tables import consumers, scores
+from credo.store.tables import scores
+from tests.scale.store_helpers import enrol, serve
 
 AS_OF = datetime(2026, 12, 1, tzinfo=timezone.utc)
 NOW = datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc)
@@ -44,9 +45,11 @@ def write(path: Path, rows: list[dict], schema: pa.Schema = SCORES_SCHEMA) -> Pa
     return path
 
 
-def enrol(engine, *ids: str, status: str = "active") -> None:  # noqa: ANN001
-    with engine.begin() as conn:
-        conn.execute(insert(consumers), [{"id": i, "status": status, "enrolled_at": AS_OF} for i in ids])
+@pytest.fixture(autouse=True)
+def serving(request):  # noqa: ANN001, ANN201
+    """The store serves VERSION (tests without a store need none)."""
+    if "engine" in request.fixturenames:
+        serve(request.getfixturevalue("engine"), VERSION)
 
 
 def stored(engine) -> list[dict]:  # noqa: ANN001
@@ -100,7 +103,6 @@ BAD_ROWS = [
     (row("c1", 720), "consumer_id"),  # c1 twice
     (row("c2", 720, model_version="another-model"), "model_version"),
     (row("c2", 720, as_of=datetime(2026, 11, 1, tzinfo=timezone.utc)), "as_of"),
-    (row("c2", 720, model_version="m" * 81), "model_version"),
 ]
 
 
@@ -188,4 +190,14 @@ def test_what_is_not_a_scores_parquet_is_refused(engine, tmp_path):
         with pytest.raises(CredoError) as caught:
             load_scores(engine, path)
         assert (caught.value.code, caught.value.field) == (ErrorCode.BATCH_SCORES_INVALID, "scores")
+    assert stored(engine) == []
+
+
+def test_scores_of_a_model_that_does_not_serve_are_refused(engine, tmp_path):
+    enrol(engine, "c1")
+    path = write(tmp_path / "scores.parquet", [row("c1", 700, model_version="credo-20261001-old")])
+    with pytest.raises(CredoError) as caught:
+        load_scores(engine, path, now=NOW)
+    assert (caught.value.code, caught.value.field) == (ErrorCode.MODEL_NOT_SERVABLE, "model_version")
+    assert VERSION in caught.value.message
     assert stored(engine) == []

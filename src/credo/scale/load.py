@@ -8,7 +8,10 @@ a reader sees the whole run or none of it, and a rejected file writes nothing:
 * one ``as_of`` and one ``model_version`` in the file; every ``consumer_id`` once;
 * ``scored`` rows carry a score in ``SCORE_MIN..SCORE_MAX`` (:mod:`credo.policy.bands`), the band of
   that score and known reason codes (:mod:`credo.policy.reasons`);
-* ``not_enough_data`` rows carry no score, no band and no reason: a thin file is never a low score.
+* ``not_enough_data`` rows carry no score, no band and no reason: a thin file is never a low score;
+* the model is the one serving (:func:`credo.governance.registry.serving_version`, published through the
+  gate): consumers read the history as their score, so no other model's scores go in
+  (:attr:`ErrorCode.MODEL_NOT_SERVABLE`).
 
 A scores output is one Parquet file or a directory of parts (Spark's); either way it is one run. The
 run id is derived from its bytes (``batch-`` and 32 hex digits of its SHA-256), so loading
@@ -32,6 +35,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from credo.errors import CredoError, ErrorCode
+from credo.governance.registry import serving_version
 from credo.policy.bands import SCORE_MAX, SCORE_MIN, band_of
 from credo.policy.reasons import is_known
 from credo.registry.clock import utcnow
@@ -43,7 +47,6 @@ RUN_PREFIX = "batch-"
 #: Rows per INSERT statement (all of them inside the one transaction).
 INSERT_ROWS = 5_000
 _READ_ROWS = 50_000
-_MODEL_VERSION_LENGTH = scores.c.model_version.type.length  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,16 @@ def check_row(row: dict[str, Any]) -> None:
                        f"one of {SCORED}, {NOT_ENOUGH_DATA}")
 
 
+def check_version(conn: Connection, version: str) -> None:
+    """Refuse scores of any model but the one serving: consumers read the history as their score."""
+    serving = serving_version(conn)
+    if version != serving:
+        raise CredoError(ErrorCode.MODEL_NOT_SERVABLE,
+                         f"the scores are from model {version!r}, and the store's serving model is {serving!r}: "
+                         "score with the published model (credo model publish) and load that",
+                         field="model_version", rule="the serving model")
+
+
 def _insert_rows(conn: Connection, path: Path, run_id: str, now: datetime,
                  on_rows: Callable[[int], None] | None) -> LoadResult:
     """Check and insert every row inside the caller's transaction (raising rolls all of it back)."""
@@ -168,9 +181,8 @@ def _insert_rows(conn: Connection, path: Path, run_id: str, now: datetime,
                 raise _invalid(f"consumer {cid!r}: a second as_of or model_version in one file "
                                f"({row['as_of']}, {row['model_version']!r} after {as_of}, {version!r})",
                                "as_of" if row["as_of"] != as_of else "model_version", "one run per file")
-            if len(version) > _MODEL_VERSION_LENGTH:
-                raise _invalid(f"model_version {version!r} is longer than {_MODEL_VERSION_LENGTH} characters",
-                               "model_version", f"at most {_MODEL_VERSION_LENGTH} characters")
+            if rows == 0:
+                check_version(conn, version)
             check_row(row)
             rows += 1
             if cid in active:
@@ -211,5 +223,5 @@ def load_scores(engine: Engine, path: Path, *, now: datetime | None = None,
         raise
 
 
-__all__ = ["INSERT_ROWS", "LoadResult", "RUN_PREFIX", "check_row", "load_scores", "planned_rows", "run_id_of",
+__all__ = ["INSERT_ROWS", "LoadResult", "RUN_PREFIX", "check_row", "check_version", "load_scores", "planned_rows", "run_id_of",
            "score_parts", "scores_file"]
