@@ -6,7 +6,6 @@ The feature build runs once on each engine; every test compares against those ru
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime, timezone
 
 import numpy as np
@@ -16,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from credo.features import EVENTS_SCHEMA, compute_features, events_from_directory, feature_query
+from credo.features import EVENTS_SCHEMA, compute_features, feature_query
 from credo.features.compute import run_query, to_frame
 from credo.features.definitions import FEATURE_NAMES, model_settings
 from credo.features.training import monthly_dates, training_frame
@@ -26,7 +25,7 @@ from credo.scale.score import SCORES_SCHEMA, features_as_of
 from credo.scale.scorecard_sql import scoring_sql, to_spark
 from credo.scoring.batch import score_frame
 from credo.scoring.training import fit_bundle
-from credo.simulate import SimulationConfig, simulate_to_directory
+from tests.scale.simulated import replayed_population
 from tests.scale.test_spark_scorecard_sql import FEATURES, edge_values, synthetic_scorecard
 
 AS_OF = datetime(2024, 6, 15, 12, 30, tzinfo=timezone.utc)  # not a midnight, on purpose
@@ -48,11 +47,7 @@ def spark():
 def world(tmp_path_factory):
     """Simulated events (normalised, and as Parquet), the DuckDB features and a bundle trained on them."""
     root = tmp_path_factory.mktemp("spark_parity")
-    simulate_to_directory(SimulationConfig(consumers=400, months=24, seed=11), root / "sim")
-    parts = sorted((root / "sim" / "events").glob("part-*.parquet"))
-    shutil.copy(parts[0], parts[0].with_name("part-99999.parquet"))  # a replayed file: each event twice
-    events = events_from_directory(root / "sim")
-    pq.write_table(events, root / "events.parquet")
+    events = replayed_population(root, 400)
     population = sorted(set(events.column("consumer_id").to_pylist())) + [NOBODY]
     duck = compute_features(events, AS_OF, consumers=population)
     frame = training_frame(events, monthly_dates(date(2023, 9, 1), date(2024, 1, 1)))

@@ -8,7 +8,6 @@ bad dates, out-of-time split; every column and dtype) over three observation dat
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
@@ -17,13 +16,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from credo.features import events_from_directory
 from credo.features import training as duck
 from credo.scale import spark as credo_spark
 from credo.scale import spark_training
-from credo.simulate import SimulationConfig, simulate_to_directory
 from tests.features.helpers import ev, table
 from tests.features.test_training import CASES, DUE, KNOWN
+from tests.scale.simulated import replayed_population
 from tests.scale.test_spark_parity import spark  # noqa: F401  (the module-scoped local session)
 
 DATES = [date(2023, 6, 1), date(2023, 10, 1), date(2024, 1, 1)]
@@ -34,11 +32,7 @@ BEYOND = date(2024, 6, 1)  # its 12-month horizon ends after the data (2025-01-0
 def world(tmp_path_factory):
     """Simulated events: normalised (DuckDB, and Parquet for Spark) and raw with a replayed file (``_seq``)."""
     root = tmp_path_factory.mktemp("spark_training")
-    simulate_to_directory(SimulationConfig(consumers=200, months=24, seed=11), root / "sim")
-    parts = sorted((root / "sim" / "events").glob("part-*.parquet"))
-    shutil.copy(parts[0], parts[0].with_name("part-99999.parquet"))  # a replayed file: each event twice
-    events = events_from_directory(root / "sim")
-    pq.write_table(events, root / "events.parquet")
+    events = replayed_population(root, 200)
     raw = credo_spark.normalise_events(root / "sim", root / "raw.parquet")
     # the resolution has something to resolve: retractions and corrections are among the events
     assert pc.sum(pc.equal(events.column("type"), "event.retraction")).as_py() > 10
