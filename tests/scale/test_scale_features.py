@@ -9,11 +9,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import duckdb
 import pytest
 
 from credo.features.builder import feature_query
 from credo.features.compute import compute_features, to_frame
 from credo.features.events_table import events_from_directory
+from credo.scale.events import event_files, prepare
 from credo.scale.features import build_features
 from credo.simulate import SimulationConfig, simulate_to_directory
 from tests.features.helpers import D, at, base_history, ev
@@ -115,6 +117,17 @@ def test_corrections_and_retractions_across_part_files(tmp_path):
     assert got.loc["c-1", "worst_days_past_due_3m"] == 60  # the head of the chain, across files
     assert plain.loc["c-1", "identity_level"] > 0 and got.loc["c-1", "identity_level"] == 0  # retracted
     assert got.loc["c-2", "worst_days_past_due_3m"] == plain.loc["c-2", "worst_days_past_due_3m"] == 0
+
+
+def test_duplicate_check_finds_a_replayed_row_and_only_then(tmp_path):
+    c1, c2 = base_history("c-1"), base_history("c-2")
+    replayed = write_parts(tmp_path / "replayed", [c1 + c2, [dict(c2[3])]])
+    clean = write_parts(tmp_path / "clean", [c1, c2])
+    for directory, expected in ((replayed, True), (clean, False)):
+        with duckdb.connect() as con:
+            source = prepare(con, event_files(directory))
+            assert source.has_duplicates(con, "TRUE") is expected
+            assert source.has_duplicates(con, "consumer_id = 'c-1'") is False  # c-1 has no replayed row
 
 
 def test_non_canonical_money_is_refused_not_converted(tmp_path):
