@@ -72,7 +72,7 @@ def wait_up(url: str, timeout: float = 60) -> None:
 
 
 def build_store(work: Path, consumers: int) -> tuple[str, dict]:
-    from credo.cli.main import _load_world
+    from credo.cli.world import load_world
     from credo.credentials import KeyRing
     from credo.registry import issue_api_key, register_partner
     from credo.registry.clock import utcnow
@@ -86,7 +86,7 @@ def build_store(work: Path, consumers: int) -> tuple[str, dict]:
     url = f"sqlite:///{work / 'bench.db'}"
     engine = create_store_engine(url)
     upgrade_schema(engine)
-    _load_world(engine, work / "world")
+    load_world(engine, work / "world")
     subprocess.run([sys.executable, "-m", "credo", "train", "--db", url, "--models", str(work / "models"),
                     "--no-challenger"], check=True, capture_output=True)
     KeyRing.generate(utcnow()).save(work / "keys")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credo.cli import main as cli
+from credo.cli import reports as cli_reports
 from credo.model.metrics import auc_score
 from credo.policy.outcome import OUTCOME_DEFINITION, outcome_summary
 from credo.policy.protection import FORBIDDEN_CATEGORIES
@@ -192,8 +192,8 @@ def test_forbidden_category_allowed_is_named_among_never_inputs(trained) -> None
 
 def test_cli_prints_the_shipped_score_beside_the_probability(trained) -> None:
     _, bundle, _ = trained
-    with cli.console.capture() as captured:
-        cli._print_validation(bundle.manifest, "synthetic")
+    with cli_reports.console.capture() as captured:
+        cli_reports.print_validation(bundle.manifest, "synthetic")
     rows = {cells[0]: cells[1:] for cells in
             ([c.strip() for c in line.strip("│ ").split("│")] for line in captured.get().splitlines() if "│" in line)}
     v = [bundle.manifest["validation"][name] for name in ("champion", "challenger")]

@@ -49,7 +49,8 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "1
              port: int | None = 8000, with_challenger: bool = False) -> None:  # noqa: C901
     from datetime import date
 
-    from credo.cli.main import _load_world, _print_report
+    from credo.cli.reports import print_ingest_report
+    from credo.cli.world import load_world
     from credo.cli.store import store_engine
     from credo.simulate import SimulationConfig, simulate_to_directory
 
@@ -61,7 +62,7 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "1
         config = SimulationConfig(consumers=consumers, months=months, seed=seed, end=date.today())
         with progress_bar("simulate consumers", consumers) as advance:
             simulate_to_directory(config, directory, fmt="parquet", progress=advance)
-        _, report = _load_world(engine, directory, audit_source=f"credo demo --seed {seed} (synthetic groups)")
+        _, report = load_world(engine, directory, audit_source=f"credo demo --seed {seed} (synthetic groups)")
 
     console.rule("a careless partner")
     outcomes = ingest_records(engine, _misbehaving_batch(engine), trusted_received_at=True)
@@ -86,7 +87,7 @@ def run_demo(db: Path, *, consumers: int, months: int, seed: int, host: str = "1
         table.add_row(etype, str(count))
     table.add_row("[bold]total", f"[bold]{sum(c for _, c in by_type)}")
     console.print(table)
-    _print_report(report)
+    print_ingest_report(report)
     models = db.with_suffix(".models")
     result, version = _train_and_score(engine, models, with_challenger)
     engine.dispose()
@@ -99,7 +100,7 @@ def _train_and_score(engine, models: Path, with_challenger: bool):  # noqa: ANN0
     from datetime import datetime, time, timedelta, timezone
 
     from credo.cli.governance_cmds import register_candidate
-    from credo.cli.main import _print_score_distribution, _print_validation
+    from credo.cli.reports import print_score_distribution, print_validation
     from credo.policy.reasons import reason
     from credo.scoring import score_population, train_from_store
     from credo.scoring.reports import report_html, save_validation
@@ -112,13 +113,13 @@ def _train_and_score(engine, models: Path, with_challenger: bool):  # noqa: ANN0
     run.bundle.save(models)
     save_validation(run, models)
     (models / "report.html").write_text(report_html(run.bundle, models))
-    _print_validation(run.bundle.manifest, run.description)
+    print_validation(run.bundle.manifest, run.description)
     register_candidate(engine, run, operator="demo")
     with engine.connect() as conn:
         latest = conn.execute(select(func.max(events.c.received_at))).scalar_one()
     as_of = datetime.combine(latest.date() + timedelta(days=1), time(), tzinfo=timezone.utc)
     _, result = score_population(engine, run.bundle.champion, run.bundle.version, as_of)
-    _print_score_distribution(result)
+    print_score_distribution(result)
     _print_published(run.bundle)
     table = Table("consumer", "score", "band", "principal reasons", title=f"A few consumers as of {as_of:%Y-%m-%d}")
     scored = result[result["status"] == "scored"].sort_values("score")

@@ -15,6 +15,8 @@ from rich.text import Text
 from credo.cli import scale_cmds
 from credo.cli.errors import CredoGroup
 from credo.cli.progress import console, progress_bar
+from credo.cli.reports import print_ingest_report, print_score_distribution, print_validation
+from credo.cli.world import auto_workers, load_world
 from credo.settings import get_settings
 from credo.cli.store import DbOption, store_engine
 
@@ -61,16 +63,11 @@ def ingest(
     with progress_bar(f"ingest {file.name}", total) as advance:
         on_chunk = advance if ack_log is None else _acknowledging(advance, ack_log)
         report = ingest_file(
-            engine, file, fmt, chunk_size=chunk_size, workers=workers or _auto_workers(total), on_chunk=on_chunk
+            engine, file, fmt, chunk_size=chunk_size, workers=workers or auto_workers(total), on_chunk=on_chunk
         )
-    _print_report(report)
+    print_ingest_report(report)
     if report.rejected:
         raise typer.Exit(code=2)
-
-
-def _auto_workers(records: int | None) -> int:
-    """Worker processes pay off only when start-up (about a second) is small beside the work."""
-    return min(os.cpu_count() or 1, 4) if (records or 0) >= 100_000 else 1
 
 
 def _acknowledging(advance, path: Path):  # noqa: ANN001, ANN202
@@ -87,17 +84,6 @@ def _acknowledging(advance, path: Path):  # noqa: ANN001, ANN202
         advance(n)
 
     return on_chunk
-
-
-def _print_report(report) -> None:  # noqa: ANN001
-    console.print(
-        f"accepted [green]{report.accepted}[/]  duplicates [yellow]{report.duplicates}[/]  rejected [red]{report.rejected}[/]"
-    )
-    if report.rejections_by_rule:
-        table = Table("rejection (code:rule)", "events", title="Rejections by rule")
-        for rule, count in report.rejections_by_rule.most_common():
-            table.add_row(rule, str(count))
-        console.print(table)
 
 
 @app.command()
@@ -129,25 +115,7 @@ def simulate(
             summary = simulate_to_directory(config, target, fmt=fmt, progress=advance)
         console.print(summary)
         if into_store:
-            _load_world(store_engine(db), target, audit_source=f"credo simulate --seed {seed} (synthetic groups)")
-
-
-def _load_world(engine, directory: Path, audit_source: str = "credo simulate"):  # noqa: ANN001, ANN202
-    """Register, ingest, and load the directory's audit-only attributes (``audit.parquet``) into the audit
-    store, apart from the events."""
-    from credo.cli.governance_cmds import load_audit_file
-    from credo.ingest.world import event_files, ingest_directory, load_registry
-    from credo.ingest.files import count_records, detect_format
-
-    with progress_bar("register consumers and consents", None) as advance:
-        keys = load_registry(engine, directory, advance)
-    total = sum(count_records(p, detect_format(p)) or 0 for p in event_files(directory))
-    with progress_bar("ingest events", total) as advance:
-        report = ingest_directory(engine, directory, workers=_auto_workers(total), on_chunk=advance)
-    _print_report(report)
-    if (directory / "audit.parquet").exists():
-        load_audit_file(engine, directory / "audit.parquet", source=audit_source)
-    return keys, report
+            load_world(store_engine(db), target, audit_source=f"credo simulate --seed {seed} (synthetic groups)")
 
 
 @app.command()
@@ -293,7 +261,7 @@ def train(
     run.bundle.save(directory)
     save_validation(run, directory)
     (directory / "report.html").write_text(report_html(ModelBundle.load(directory), directory))
-    _print_validation(run.bundle.manifest, run.description)
+    print_validation(run.bundle.manifest, run.description)
     _print_fit_checks(run.bundle.manifest)
     console.print(f"model {run.bundle.version} saved to {directory}/ (report: {directory / 'report.html'})")
     if data is None or db is not None:
@@ -373,28 +341,6 @@ def _train_on_table(data: Path, target: str | None, *, bad_value: str | None, re
         _fail(str(exc))
 
 
-def _print_validation(manifest: dict, description: str) -> None:
-    """Each model's probability AUC/Gini/KS beside what ships: the 350–950 score's AUC/Gini/KS, the raw
-    points total's AUC, the shares clamped at 350 and 950, and the score's PSI (validation vs training).
-    One column per model, so the table fits a narrow terminal."""
-    validation = manifest.get("validation", {})
-    models = [name for name in ("champion", "challenger") if name in validation]
-    table = Table("metric", *models, title=f"Validation — {description}")
-    rows = [("AUC, probability", lambda m: f"{m['auc']:.4f}"),
-            ("AUC, 350–950 score", lambda m: f"[bold]{m['score']['auc']:.4f}[/]"),
-            ("AUC, raw points total", lambda m: f"{m['raw_total_auc']:.4f}"),
-            ("Gini, probability", lambda m: f"{m['gini']:.4f}"),
-            ("Gini, 350–950 score", lambda m: f"[bold]{m['score']['gini']:.4f}[/]"),
-            ("KS, probability", lambda m: f"{m['ks']:.4f}"),
-            ("KS, 350–950 score", lambda m: f"[bold]{m['score']['ks']:.4f}[/]"),
-            ("share at 350", lambda m: f"{m['at_floor']:.1%}"),
-            ("share at 950", lambda m: f"{m['at_cap']:.1%}"),
-            ("score PSI, validation vs training", lambda m: f"{m['psi_score']:.3f}")]
-    for label, cell in rows:
-        table.add_row(label, *(cell(validation[name]) for name in models))
-    console.print(table)
-
-
 @app.command()
 def report(
     models: ModelsOption = None,
@@ -463,7 +409,7 @@ def score(
         frame = result.reset_index()
         frame["reasons"] = frame["reasons"].map(list)
         frame.to_parquet(out)
-    _print_score_distribution(result)
+    print_score_distribution(result)
     console.print(f"run {run_id}: {len(result):,} consumers scored as of {moment:%Y-%m-%d} with {bundle.version}")
     if not (result["status"] == "scored").any():
         _explain_nobody_scorable(engine, moment, len(result))
@@ -516,19 +462,6 @@ def _score_table(bundle, which: str, data: Path, out: Path | None, read) -> None
     console.print(f"{len(scored):,} rows scored with {bundle.version} ({which}) into {out}")
 
 
-def _print_score_distribution(result) -> None:  # noqa: ANN001
-    from credo.policy.bands import BANDS
-
-    table = Table("band", "range", "consumers", "share", title="Score distribution")
-    total = len(result)
-    for band in BANDS:
-        n = int((result["band"] == band.name).sum())
-        table.add_row(band.name, f"{band.lower}-{band.upper}", f"{n:,}", f"{n / max(total, 1):.1%}")
-    n = int((result["status"] == "not_enough_data").sum())
-    table.add_row("not enough data", "-", f"{n:,}", f"{n / max(total, 1):.1%}")
-    console.print(table)
-
-
 import_app = typer.Typer(help="Bring an external dataset in as ordinary events.", no_args_is_help=True)
 
 
@@ -554,7 +487,7 @@ def import_taiwan(
         frame = frame.head(limit)
     counts = write_population(frame, out)
     console.print(f"wrote {counts['consumers']} consumers and {counts['events']} events to {out}")
-    _load_world(store_engine(db), out, audit_source=f"UCI Taiwan {path.name} (credo import taiwan)")
+    load_world(store_engine(db), out, audit_source=f"UCI Taiwan {path.name} (credo import taiwan)")
 
 
 app.add_typer(import_app, name="import")
