@@ -130,3 +130,34 @@ def test_points_outside_the_table_range_are_binned_exactly(scorecards):
     expected = _exact(sc, M)
     assert ((expected > 350) & (expected < 950)).sum() > 100  # not hidden by the clamp
     np.testing.assert_array_equal(sc.score_matrix(M, chunk_rows=999), expected)
+
+
+NO_WRITABLE_CACHE = """
+import numba.core.caching as caching
+
+def refuse(self):  # what a read-only install with no writable home gives numba
+    raise PermissionError(13, "Read-only file system", self.get_cache_path())
+
+caching._CacheLocator.ensure_cache_path = refuse
+import numpy as np
+from credo.model import kernel
+from tests.model.test_kernel import _data, _exact
+from credo.model import Scorecard
+X, y = _data(2000)
+sc = Scorecard(n_jobs=1).fit(X, y)
+M = X.to_numpy(dtype=np.float32)
+np.testing.assert_array_equal(sc.score_matrix(M), _exact(sc, M))
+print("cache:", type(kernel.table_pass._cache).__name__)
+"""
+
+
+def test_scores_without_a_writable_cache_directory():
+    """numba refuses ``cache=True`` when no cache directory is writable; the kernel compiles per process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", NO_WRITABLE_CACHE], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cache: NullCache" in done.stdout

@@ -17,14 +17,18 @@ cut points at or below the value).
 The table pass is branch-free and compiled once per feature count with its per-row
 loop unrolled (:func:`table_pass_unrolled`); table sums are int32 (see :data:`EXACT`),
 exact sums int64. The functions release the GIL: the caller runs row blocks on its
-own threads. numba compiles them on first use and caches the machine code on disk (``cache=True``: next to this file, or numba's
-user cache directory when that is not writable).
+own threads. numba compiles them on first use and caches the machine code on disk (next to this file,
+or in ``NUMBA_CACHE_DIR``, or numba's user cache directory, whichever is writable). On an install where
+none is writable (a read-only image whose user has no writable home) numba refuses ``cache=True``
+at import; :func:`compiled` then compiles without the disk cache, so scoring still works and only
+pays the compile (about a second) in each new process.
 """
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from llvmlite import ir
@@ -33,6 +37,21 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from credo.model.binning import FeatureBinning
+
+#: numba's words when no cache directory is writable (numba.core.caching._CacheImpl).
+NO_CACHE_LOCATION = "no locator available"
+
+
+def compiled(func: Any) -> Any:
+    """``func`` compiled with ``njit(nogil=True)``, its machine code cached on disk when numba can write
+    a cache somewhere, and compiled per process when it cannot (see the module docstring)."""
+    try:
+        return njit(nogil=True, cache=True)(func)
+    except RuntimeError as exc:
+        if NO_CACHE_LOCATION not in str(exc):
+            raise
+        return njit(nogil=True)(func)
+
 
 #: Table entry meaning "bin this value exactly". Entries are otherwise 0 .. MAX_TABLE_POINTS and a row
 #: has at most MAX_TABLE_FEATURES of them (plus as many special-value corrections of at most
@@ -65,7 +84,7 @@ class Tables:
     fix_delta: np.ndarray  # int32: its special bin's points minus its bucket's table entry
 
 
-@njit(nogil=True, cache=True)
+@compiled
 def _exact_points(t_splits, t_split_at, t_specials, t_special_points, t_special_at, t_points, t_point_at,
                   t_missing, j, x):
     """Points of value ``x`` (float64) of feature ``j`` by the exact bin rule."""
@@ -139,13 +158,13 @@ def _table_rows(M, U, P, lut, fix_column, fix_value, fix_delta, base, lo, hi, a,
             out[a0 + r] = min(max(base + t, lo), hi) if t >= 0 else lo - 1
 
 
-@njit(nogil=True, cache=True)
+@compiled
 def table_pass(M, U, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out):
     """:func:`_table_rows` for any number of columns."""
     _table_rows(M, U, U.shape[1], lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out)
 
 
-@njit(nogil=True, cache=True)
+@compiled
 def table_pass_unrolled(M, U, width, lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out):
     """:func:`_table_rows` with the number of columns in the type: ``width`` is a tuple of that many
     zeros, so numba compiles (and caches) one version per feature count, whose per-row loop LLVM
@@ -153,7 +172,7 @@ def table_pass_unrolled(M, U, width, lut, fix_column, fix_value, fix_delta, base
     _table_rows(M, U, len(width), lut, fix_column, fix_value, fix_delta, base, lo, hi, a, b, out)
 
 
-@njit(nogil=True, cache=True)
+@compiled
 def exact_pass(M, t_splits, t_split_at, t_specials, t_special_points, t_special_at, t_points, t_point_at,
                t_missing, base, lo, hi, a, b, out):
     """Scores of the rows of ``a:b`` that :func:`table_pass` left without one, every value binned exactly."""
