@@ -76,25 +76,31 @@ def as_of(events: Path) -> str:
 def measure(events: Path, work: Path, raw: bool) -> tuple[int, list[tuple[str, float, int, str]], int]:
     """Events, the measured steps and the differing rows for one simulator directory."""
     n, d = event_count(events), as_of(events)
-    rows = []
+    rows: list[tuple[str, float, int, str]] = []
+
+    def done(name: str, wall: float, peak: int, note: str = "") -> None:
+        """Record a step, and say so at once (a long curve keeps what it measured if stopped)."""
+        rows.append((name, wall, peak, note))
+        print(f"  {events.name}: {name}: {wall:.1f} s, peak {peak / 1e9:.2f} GB {note}", file=sys.stderr, flush=True)
+
     duck_out, spark_out, norm_out = work / "duck.parquet", work / "spark.parquet", work / "spark2.parquet"
     wall, peak, _ = run_measured([*CREDO, "features", "build", "--events", str(events), "--as-of", d,
                                   "--out", str(duck_out)])
-    rows.append(("duckdb features build (baseline)", wall, peak, ""))
+    done("duckdb features build (baseline)", wall, peak)
     diff = 0
     if raw:
         wall, peak, _ = run_measured([*CREDO, "features", "build", "--events", str(events), "--as-of", d,
                                       "--out", str(spark_out), "--engine", "spark"])
-        rows.append(("spark local, raw files (CLI --engine spark)", wall, peak, ""))
+        done("spark local, raw files (CLI --engine spark)", wall, peak)
         diff += differing_rows(duck_out, spark_out)
     normalised = work / "events-normalised.parquet"
     wall, peak, _ = run_measured([sys.executable, "-c", "import sys; from credo.scale.spark import normalise_events; "
                                   "normalise_events(sys.argv[1], sys.argv[2])", str(events), str(normalised)])
-    rows.append(("normalise raw files to Parquet (DuckDB, once)", wall, peak, ""))
+    done("normalise raw files to Parquet (DuckDB, once)", wall, peak)
     wall, peak, out = run_measured([sys.executable, "-c", SPARK_CHILD, str(normalised), d, str(norm_out)])
     parts = json.loads(out.strip().splitlines()[-1])
-    rows.append(("spark local, normalised Parquet", wall, peak,
-                 f"session {parts['session_s']:.1f} s + build {parts['build_s']:.1f} s"))
+    done("spark local, normalised Parquet", wall, peak,
+         f"session {parts['session_s']:.1f} s + build {parts['build_s']:.1f} s")
     diff += differing_rows(duck_out, norm_out)
     return n, rows, diff
 
