@@ -171,6 +171,9 @@ def test_session_pins_utc_ansi_and_the_codegen_limit(spark):
             assert spark.conf.get(key) == value, key
     assert spark.sql("SELECT CAST(TIMESTAMP '2024-11-30 23:30:00' AS DATE) AS d").first()["d"] == date(2024, 11, 30)
     assert spark._jvm.java.util.TimeZone.getDefault().getID() == "UTC"  # the JVM too (-Duser.timezone)
+    context = spark.sparkContext.getConf()
+    for key, value in credo_spark.SCRATCH_COMPRESSION.items():  # checkpoints and shuffles compressed on disk
+        assert context.get(key) == value, key
     # a second call returns the running session with the settings stated again
     spark.conf.set("spark.sql.session.timeZone", "America/New_York")
     again = credo_spark.session("credo-tests")
