@@ -15,7 +15,7 @@ import pytest
 from credo.features.builder import feature_query
 from credo.features.compute import compute_features, to_frame
 from credo.features.events_table import events_from_directory
-from credo.scale.events import event_files, prepare
+from credo.scale.events import HASH_BYTES_PER_PASS, SEQ, event_files, prepare, raw_columns, replayed_copies
 from credo.scale.features import build_features
 from credo.simulate import SimulationConfig, simulate_to_directory
 from tests.features.helpers import D, at, base_history, ev
@@ -119,15 +119,40 @@ def test_corrections_and_retractions_across_part_files(tmp_path):
     assert got.loc["c-2", "worst_days_past_due_3m"] == plain.loc["c-2", "worst_days_past_due_3m"] == 0
 
 
-def test_duplicate_check_finds_a_replayed_row_and_only_then(tmp_path):
+def replays(tmp_path: Path) -> Path:
+    """c-1 and c-2 in part 0; part 1 replays c-2's event under c-2 and c-2's and c-1's under other consumers
+    (received later, so the originals win); part 2 holds c-0's copy of c-1's event, received first."""
     c1, c2 = base_history("c-1"), base_history("c-2")
-    replayed = write_parts(tmp_path / "replayed", [c1 + c2, [dict(c2[3])]])
-    clean = write_parts(tmp_path / "clean", [c1, c2])
-    for directory, expected in ((replayed, True), (clean, False)):
+    first = at(500)  # before every original was received
+    return write_parts(tmp_path / "replayed", [
+        c1 + c2,
+        [dict(c2[3]), dict(c2[4], consumer_id="c-9"), dict(c1[5], consumer_id="c-9")],
+        [dict(c1[7], consumer_id="c-0", received_at=first.isoformat())],
+    ])
+
+
+def test_replayed_copies_are_found_across_files_and_consumers(tmp_path):
+    directory = replays(tmp_path)
+    c1, c2 = len(base_history("c-1")), len(base_history("c-2"))
+    for bytes_per_pass in (HASH_BYTES_PER_PASS, 16):  # one pass, and one per two events
         with duckdb.connect() as con:
-            source = prepare(con, event_files(directory))
-            assert source.has_duplicates(con, "TRUE") is expected
-            assert source.has_duplicates(con, "consumer_id = 'c-1'") is False  # c-1 has no replayed row
+            files = event_files(directory)
+            found = replayed_copies(con, files, raw_columns(con, files), c1 + c2 + 4, bytes_per_pass)
+        # the three later copies in part 1, and c-1's own row 7 (c-0's copy in part 2 was received first)
+        assert sorted(found.column(SEQ).to_pylist()) == [7, (1 << 40) | 0, (1 << 40) | 1, (1 << 40) | 2]
+    clean = write_parts(tmp_path / "clean", [base_history("c-1"), base_history("c-2")])
+    with duckdb.connect() as con:
+        source = prepare(con, event_files(clean))
+    assert source.replayed == 0
+
+
+def test_a_replay_under_another_consumer_matches_in_memory(tmp_path):
+    directory = replays(tmp_path)
+    want = in_memory(directory, D)
+    assert sorted(want.index) == ["c-0", "c-1", "c-2"]  # c-9's rows are all replays
+    for rows_per_bucket in (10, 8_000_000):  # a bucket per consumer, and one for all
+        got = out_of_core(directory, D, tmp_path / str(rows_per_bucket), rows_per_bucket=rows_per_bucket)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
 
 
 def test_non_canonical_money_is_refused_not_converted(tmp_path):

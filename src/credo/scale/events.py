@@ -19,6 +19,11 @@ those rows, deduplicates them and derives their keys with the in-memory code
 on ``(partner_id, event_id)``. Each row also carries ``_seq`` (file index, row number): the read
 order that deduplication by ``(partner_id, event_id)`` — first received wins, as
 :func:`~credo.features.events_table.dedupe` — breaks ties with.
+
+A replayed ``(partner_id, event_id)`` may sit in any file and under any consumer id, so the copies
+to drop are found once for all the files (:func:`replayed_copies`), not per consumer bucket: a
+bucket alone cannot see that its row repeats another consumer's earlier one, and the in-memory
+path keeps only the first received across the whole population.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -43,6 +49,8 @@ from credo.features.events_table import (
 )
 
 SEQ = "_seq"
+#: A raw row's ``_seq``: its file's index in the read, then its row number in the file.
+SEQ_OF_ROW = "CAST((file_index << 40) | file_row_number AS BIGINT)"
 ENVELOPE_TYPES = dict(ENVELOPE_COLUMNS)
 #: Envelope columns that must be present on every event.
 REQUIRED = ("consumer_id", "partner_id", "event_id", "type", "occurred_at", "received_at")
@@ -215,6 +223,65 @@ def revisions(con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: di
         con.unregister("__originals")
 
 
+# ---------------------------------------------------------------- replayed copies
+
+#: Bytes of key hashes :func:`replayed_copies` holds at once (8 an event): 254 M events fit in one
+#: pass; more events take more passes over the two key columns, each over a share of the hashes.
+HASH_BYTES_PER_PASS = 2 << 30
+_BATCH = 1 << 20
+
+
+def _repeated_hashes(con: duckdb.DuckDBPyConnection, query: str, capacity: int) -> np.ndarray:
+    """The values that occur more than once in the one ``UBIGINT`` column of ``query``, read in
+    batches into one buffer (grown if ``capacity`` is short) and sorted in place."""
+    buffer = np.empty(capacity, dtype=np.uint64)
+    filled = 0
+    for batch in con.sql(query).to_arrow_reader(_BATCH):
+        values = batch.column(0).to_numpy()
+        if filled + len(values) > len(buffer):
+            buffer = np.resize(buffer, max(2 * len(buffer), filled + len(values)))
+        buffer[filled:filled + len(values)] = values
+        filled += len(values)
+    hashes = buffer[:filled]
+    hashes.sort()
+    same = hashes[1:] == hashes[:-1]
+    return np.unique(hashes[1:][same])
+
+
+def replayed_copies(con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: dict[str, str], rows: int,
+                    bytes_per_pass: int = HASH_BYTES_PER_PASS) -> pa.Table:
+    """``_seq`` of every raw row whose ``(partner_id, event_id)`` an earlier row already carries, in any
+    file and under any consumer id: first received wins, then read order, as
+    :func:`~credo.features.events_table.dedupe` keeps it.
+
+    A 64-bit hash of each key is read from the two key columns alone and sorted; only keys whose hash
+    repeats are read again and compared exactly, so a hash collision costs a little reading and never
+    drops a row. Memory is 8 bytes an event, at most ``bytes_per_pass`` at once: beyond that, each
+    pass takes one residue of the hash.
+    """
+    key = "hash(partner_id, event_id)"
+    passes = max(1, -(-rows * 8 // bytes_per_pass))
+    capacity = rows // passes + rows // (10 * passes) + _BATCH
+    repeated = [
+        _repeated_hashes(con, f"SELECT {key} FROM {source(files)}"
+                              + (f" WHERE {key} % {passes} = {p}" if passes > 1 else ""), capacity)
+        for p in range(passes)
+    ]
+    candidates = pa.table({"h": pa.array(np.concatenate(repeated), pa.uint64())})
+    if candidates.num_rows == 0:
+        return pa.table({SEQ: pa.array([], pa.int64())})
+    con.register("__repeated", candidates)
+    try:
+        return con.sql(
+            f"SELECT {SEQ} FROM (SELECT {SEQ}, row_number() OVER (PARTITION BY partner_id, event_id "
+            f"ORDER BY received_at, {SEQ}) AS copy FROM (SELECT {_envelope(columns)}, "
+            f"{SEQ_OF_ROW} AS {SEQ} FROM {source(files)} "
+            f"WHERE {key} IN (SELECT h FROM __repeated))) WHERE copy > 1"
+        ).to_arrow_table()
+    finally:
+        con.unregister("__repeated")
+
+
 # ---------------------------------------------------------------- the normalised relation
 
 
@@ -231,13 +298,15 @@ class EventSource:
     """Raw event files prepared for normalised reads: their columns, currencies and revisions table.
 
     :func:`prepare` checks what applies to every row once (required columns present and never
-    null, known currencies) and loads the revisions into the session as :data:`REVISIONS`.
+    null, known currencies) and loads the revisions into the session as :data:`REVISIONS` and the
+    replayed copies (:func:`replayed_copies`) as :data:`REPLAYED`.
     """
 
     files: tuple[Path, ...]
     columns: dict[str, str]
     currencies: tuple[str, ...]
     rows: int
+    replayed: int = 0  # raw rows that repeat an earlier (partner_id, event_id), left out of every read
 
     def received_before(self, instant_sql: str) -> str:
         """A raw filter the Parquet reader can push down: received before the instant (TRUE when the
@@ -247,38 +316,45 @@ class EventSource:
         return "TRUE"
 
     def population(self, where: str) -> str:
-        """Every consumer of the raw rows meeting ``where`` (whatever the dates of their events)."""
-        return f"SELECT DISTINCT CAST(consumer_id AS VARCHAR) AS consumer_id FROM {source(self.files)} WHERE {where}"
-
-    def has_duplicates(self, con: duckdb.DuckDBPyConnection, where: str) -> bool:
-        """Whether some ``(partner_id, event_id)`` may occur twice among the raw rows meeting ``where``
-        (a replayed file row), read from the two raw columns alone.
-
-        Grouped by a 64-bit hash of the pair, not the two strings: a third less CPU per bucket.
-        A collision only answers True for a bucket without duplicates, and deduplicating such a
-        bucket leaves every row, so the answer is never wrong in the direction that matters."""
-        return bool(con.sql(f"SELECT 1 FROM {source(self.files)} WHERE {where} "
-                            "GROUP BY hash(partner_id, event_id) HAVING count(*) > 1 LIMIT 1").fetchall())
+        """Every consumer of the raw rows meeting ``where`` (whatever the dates of their events), but
+        the replayed copies: a consumer whose only rows repeat another's earlier events has none."""
+        consumer = "CAST(consumer_id AS VARCHAR) AS consumer_id"
+        if not self.replayed:
+            return f"SELECT DISTINCT {consumer} FROM {source(self.files)} WHERE {where}"
+        return (f"SELECT DISTINCT n.consumer_id FROM (SELECT {consumer}, {SEQ_OF_ROW} AS {SEQ} "
+                f"FROM {source(self.files)} WHERE {where}) AS n ANTI JOIN {REPLAYED} AS d ON d.{SEQ} = n.{SEQ}")
 
     def normalised(self, where: str) -> str:
-        """:data:`EVENTS_SCHEMA` columns (then ``_seq``) of the raw rows meeting ``where``."""
+        """:data:`EVENTS_SCHEMA` columns (then ``_seq``) of the raw rows meeting ``where``, but the
+        replayed copies: one row per ``(partner_id, event_id)``."""
         body = ", ".join(f"{expr} AS {ident(name)}"
                          for name, expr in normalised_select(self.columns, self.currencies))
         select = ", ".join(
             f"coalesce(r.{name}, n.{name}) AS {name}" if name in ("root_event_id", "revised") else f"n.{ident(name)}"
             for name in EVENTS_SCHEMA.names
         )
-        return (f"SELECT {select}, n.{SEQ} FROM (SELECT {body}, (file_index << 40) | file_row_number AS {SEQ} "
-                f"FROM {source(self.files)} WHERE {where}) AS n "
+        replayed = f"ANTI JOIN {REPLAYED} AS d ON d.{SEQ} = n.{SEQ} " if self.replayed else ""
+        return (f"SELECT {select}, n.{SEQ} FROM (SELECT {body}, {SEQ_OF_ROW} AS {SEQ} "
+                f"FROM {source(self.files)} WHERE {where}) AS n {replayed}"
                 f"LEFT JOIN {REVISIONS} AS r ON r.partner_id = n.partner_id AND r.event_id = n.event_id")
 
 
-#: The session table :func:`prepare` loads the revisions into.
+#: The session tables :func:`prepare` loads the revisions and the replayed copies' ``_seq`` into.
 REVISIONS = "credo_revisions"
+REPLAYED = "credo_replayed"
+
+
+def _load(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    con.register("__load", table)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM __load")
+    finally:
+        con.unregister("__load")
 
 
 def prepare(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> EventSource:
-    """Check the raw files and load their revisions (:func:`revisions`) into ``con``."""
+    """Check the raw files and load their revisions (:func:`revisions`) and replayed copies
+    (:func:`replayed_copies`) into ``con``."""
     columns = raw_columns(con, files)
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -294,14 +370,12 @@ def prepare(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> EventSourc
             f"SELECT DISTINCT currency FROM {source(files)} WHERE currency IS NOT NULL ORDER BY 1").fetchall()]
     for code in currencies:
         currency_exponent(code)  # an unknown code is an error here, naming it
-    table = revisions(con, files, columns)
-    con.register("__revisions", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {REVISIONS} AS SELECT * FROM __revisions")
-    finally:
-        con.unregister("__revisions")
-    return EventSource(tuple(files), columns, tuple(currencies), count_rows(con, files))
+    _load(con, REVISIONS, revisions(con, files, columns))
+    rows = count_rows(con, files)
+    replayed = replayed_copies(con, files, columns, rows)
+    _load(con, REPLAYED, replayed)
+    return EventSource(tuple(files), columns, tuple(currencies), rows, replayed.num_rows)
 
 
-__all__ = ["EventSource", "REVISIONS", "SEQ", "SQL_TYPE", "count_rows", "event_files", "ident",
-           "normalised_select", "prepare", "quote", "raw_columns", "revisions", "source"]
+__all__ = ["EventSource", "HASH_BYTES_PER_PASS", "REPLAYED", "REVISIONS", "SEQ", "SEQ_OF_ROW", "SQL_TYPE",
+           "count_rows", "event_files", "ident", "normalised_select", "prepare", "quote", "raw_columns", "replayed_copies", "revisions", "source"]

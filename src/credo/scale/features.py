@@ -3,7 +3,7 @@
 :func:`build_features` splits the population into consumer buckets (:mod:`credo.scale.buckets`:
 ``consumer_id`` ranges planned from the Parquet footers, about :data:`ROWS_PER_BUCKET` events
 each). For each bucket it points two views at the raw event Parquet (:mod:`credo.scale.events`) — ``events`` (the bucket's normalised events received
-before D, deduplicated when a replayed ``(partner_id, event_id)`` is found) and ``population``
+before D, without the replayed copies found once across all the files) and ``population``
 (every consumer of the bucket, whatever the dates of their events, as
 :func:`~credo.features.compute.compute_features` takes every consumer of its table) — and runs
 :meth:`FeatureQuery.sql() <credo.features.builder.FeatureQuery.sql>`, the same text as the
@@ -36,7 +36,7 @@ from credo.features.builder import FeatureQuery, feature_query
 from credo.features.compute import connect
 from credo.features.events_table import EVENTS_SCHEMA
 from credo.scale.buckets import EVERYONE, Bucket, Shard, plan_files
-from credo.scale.events import SEQ, EventSource, count_rows, event_files, prepare, quote, raw_columns
+from credo.scale.events import EventSource, count_rows, event_files, prepare, quote, raw_columns
 
 #: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
 ROWS_PER_BUCKET = 8_000_000
@@ -69,12 +69,8 @@ def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bu
     """(Re)point ``events`` and ``population`` at one consumer bucket (within ``shard``), as of the query's D."""
     in_bucket = bucket.where() if shard is None or shard.everyone else f"{bucket.where()} AND {shard.where()}"
     where = f"{in_bucket} AND {source.received_before(query.as_of.at)}"
-    events = source.normalised(where)
-    if source.has_duplicates(con, where):  # first received wins, then read order (events_table.dedupe)
-        events = (f"SELECT * FROM ({events}) "
-                  f"QUALIFY row_number() OVER (PARTITION BY partner_id, event_id ORDER BY received_at, {SEQ}) = 1")
     names = ", ".join(EVENTS_SCHEMA.names)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS SELECT {names} FROM ({events})")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS SELECT {names} FROM ({source.normalised(where)})")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS {source.population(in_bucket)}")
 
 
