@@ -69,7 +69,7 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def spark_features(spark, world):
     """The Spark feature build through the CLI's entry point: the simulator's raw files (with the replayed
-    one) normalised by the DuckDB build's SQL, deduplicated on Spark, features into one local Parquet."""
+    one) normalised by the DuckDB build's SQL, its replayed copies left out, features into one local Parquet."""
     out = credo_spark.build_features_to_parquet(world["root"] / "sim", AS_OF, world["root"] / "features.parquet",
                                                 population=world["population"], spark=spark)
     return pq.read_table(out)

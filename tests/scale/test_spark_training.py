@@ -30,10 +30,16 @@ BEYOND = date(2024, 6, 1)  # its 12-month horizon ends after the data (2025-01-0
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """Simulated events: normalised (DuckDB, and Parquet for Spark) and raw with a replayed file (``_seq``)."""
+    """Simulated events: normalised in memory (DuckDB), and the raw files with a replayed one normalised by
+    the out-of-core SQL (Parquet for Spark)."""
     root = tmp_path_factory.mktemp("spark_training")
     events = replayed_population(root, 200)
     raw = credo_spark.normalise_events(root / "sim", root / "raw.parquet")
+    # the replayed file's copies are left out by the normaliser: one row per event, as in memory
+    normalised = pq.read_table(raw)
+    assert normalised.schema.names == events.schema.names
+    assert normalised.num_rows == events.num_rows
+    assert sum(pq.ParquetFile(f).metadata.num_rows for f in (root / "sim" / "events").glob("*.parquet")) > events.num_rows
     # the resolution has something to resolve: retractions and corrections are among the events
     assert pc.sum(pc.equal(events.column("type"), "event.retraction")).as_py() > 10
     assert pc.sum(events.column("revised")).as_py() > 50
@@ -46,7 +52,7 @@ def _equal_series(got: pd.Series, expected: pd.Series) -> None:
 
 
 def test_first_bad_dates_equal_duckdb_on_the_raw_files(spark, world):  # noqa: F811
-    """From the raw read (a replayed file, deduplicated on Spark), every source, default known-at."""
+    """From the raw files (a replayed one) normalised out of core, every source, default known-at."""
     got = spark_training.first_bad_dates(spark, world["raw"])
     expected = duck.first_bad_dates(world["events"])
     _equal_series(got, expected)

@@ -39,7 +39,7 @@ from credo.features.builder import FeatureQuery, as_utc, feature_query
 from credo.features.events_table import EVENTS_SCHEMA
 from credo.model import MonotoneChallenger, Scorecard
 from credo.scale import scorecard_sql
-from credo.scale.events import SEQ, event_files, prepare, quote
+from credo.scale.events import event_files, prepare, quote
 from credo.scale.features import AS_OF_KEY
 from credo.scale.features import session as duckdb_session
 from credo.scale.score import SCORES_SCHEMA, features_as_of
@@ -49,7 +49,6 @@ try:
     from pyspark.sql import DataFrame, SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
-    from pyspark.sql.window import Window
 except ImportError as exc:  # pragma: no cover - the extra is part of the test install
     raise ImportError("credo.scale.spark needs PySpark: pip install 'credo[spark]'") from exc
 
@@ -180,14 +179,6 @@ def population_frame(
     return spark.createDataFrame([(c,) for c in ids], "consumer_id string")
 
 
-def first_received(events: DataFrame) -> DataFrame:
-    """One row per ``(partner_id, event_id)``: the first received, then the first read (``_seq``), as
-    :func:`credo.features.events_table.dedupe` and the DuckDB build keep it."""
-    order = Window.partitionBy("partner_id", "event_id").orderBy("received_at", SEQ)
-    return (events.withColumn("credo_copy", F.row_number().over(order)).where(F.col("credo_copy") == 1)
-            .drop("credo_copy", SEQ))
-
-
 def spark_feature_query(as_of: datetime | date, retention_months: int | None = None) -> FeatureQuery:
     """The published feature query as of ``as_of``, over the views :func:`build_features` registers."""
     return feature_query(as_of, retention_months=retention_months, events_table=EVENTS_VIEW,
@@ -214,8 +205,6 @@ def build_features(
     query = spark_feature_query(as_utc(as_of), retention_months)
     frame = read_events(spark, events)
     check_events(frame, query.columns())
-    if SEQ in frame.columns:  # raw read order kept: a replayed (partner_id, event_id) may be there
-        frame = first_received(frame)
     frame.createOrReplaceTempView(EVENTS_VIEW)
     population_frame(spark, frame, population).createOrReplaceTempView(POPULATION_VIEW)
     return staged(spark, query.to_spark_sql(pretty=False))
@@ -368,14 +357,18 @@ def normalise_events(events_dir: str | Path, out: str | Path, *, memory_limit: s
     """A simulator directory's raw event Parquet (``events/part-*.parquet``) → one normalised Parquet.
 
     DuckDB does it out of core with the DuckDB build's own normalising SQL
-    (:class:`credo.scale.events.EventSource`); the rows keep ``_seq`` for :func:`first_received`.
+    (:class:`credo.scale.events.EventSource`), which leaves out every replayed copy of a
+    ``(partner_id, event_id)`` found across the files: one row per event, as the cluster's event store
+    holds them, so Spark never deduplicates.
     On a cluster the event store already holds normalised events and this step is not run.
     """
     out = Path(out)
     con = duckdb_session(memory_limit, out.parent)
     try:
         source = prepare(con, event_files(Path(events_dir)))
-        con.execute(f"COPY ({source.normalised('TRUE')}) TO {quote(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+        names = ", ".join(EVENTS_SCHEMA.names)
+        con.execute(f"COPY (SELECT {names} FROM ({source.normalised('TRUE')})) TO {quote(str(out))} "
+                    "(FORMAT parquet, COMPRESSION zstd)")
     finally:
         con.close()
     return out
@@ -484,6 +477,6 @@ def score_to_parquet(
 
 __all__ = ["EVENTS_VIEW", "FEATURES_VIEW", "JVM_OPTIONS", "LOCAL_DRIVER_MEMORY", "PINNED", "POPULATION_VIEW",
            "SCRATCH_COMPRESSION", "build_features",
-           "build_features_to_parquet", "challenger_scores", "check_events", "first_received", "model_reasons",
+           "build_features_to_parquet", "challenger_scores", "check_events", "model_reasons",
            "normalise_events", "population_frame", "read_events", "score", "score_features", "score_to_parquet",
            "session", "spark_feature_query", "staged", "write_parquet"]

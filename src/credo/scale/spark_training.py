@@ -43,8 +43,7 @@ from credo.features.labels import (
 )
 from credo.features.training import TRAINING_COLUMNS, labelled_dates, validation_cut
 from credo.policy.outcome import HORIZON_MONTHS
-from credo.scale.events import SEQ
-from credo.scale.spark import build_features, check_events, first_received, read_events, staged
+from credo.scale.spark import build_features, check_events, read_events, staged
 
 #: Temporary views the label queries read (apart from the feature build's own).
 LABEL_EVENTS_VIEW = "credo_label_events"
@@ -58,12 +57,6 @@ TRAINING_SCHEMA = ", ".join([
     "label bigint", "bad_date date", "sample string",
 ])
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def events_frame(spark: SparkSession, events: DataFrame | str | Path) -> DataFrame:
-    """The normalised events, one row per ``(partner_id, event_id)`` (a raw read with ``_seq`` is deduplicated)."""
-    frame = read_events(spark, events)
-    return first_received(frame) if SEQ in frame.columns else frame
 
 
 def data_end(events: DataFrame) -> datetime | None:
@@ -88,7 +81,7 @@ def first_bad_dates_frame(
     aggregate over ``received_at``).
     """
     check_sources(sources)
-    frame = events_frame(spark, events)
+    frame = read_events(spark, events)
     if known_at is None:
         known_at = default_known_at(data_end(frame))
     check_events(frame, resolution_query(known_at).columns())
@@ -125,7 +118,7 @@ def _snapshots(
     stacklevel: int,
 ) -> DataFrame:
     check_sources(bad_sources)
-    frame = events_frame(spark, events)
+    frame = read_events(spark, events)
     end = data_end(frame)
     dates = labelled_dates(observation_dates, end, horizon_months=horizon_months,
                            require_full_horizon=require_full_horizon, stacklevel=stacklevel + 1)
@@ -215,6 +208,6 @@ def training_frame(
 
 
 __all__ = [
-    "LABEL_CTE_PREFIX", "LABEL_EVENTS_VIEW", "SNAPSHOTS_VIEW", "TRAINING_SCHEMA", "data_end", "events_frame",
+    "LABEL_CTE_PREFIX", "LABEL_EVENTS_VIEW", "SNAPSHOTS_VIEW", "TRAINING_SCHEMA", "data_end",
     "first_bad_dates", "first_bad_dates_frame", "to_training_frame", "training_frame", "training_snapshots",
 ]
