@@ -18,7 +18,7 @@ from credo.cli.main import app
 from credo.errors import CredoError, ErrorCode
 from credo.policy.bands import SCORE_MAX, SCORE_MIN, band_of
 from credo.policy.reasons import REASON_CODES
-from credo.scale.load import check_row, load_scores, run_id_of
+from credo.scale.load import check_batch, check_row, load_scores, run_id_of
 from credo.scale.score import SCORES_SCHEMA
 from credo.store.tables import scores
 from tests.scale.store_helpers import enrol, serve
@@ -201,3 +201,58 @@ def test_scores_of_a_model_that_does_not_serve_are_refused(engine, tmp_path):
     assert (caught.value.code, caught.value.field) == (ErrorCode.MODEL_NOT_SERVABLE, "model_version")
     assert VERSION in caught.value.message
     assert stored(engine) == []
+
+
+def _refusal(rows: list[dict]) -> str | None:
+    """check_row's message for the first row it refuses (None: every row passes)."""
+    for candidate in rows:
+        try:
+            check_row(candidate)
+        except CredoError as exc:
+            return exc.message
+    return None
+
+
+any_rows = st.builds(
+    lambda i, status, score, band, reasons: {**row(f"c{i}", score, status=status, band=band), "reasons": reasons},
+    st.integers(0, 10**6),
+    st.sampled_from(["scored", "not_enough_data", "approved"]),
+    st.one_of(st.none(), st.sampled_from([SCORE_MIN - 1, SCORE_MIN, 549, 550, 700, SCORE_MAX, SCORE_MAX + 1])),
+    st.one_of(st.just("auto"), st.none(), st.sampled_from(["poor", "excellent", "unknown"])),
+    st.one_of(st.none(), st.lists(st.one_of(st.sampled_from([R1, R2, "R99-not-a-code"]), st.none()), max_size=3)),
+)
+#: Rows that pass, few distinct (status, score, band, number of reasons), so a bad row often shares its key.
+good_rows = st.one_of(
+    st.builds(lambda i, score, reasons: row(f"c{i}", score, reasons=reasons), st.integers(0, 10**6),
+              st.sampled_from([SCORE_MIN, 700]), st.lists(st.sampled_from([R1, R2]), max_size=2)),
+    st.builds(lambda i, reasons: {**row(f"c{i}", None), "reasons": reasons}, st.integers(0, 10**6),
+              st.sampled_from([None, []])),
+)
+
+
+#: One field of a passing row changed, often to a value that breaks a rule while its key stays common.
+MUTATIONS = [{"status": "approved"}, {"score": SCORE_MAX + 1}, {"score": None}, {"band": "poor"}, {"band": None},
+             {"reasons": None}, {"reasons": ["R99-not-a-code"]}, {"reasons": [R1, None]}, {"reasons": [R2, R1]},
+             {"reasons": [R1]}, {"status": "not_enough_data"}]
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(good_rows, min_size=1, max_size=30), base=st.integers(0, 29), change=st.sampled_from(MUTATIONS),
+       changed_at=st.integers(0, 30), other=st.lists(any_rows, max_size=1), other_at=st.integers(0, 31))
+def test_a_batch_is_refused_exactly_when_a_row_is_and_for_the_first_such_row(rows, base, change, changed_at, other,
+                                                                             other_at):
+    """check_batch runs check_row on a few rows per batch: it must refuse exactly the batches where some row
+    fails, with that first failing row's error. The changed row is a copy of a passing row placed after it
+    (its status, score, band and number of reasons often still those of a row before it), with one field changed."""
+    base %= len(rows)
+    after = base + 1 + changed_at % (len(rows) - base)
+    rows = rows[:after] + [{**rows[base], "consumer_id": "changed", **change}] + rows[after:]
+    rows = rows[:other_at] + other + rows[other_at:]
+    batch = pa.RecordBatch.from_pylist(rows, schema=SCORES_SCHEMA)
+    expected = _refusal(rows)
+    if expected is None:
+        assert check_batch(batch) == (AS_OF, VERSION)
+    else:
+        with pytest.raises(CredoError) as caught:
+            check_batch(batch)
+        assert caught.value.message == expected
