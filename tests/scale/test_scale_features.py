@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -188,3 +190,13 @@ def test_consumer_range_shards_together_equal_one_build(population, tmp_path):
     pd.testing.assert_frame_equal(pd.concat(parts).sort_index(), whole, check_exact=True)
     with pytest.raises(ValueError, match="is not before"):
         Shard(cuts[1], cuts[0])
+
+
+def test_sessions_are_utc_and_leave_progress_to_the_cli():
+    """DuckDB's own progress bar would print to stdout beside the CLI's (seen while normalising for Spark).
+    Checked in a fresh interpreter: DuckDB turns its bar off by itself under pytest."""
+    code = ("from credo.scale.features import session\n"
+            "with session() as con:\n"
+            "    print(con.sql(\"SELECT current_setting('TimeZone'), current_setting('enable_progress_bar')\").fetchall())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[('UTC', False)]"

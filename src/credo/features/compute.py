@@ -33,9 +33,11 @@ from credo.features.events_table import EVENTS_SCHEMA, events_from_store
 
 
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB session pinned to UTC."""
+    """An in-memory DuckDB session pinned to UTC, without DuckDB's own progress bar (it prints to stdout
+    beside the CLI's, e.g. while ``credo features build --engine spark`` normalises the raw files)."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     return con
