@@ -5,9 +5,11 @@
 each). For each bucket it points two views at the raw event Parquet (:mod:`credo.scale.events`) — ``events`` (the bucket's normalised events received
 before D, without the replayed copies found once across all the files) and ``population``
 (every consumer of the bucket, whatever the dates of their events, as
-:func:`~credo.features.compute.compute_features` takes every consumer of its table) — and runs
-:meth:`FeatureQuery.sql() <credo.features.builder.FeatureQuery.sql>`, the same text as the
-in-memory path. The bucket filter and ``received_at < D`` are pushed into the Parquet scan.
+:func:`~credo.features.compute.compute_features` takes every consumer of its table) — and computes
+what :meth:`FeatureQuery.sql() <credo.features.builder.FeatureQuery.sql>` (the in-memory path's
+text) returns over them: DuckDB runs the query's point-in-time resolution and a numba kernel
+compiled from the same feature definitions does the enrichment and the aggregates
+(:mod:`credo.scale.compiled`). The bucket filter and ``received_at < D`` are pushed into the Parquet scan.
 Each bucket's rows are appended to the output Parquet, so memory is bounded by one bucket, and
 DuckDB runs under ``memory_limit`` with a ``temp_directory`` to spill to.
 
@@ -36,6 +38,7 @@ from credo.features.builder import FeatureQuery, feature_query
 from credo.features.compute import connect
 from credo.features.events_table import EVENTS_SCHEMA
 from credo.scale.buckets import EVERYONE, Bucket, Shard, plan_files
+from credo.scale.compiled import features_table
 from credo.scale.events import EventSource, count_rows, event_files, prepare, quote, raw_columns
 
 #: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
@@ -116,11 +119,10 @@ def build_features(
         source = prepare(con, files)
         buckets = plan_files(con, files, rows_per_bucket, source.columns["consumer_id"], shard)
         query = feature_query(as_of, retention_months=retention_months)
-        sql = query.sql()
         metadata = {AS_OF_KEY: query.as_of.instant.isoformat().encode()}
         for bucket in buckets:
             bucket_views(con, source, bucket, query, shard)
-            table = con.sql(sql).to_arrow_table()
+            table = features_table(con, query)
             if writer is None:
                 writer = pq.ParquetWriter(tmp_out, table.schema.with_metadata(metadata), compression="zstd")
             writer.write_table(table)

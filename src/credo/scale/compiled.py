@@ -1,0 +1,418 @@
+"""A bucket's features in one compiled pass: DuckDB resolves the events, numba does the rest.
+
+The SQL feature query spends most of a bucket's time in its enrichment windows (each sorts its own
+branch of event types) and in ~100 filtered aggregates (``docs/benchmarks.md``, "Where a bucket's
+CPU goes"). Here DuckDB runs only the point-in-time resolution — the
+:attr:`~credo.features.builder.QueryShape.resolved_ctes` of the same query shape, unsorted — and
+hands the bucket's effective events over as Arrow. Then, without sorting the events:
+
+* strings become codes of a sorted dictionary (:func:`sorted_codes`), consumers their position in
+  the bucket's population (sorted by id, as the SQL's ``ORDER BY``);
+* the enrichment of :attr:`~credo.features.builder.QueryShape.enriched_cte` is computed per group
+  with numba (:func:`enriched_columns`): a bill's issued due date and first paid date, an account's
+  opening limit and product and whether it ended, and which record is the latest of its account,
+  tradeline or type, ties broken by the same keys as the SQL's ``ORDER BY``;
+* the aggregates and each feature's expression run in the kernel :mod:`credo.scale.codegen` writes
+  from the feature definitions' SQL.
+
+The result equals :meth:`FeatureQuery.sql() <credo.features.builder.FeatureQuery.sql>` on the same
+views, column for column (``tests/scale/test_compiled.py``; the out-of-core parity tests run
+through it). The generated module is written once per kernel text under the kernel directory, where
+numba caches its machine code (:func:`kernel_module`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numba import njit
+
+from credo.features.builder import ACCOUNT_TYPES, BILL_TYPES, PARAMETERS, FeatureQuery
+from credo.scale.events import quote
+from credo.scale.codegen import SHARED_DICTIONARY, KernelSource
+
+#: Where generated kernel modules (and numba's cache of them) live; a temporary directory when unset
+#: and the user cache is not writable.
+KERNEL_DIR_ENV = "CREDO_KERNEL_DIR"
+#: Key columns read only to group, rank and find consumers, never handed to the kernel as values.
+KEYS = frozenset({"consumer_id", "partner_id", "ref", "event_id"})
+#: The columns :func:`enriched_columns` reads besides keys.
+ENRICHMENT_INPUTS = ("type", "occurred_at", "received_at", "due_date", "paid_date", "limit_minor", "product")
+ENRICHED = ("bill_due_date", "bill_paid_date", "account_limit_minor", "account_product", "account_ended",
+            "recency_rank", "type_recency_rank")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: 64-bit hashes of the keys, computed by DuckDB instead of moving the strings: the consumer's (matched to
+#: the population's), and two independent ones of ``(consumer_id, partner_id, ref)``, the first grouping
+#: the enrichment's windows and the second checking it (:func:`group_ids`).
+KEY_HASHES = (("_consumer_hash", "hash(consumer_id)"),
+              ("_ref_hash", "hash(consumer_id, partner_id, ref)"),
+              ("_ref_check", "hash(ref || '|', partner_id || '|', consumer_id || '|')"))
+#: Event types whose latest record the enrichment ranks (``recency_rank``, ``type_recency_rank``).
+RANKED_TYPES = (*ACCOUNT_TYPES, "bureau.tradeline", "income.verified")
+
+
+# ---------------------------------------------------------------- the generated module
+
+
+def kernel_dir() -> Path:
+    configured = os.environ.get(KERNEL_DIR_ENV)
+    candidates = [Path(configured)] if configured else []
+    candidates.append(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "credo" / "kernels")
+    for path in candidates:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    return Path(tempfile.mkdtemp(prefix="credo-kernels-"))
+
+
+@lru_cache(maxsize=8)
+def kernel_module(features: tuple, criteria: object | None) -> tuple[KernelSource, ModuleType]:
+    """The kernel source for these features and its module, imported from a file named by the text's
+    digest (written once, so numba's on-disk cache of it stays valid across processes)."""
+    source = KernelSource(features, criteria)
+    path = kernel_dir() / f"credo_features_{source.digest}.py"
+    if not path.exists() or path.read_text() != source.text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source.text)
+        tmp.replace(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # numba's cache finds the module's helpers by its name
+    spec.loader.exec_module(module)
+    return source, module
+
+
+# ---------------------------------------------------------------- columns as arrays
+
+
+def sorted_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(codes, null mask, dictionary): each string's position in its sorted distinct values (byte
+    order, as DuckDB compares VARCHAR), 0 where NULL."""
+    encoded = pc.dictionary_encode(column)
+    chunks = [c for c in encoded.chunks if len(c)]
+    if not chunks:
+        return np.zeros(len(column), np.int64), np.ones(len(column), np.bool_), []
+    dictionary = chunks[0].dictionary  # one dictionary for every chunk of an encoded ChunkedArray
+    order = pc.sort_indices(dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    indices = pa.chunked_array([c.indices for c in chunks])
+    raw = _values(indices, np.int32)
+    nulls = indices.is_null().to_numpy(zero_copy_only=False)
+    codes = rank[np.where(nulls, 0, raw)] if len(rank) else np.zeros(len(raw), dtype=np.int64)
+    return codes, nulls, dictionary.take(pa.array(order)).to_pylist()
+
+
+def _values(column: pa.ChunkedArray, dtype: type) -> np.ndarray:
+    """The value buffers of a fixed-width column, chunks concatenated (what lies under a NULL is
+    unspecified: the kernel reads the null mask first)."""
+    parts: list[np.ndarray] = [np.frombuffer(c.buffers()[1], dtype=dtype)[c.offset:c.offset + len(c)] for c in column.chunks
+             if len(c)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def numeric(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(values, null mask): timestamps in microseconds, dates in days, booleans as bool."""
+    typ = column.type
+    nulls = column.is_null().to_numpy(zero_copy_only=False)
+    if pa.types.is_boolean(typ):
+        return pc.fill_null(column, False).to_numpy(zero_copy_only=False), nulls
+    if pa.types.is_timestamp(typ):
+        return _values(pc.cast(column, pa.timestamp("us", tz="UTC")), np.int64), nulls
+    if pa.types.is_date32(typ):
+        return _values(column, np.int32), nulls
+    if pa.types.is_int64(typ):
+        return _values(column, np.int64), nulls
+    if pa.types.is_float64(typ):
+        return _values(column, np.float64), nulls
+    raise TypeError(f"the kernel does not read a {typ} column")
+
+
+def parameter_value(name: str, query: FeatureQuery) -> int:
+    """A ``$parameter``'s literal as of the query's D, as the kernel's integer (µs, days or a number)."""
+    literal = PARAMETERS.render(f"${name}", query.as_of)
+    match = re.fullmatch(r"(TIMESTAMPTZ|DATE) '([^']+)'", literal)
+    if match is None:
+        return int(literal)
+    if match.group(1) == "DATE":
+        return (date.fromisoformat(match.group(2)) - EPOCH.date()).days
+    delta = datetime.fromisoformat(match.group(2)) - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@njit(cache=True, nogil=True)
+def dense_ids(key, check, extra):  # pragma: no cover - compiled
+    """Dense ids of the rows' ``(key, extra)`` pairs in order of first appearance, how many there are,
+    and whether two rows with one pair disagree on ``check`` (a hash collision: the caller then
+    groups exactly instead)."""
+    n = key.shape[0]
+    size = 1
+    while size < 2 * n + 2:
+        size *= 2
+    mask = np.uint64(size - 1)
+    slot_key = np.zeros(size, dtype=np.uint64)
+    slot_extra = np.zeros(size, dtype=np.int64)
+    slot_check = np.zeros(size, dtype=np.uint64)
+    slot_id = np.full(size, -1, dtype=np.int64)
+    ids = np.empty(n, dtype=np.int64)
+    count = 0
+    collided = False
+    for i in range(n):
+        h = (key[i] ^ (np.uint64(extra[i]) * np.uint64(0x9E3779B97F4A7C15))) * np.uint64(0xBF58476D1CE4E5B9)
+        s = (h >> np.uint64(17)) & mask
+        while True:
+            if slot_id[s] < 0:
+                slot_key[s] = key[i]
+                slot_extra[s] = extra[i]
+                slot_check[s] = check[i]
+                slot_id[s] = count
+                ids[i] = count
+                count += 1
+                break
+            if slot_key[s] == key[i] and slot_extra[s] == extra[i]:
+                if slot_check[s] != check[i]:
+                    collided = True
+                ids[i] = slot_id[s]
+                break
+            s = (s + np.uint64(1)) & mask
+    return ids, count, collided
+
+
+class HashCollision(Exception):
+    """Two keys of a bucket share a 64-bit hash: :func:`features_table` runs that bucket's SQL instead."""
+
+
+def group_ids(key: np.ndarray, check: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense group ids of rows keyed by a 64-bit hash of their key strings and ``extra``; a second,
+    independent hash of the same strings (``check``) must agree within every group."""
+    ids, count, collided = dense_ids(key, check, extra)
+    if collided:
+        raise HashCollision
+    return ids, count
+
+
+# ---------------------------------------------------------------- enrichment (numba)
+
+
+@njit(cache=True, nogil=True)
+def _group_extreme(gid, ngroups, take, values, nulls, largest):  # pragma: no cover - compiled
+    best = np.zeros(ngroups, dtype=values.dtype)
+    has = np.zeros(ngroups, dtype=np.bool_)
+    for i in range(gid.shape[0]):
+        if take[i] and not nulls[i]:
+            g = gid[i]
+            if not has[g] or (values[i] > best[g] if largest else values[i] < best[g]):
+                best[g] = values[i]
+                has[g] = True
+    return best, has
+
+
+@njit(cache=True, nogil=True)
+def _latest(gid, ngroups, k1, k2, k3):  # pragma: no cover - compiled
+    """Per row: is it the group's greatest (k1, k2, k3); per group: how many rows share that maximum."""
+    b1 = np.zeros(ngroups, dtype=np.int64)
+    b2 = np.zeros(ngroups, dtype=np.int64)
+    b3 = np.zeros(ngroups, dtype=np.int64)
+    count = np.zeros(ngroups, dtype=np.int64)
+    for i in range(gid.shape[0]):
+        g = gid[i]
+        if count[g] == 0 or (k1[i], k2[i], k3[i]) > (b1[g], b2[g], b3[g]):
+            b1[g], b2[g], b3[g] = k1[i], k2[i], k3[i]
+            count[g] = 1
+        elif (k1[i], k2[i], k3[i]) == (b1[g], b2[g], b3[g]):
+            count[g] += 1
+    top = np.zeros(gid.shape[0], dtype=np.bool_)
+    for i in range(gid.shape[0]):
+        g = gid[i]
+        top[i] = k1[i] == b1[g] and k2[i] == b2[g] and k3[i] == b3[g]
+    return top, count
+
+
+def _latest_rows(gid: np.ndarray, ngroups: int, keys: tuple[np.ndarray, ...], event_ids: pa.ChunkedArray,
+                 rows: np.ndarray) -> np.ndarray:
+    """Row-number-1 flags of ``rows`` (ordered by ``keys`` descending, then ``event_id`` descending)."""
+    while len(keys) < 3:
+        keys = (*keys, np.zeros(len(gid), dtype=np.int64))
+    top, count = _latest(gid, ngroups, *keys)
+    tied = top & (count[gid] > 1)
+    if tied.any():
+        top &= ~tied
+        positions = np.flatnonzero(tied)
+        ids = event_ids.take(pa.array(rows[positions])).to_pylist()
+        best: dict[int, tuple[str, int]] = {}
+        for pos, eid in zip(positions.tolist(), ids):
+            g = int(gid[pos])
+            if g not in best or eid > best[g][0]:
+                best[g] = (eid, pos)
+        top[[pos for _, pos in best.values()]] = True
+    return top
+
+
+def _scatter(n: int, rows: np.ndarray, values: np.ndarray, nulls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out_v = np.zeros(n, dtype=values.dtype)
+    out_n = np.ones(n, dtype=np.bool_)
+    out_v[rows] = values
+    out_n[rows] = nulls
+    return out_v, out_n
+
+
+def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict[str, int], cons: np.ndarray,
+                     events: pa.Table, wanted: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The enrichment columns of :attr:`~credo.features.builder.QueryShape.enriched_cte` (NULL outside
+    their branches). ``types`` maps an event type to its code in ``cols["type"]``; ``events`` has the
+    tie-breaking strings and the two hashes of ``(consumer_id, partner_id, ref)`` (:data:`KEY_HASHES`)."""
+    n = len(cons)
+    type_code = cols["type"][0]
+    hashes = tuple(_values(events.column(h), np.uint64) for h in ("_ref_hash", "_ref_check"))
+
+    def of(*names: str) -> np.ndarray:
+        lut = np.zeros(len(types) + 1, dtype=np.bool_)
+        lut[[types[t] for t in names if t in types]] = True
+        return lut[type_code]
+
+    def groups(rows: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, int]:
+        return group_ids(hashes[0][rows], hashes[1][rows], extra)
+
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for branch, specs in (
+        (BILL_TYPES, (("bill_due_date", "bill.issued", "due_date", False),
+                      ("bill_paid_date", "bill.paid", "paid_date", False))),
+        (ACCOUNT_TYPES, (("account_limit_minor", "credit.opened", "limit_minor", True),
+                         ("account_product", "credit.opened", "product", True))),
+    ):
+        rows = np.flatnonzero(of(*branch))
+        gid, ngroups = groups(rows, np.zeros(len(rows), dtype=np.int64))
+        for name, source_type, column, largest in specs:
+            if name not in wanted:
+                continue
+            values, nulls = cols[column]
+            best, has = _group_extreme(gid, ngroups, of(source_type)[rows], values[rows], nulls[rows], largest)
+            out[name] = _scatter(n, rows, best[gid], ~has[gid])
+        if branch == ACCOUNT_TYPES and "account_ended" in wanted:
+            ended = of("credit.closed", "credit.charged_off")[rows].astype(np.int64)
+            best, _ = _group_extreme(gid, ngroups, np.ones(len(rows), np.bool_), ended,
+                                     np.zeros(len(rows), np.bool_), True)
+            out["account_ended"] = _scatter(n, rows, best[gid] == 1, np.zeros(len(rows), np.bool_))
+    occurred, received = cols["occurred_at"][0], cols["received_at"][0]
+    event_ids = events.column("event_id")
+    if "recency_rank" in wanted:
+        rows = np.flatnonzero(of(*ACCOUNT_TYPES, "bureau.tradeline"))
+        gid, ngroups = groups(rows, type_code[rows].astype(np.int64))
+        top = _latest_rows(gid, ngroups, (occurred[rows], received[rows]), event_ids, rows)
+        out["recency_rank"] = _scatter(n, rows, top, np.zeros(len(rows), np.bool_))
+    if "type_recency_rank" in wanted:
+        rows = np.flatnonzero(of("income.verified"))
+        zero = np.zeros(len(rows), dtype=np.uint64)
+        gid, ngroups = group_ids(zero, zero, cons[rows])
+        partner = sorted_codes(events.column("partner_id").take(pa.array(rows)))[0]
+        top = _latest_rows(gid, ngroups, (occurred[rows], received[rows], partner), event_ids, rows)
+        out["type_recency_rank"] = _scatter(n, rows, top, np.zeros(len(rows), np.bool_))
+    return out
+
+
+# ---------------------------------------------------------------- one bucket
+
+
+def resolved_sql(query: FeatureQuery, columns: list[str]) -> str:
+    """The value ``columns`` of every effective event of the ``events`` view as of D (the query's own
+    point-in-time resolution CTEs, unsorted), with the keys as hashes (:data:`KEY_HASHES`), and the
+    strings that break ties in the latest-record ranks only on the rows those ranks order."""
+    body = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in query.resolved_ctes())
+    ranked = ", ".join(quote(t) for t in RANKED_TYPES)
+    keys = [f"{sql} AS {name}" for name, sql in KEY_HASHES] + [
+        f"CASE WHEN type IN ({ranked}) THEN event_id END AS event_id",
+        "CASE WHEN type = 'income.verified' THEN partner_id END AS partner_id",
+    ]
+    return f"WITH {body}\nSELECT {', '.join([*columns, *keys])} FROM effective_events"
+
+
+def consumer_positions(event_hashes: np.ndarray, population_hashes: np.ndarray) -> np.ndarray:
+    """Each event's consumer as a position in the population, matched by a 64-bit hash of the id: exact
+    when the population's hashes are distinct (every event's consumer is in the population)."""
+    order = np.argsort(population_hashes, kind="stable")
+    ranked = population_hashes[order]
+    if len(ranked) > 1 and bool((ranked[1:] == ranked[:-1]).any()):
+        raise HashCollision
+    at = np.searchsorted(ranked, event_hashes)
+    if len(event_hashes) and (at.max(initial=0) >= len(ranked) or not (ranked[at] == event_hashes).all()):
+        raise ValueError("an effective event's consumer is not in the population")
+    return order[at].astype(np.int64)
+
+
+def features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> pa.Table:
+    """What ``con.sql(query.sql())`` returns over the current ``events`` and ``population`` views."""
+    try:
+        return _features_table(con, query)
+    except HashCollision:
+        return con.sql(query.sql()).to_arrow_table()
+
+
+def _features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> pa.Table:
+    source, module = kernel_module(tuple(query.features), query.criteria)
+    population = con.sql(f"SELECT consumer_id, hash(consumer_id) AS h FROM {query.population_table} "
+                         "ORDER BY consumer_id").to_arrow_table()
+    wanted = set(source.columns)
+    needed = (wanted | set(ENRICHMENT_INPUTS)) - KEYS
+    values = [c for c in query.columns() if c in needed]
+    events = con.sql(resolved_sql(query, values)).to_arrow_table()
+    cons = consumer_positions(_values(events.column("_consumer_hash"), np.uint64),
+                              population.column("h").to_numpy())
+
+    dictionaries: dict[str, list[str]] = {}
+    cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name in values:
+        column = events.column(name)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            codes, nulls, dictionaries[name] = sorted_codes(column)
+            cols[name] = (codes, nulls)
+        else:
+            cols[name] = numeric(column)
+    type_index = {t: k for k, t in enumerate(dictionaries["type"])}
+    cols.update(enriched_columns(cols, type_index, cons, events, {c for c in ENRICHED if c in wanted}))
+    for name, shared in SHARED_DICTIONARY.items():
+        if name in wanted:
+            dictionaries[name] = dictionaries[shared]
+
+    def literal_code(column: str, value: str) -> int:
+        return {v: k for k, v in enumerate(dictionaries[column])}.get(value, -1)
+
+    n_pop = population.num_rows
+    seen = np.zeros(n_pop, dtype=np.bool_)
+    accs: list[np.ndarray] = []
+    for a in source.aggregates:
+        accs.append(np.zeros(n_pop, dtype=np.float64 if a.kind == "float" and a.func in ("min", "max") else np.int64))
+        if a.func in ("sum", "min", "max"):
+            accs.append(np.zeros(n_pop, dtype=np.bool_))
+        if a.func == "avg":
+            accs.append(np.zeros(n_pop, dtype=np.int64))
+    params = [parameter_value(name, query) for name in source.parameters]
+    literals = [literal_code(col, value) for col, value in source.literals]
+    col_args = [array for name in source.columns for array in cols[name]]
+    module.accumulate(cons, *col_args, *params, *literals, seen, *accs)
+    outs = [np.zeros(n_pop, dtype={"zero": np.int64, "null": np.float64}.get(empty, np.bool_))
+            for _, _, empty in source.outputs]
+    module.finalise(seen, *params, *accs, *outs)
+    data: dict[str, pa.Array] = {"consumer_id": population.column("consumer_id").combine_chunks().cast(pa.string())}
+    for (name, _, empty), out in zip(source.outputs, outs):
+        data[name] = pa.array(out, type=pa.float64(), from_pandas=True) if empty == "null" else pa.array(out)
+    return pa.table(data)
+
+
+__all__ = ["ENRICHED", "HashCollision", "KERNEL_DIR_ENV", "KEY_HASHES", "RANKED_TYPES", "consumer_positions", "dense_ids", "enriched_columns", "features_table",
+           "group_ids", "kernel_dir", "kernel_module", "numeric", "parameter_value", "resolved_sql", "sorted_codes"]

@@ -1,0 +1,214 @@
+"""The compiled bucket pass (:mod:`credo.scale.compiled`) returns exactly what the feature SQL returns.
+
+Each test puts one events table and its population behind the ``events``/``population`` views and
+compares :func:`features_table` with ``con.sql(query.sql())`` on the same views, column for column,
+NULL for NULL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from credo.features.builder import FeatureQuery, agg_if, count_if, feature_query, ratio
+from credo.features.compute import connect
+from credo.features.definitions import FEATURES, SCORING_CRITERIA, Feature
+from credo.features.events_table import EVENTS_SCHEMA, events_from_directory
+from credo.scale import compiled
+from credo.scale.codegen import KernelSource, UnsupportedSQL
+from credo.scale.compiled import HashCollision, dense_ids, features_table
+from credo.simulate import SimulationConfig, simulate_to_directory
+from tests.features.helpers import D, at, ev, table
+
+
+def both(events: pa.Table, query: FeatureQuery) -> tuple[pa.Table, pa.Table]:
+    """(the SQL's result, the compiled pass's result) over the same views."""
+    con = connect()
+    try:
+        con.register("events", events.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA))
+        ids = sorted(set(events.column("consumer_id").to_pylist()) | {"c-nobody"})
+        con.register("population", pa.table({"consumer_id": pa.array(ids, pa.string())}))
+        return con.sql(query.sql()).to_arrow_table(), features_table(con, query)
+    finally:
+        con.close()
+
+
+def assert_same(want: pa.Table, got: pa.Table) -> None:
+    assert got.column_names == want.column_names
+    for name in want.column_names:
+        w, g = want.column(name).combine_chunks(), got.column(name).combine_chunks()
+        assert g.type == w.type, name
+        assert g.to_pylist() == w.to_pylist(), name
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> pa.Table:
+    out = tmp_path_factory.mktemp("compiled_sim")
+    simulate_to_directory(SimulationConfig(consumers=300, months=24, seed=21), out)
+    return events_from_directory(out)
+
+
+@pytest.mark.parametrize("as_of", [date(2023, 3, 10), date(2024, 7, 15), date(2025, 1, 1), date(2026, 12, 1)])
+def test_simulated_population_equals_the_sql(simulated, as_of):
+    """Early in the history (few scorable), in the middle, at its end and long after (everything aged out)."""
+    want, got = both(simulated, feature_query(as_of))
+    assert want.num_rows == 301  # and the consumer without events
+    assert_same(want, got)
+
+
+def test_the_population_is_varied_enough_to_tell(simulated):
+    _, got = both(simulated, feature_query(date(2025, 1, 1)))
+    rows = got.to_pylist()
+    assert 0 < sum(r["is_scorable"] for r in rows) < len(rows)
+    for name in ("late_payments_12m", "days_past_due_now", "derogatory_records", "open_credit_lines"):
+        assert len({r[name] for r in rows}) > 2, name
+    for name in ("revolving_utilisation", "income_band", "months_since_last_delinquency"):
+        values = [r[name] for r in rows]
+        assert None in values and len(set(values)) > 2, name
+
+
+def test_a_short_retention_period_equals_the_sql(simulated):
+    assert_same(*both(simulated, feature_query(date(2025, 1, 1), retention_months=3)))
+
+
+def test_latest_record_ties_are_broken_by_event_id_as_in_sql():
+    """Two statuses of one account at the same instant, received together: the higher event id is the
+    latest (ORDER BY occurred_at DESC, received_at DESC, event_id DESC), whatever the input order."""
+    same = at(10)
+    records = [
+        ev("credit.opened", "open", at(300), account_ref="a-1", opened_date=at(300).date().isoformat()),
+        ev("credit.status", "s-b", same, same, account_ref="a-1", days_past_due=0),
+        ev("credit.status", "s-c", same, same, account_ref="a-1", days_past_due=45),
+        ev("credit.status", "s-a", same, same, account_ref="a-1", days_past_due=90),
+        ev("income.verified", "i-1", same, same, partner="p-1", band="under_2k"),
+        ev("income.verified", "i-2", same, same, partner="p-2", band="20k_plus"),
+    ]
+    want, got = both(table(records), feature_query(D))
+    assert_same(want, got)
+    row = got.to_pylist()[0]
+    assert row["days_past_due_now"] == 45  # s-c
+    assert row["income_band"] == 5.0  # partner p-2 before p-1
+
+
+def test_a_hash_collision_falls_back_to_the_sql(simulated, monkeypatch):
+    # every account of a consumer now shares one grouping hash, while the check hash tells them apart
+    monkeypatch.setattr(compiled, "KEY_HASHES", (
+        ("_consumer_hash", "hash(consumer_id)"), ("_ref_hash", "hash(consumer_id)"),
+        ("_ref_check", "hash(ref || '|', partner_id || '|', consumer_id || '|')")))
+    query = feature_query(date(2025, 1, 1))
+    con = connect()
+    try:
+        con.register("events", simulated.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA))
+        con.register("population", pa.table({"consumer_id": pa.array(sorted(set(
+            simulated.column("consumer_id").to_pylist())), pa.string())}))
+        with pytest.raises(HashCollision):
+            compiled._features_table(con, query)
+        assert_same(con.sql(query.sql()).to_arrow_table(), features_table(con, query))
+    finally:
+        con.close()
+
+
+def test_dense_ids_number_groups_in_order_and_catch_a_disagreeing_check():
+    key = np.array([7, 3, 7, 3, 7], dtype=np.uint64)
+    extra = np.array([0, 0, 0, 1, 0], dtype=np.int64)
+    ids, count, collided = dense_ids(key, key * np.uint64(3), extra)
+    assert ids.tolist() == [0, 1, 0, 2, 0] and count == 3 and not collided
+    check = key.copy()
+    check[4] = 8
+    assert dense_ids(key, check, extra)[2]
+
+
+# ---------------------------------------------------------------- three-valued logic, on random histories
+
+NULLABLE = (
+    Feature("t_not_late", "payment_history", "NOT over NULLs", "increasing", "R01",
+            lambda d: count_if("NOT (paid_date > due_date)")),
+    Feature("t_or", "payment_history", "OR over NULLs", "increasing", "R01",
+            lambda d: count_if("(paid_date > due_date) OR (days_past_due >= 30) OR on_time")),
+    Feature("t_and_null", "payment_history", "AND with an unknown side", "increasing", "R01",
+            lambda d: count_if("(paid_date IS NULL) AND NOT (due_date < paid_date)")),
+    Feature("t_greatest", "payment_history", "GREATEST ignores NULLs", "increasing", "R02",
+            lambda d: "COALESCE(MAX(GREATEST(days_past_due, worst_days_past_due_24m)), 0)"),
+    Feature("t_ratio", "payment_history", "a ratio that may be NULL", "increasing", "R01",
+            lambda d: ratio(count_if("on_time"), count_if("type = 'rental.returned'")), empty="null"),
+    Feature("t_min_date", "payment_history", "MIN of a date", "increasing", "R02",
+            lambda d: d.months_since(agg_if("MIN", "due_date", "bill_paid_date IS NOT NULL")), empty="null"),
+)
+
+TYPES = ("credit.opened", "credit.statement", "credit.status", "credit.closed", "credit.charged_off",
+         "bureau.tradeline", "income.verified", "bill.issued", "bill.paid", "order.payment",
+         "rental.returned", "identity.verified", "credit.inquiry")
+DAYS = (3, 40, 100, 200, 700, 2000)
+
+
+def _fields(kind: str, draw, ref: str) -> dict:
+    day = draw(st.sampled_from(DAYS))
+    when = (D - timedelta(days=day)).date().isoformat()
+    maybe = draw(st.sampled_from([when, None, (D - timedelta(days=day - 20)).date().isoformat()]))
+    return {
+        "credit.opened": {"account_ref": ref, "product": draw(st.sampled_from(["credit_card", "bnpl_line", "car_loan"])),
+                          "limit": f"{draw(st.integers(0, 9000))}.00", "opened_date": when},
+        "credit.statement": {"account_ref": ref, "balance": f"{draw(st.integers(0, 9000))}.00", "statement_date": when,
+                             "due_date": when},
+        "credit.status": {"account_ref": ref, "days_past_due": draw(st.sampled_from([0, 15, 45, 90])), "as_of_date": when},
+        "credit.closed": {"account_ref": ref, "closed_date": when},
+        "credit.charged_off": {"account_ref": ref, "charged_off_date": when},
+        "bureau.tradeline": {"tradeline_ref": ref, "status": draw(st.sampled_from(["open", "closed", "charged_off", "collection"])),
+                             "opened_date": when, "as_of_date": when, "credit_limit": f"{draw(st.integers(0, 9000))}.00",
+                             "balance": f"{draw(st.integers(0, 9000))}.00",
+                             "worst_days_past_due_24m": draw(st.sampled_from([0, 30, 60]))},
+        "income.verified": {"band": draw(st.sampled_from(["under_2k", "5k_10k", "20k_plus"]))},
+        "bill.issued": {"bill_ref": ref, "bill_kind": draw(st.sampled_from(["utility", "telecom", "rent"])), "due_date": when},
+        "bill.paid": {"bill_ref": ref, "paid_date": when},
+        "order.payment": {"due_date": when, "paid_date": maybe},
+        "rental.returned": {"on_time": draw(st.booleans())},
+        "identity.verified": {"level": draw(st.sampled_from(["contact", "document", "in_person"]))},
+        "credit.inquiry": {},
+    }[kind]
+
+
+@st.composite
+def histories(draw) -> list[dict]:
+    records: list[dict] = []
+    for i in range(draw(st.integers(1, 40))):
+        kind = draw(st.sampled_from(TYPES))
+        occurred = D - timedelta(days=draw(st.sampled_from(DAYS)))
+        received = occurred + timedelta(hours=draw(st.sampled_from([0, 1])))
+        ref = draw(st.sampled_from(["r-1", "r-2"]))
+        event_id = f"{draw(st.sampled_from('xyz'))}-{i}"  # event ids in no particular order
+        records.append(ev(kind, event_id, occurred, received, consumer=draw(st.sampled_from(["c-1", "c-2"])),
+                          partner=draw(st.sampled_from(["p-1", "p-2"])), **_fields(kind, draw, ref)))
+    for target in draw(st.lists(st.sampled_from(records), max_size=3)):  # retractions and corrections
+        occurred = D - timedelta(days=1)
+        if draw(st.booleans()):
+            records.append(ev("event.retraction", f"ret-{len(records)}", occurred, consumer=target["consumer_id"],
+                              partner=target["partner_id"], retracts_event_id=target["event_id"]))
+        else:
+            fixed = dict(target, event_id=f"fix-{len(records)}", corrects_event_id=target["event_id"])
+            records.append(fixed)
+    return records
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=histories())
+def test_property_the_compiled_pass_equals_the_sql(records):
+    """Random small histories with NULLs, ties, corrections and retractions: every published feature,
+    the scoring criteria and a few expressions built to exercise three-valued logic agree."""
+    query = FeatureQuery(feature_query(D).as_of, (*FEATURES, *NULLABLE), SCORING_CRITERIA)
+    assert_same(*both(table(records), query))
+
+
+def test_sql_outside_the_kernels_subset_is_refused_when_compiled():
+    later = Feature("t_rank2", "payment_history", "second latest", "increasing", "R01",
+                    lambda d: count_if("recency_rank = 2"))
+    with pytest.raises(UnsupportedSQL, match="recency_rank"):
+        KernelSource((later,), None)
+    floating = Feature("t_sum_double", "payment_history", "a float sum", "increasing", "R01",
+                       lambda d: "COALESCE(SUM(CAST(amount_minor AS DOUBLE)), 0)", empty="null")
+    with pytest.raises(UnsupportedSQL, match="DOUBLE"):
+        KernelSource((floating,), None)
