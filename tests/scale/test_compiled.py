@@ -107,7 +107,7 @@ def test_a_hash_collision_falls_back_to_the_sql(simulated, monkeypatch):
         con.register("population", pa.table({"consumer_id": pa.array(sorted(set(
             simulated.column("consumer_id").to_pylist())), pa.string())}))
         with pytest.raises(HashCollision):
-            compiled._features_table(con, query)
+            compiled.bucket_features(compiled.fetch_bucket(con, query), query)
         assert_same(con.sql(query.sql()).to_arrow_table(), features_table(con, query))
     finally:
         con.close()

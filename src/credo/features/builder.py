@@ -460,6 +460,9 @@ def assert_portable(sql: str) -> None:
 
 # ---------------------------------------------------------------- the query
 
+#: Events that no correction or retraction touches: as of any D, such an event is its own record once
+#: received and occurred before D (the resolution passes it through unchanged).
+UNREVISED = "NOT revised AND type <> 'event.retraction'"
 #: Columns the point-in-time resolution reads.
 RESOLUTION_COLUMNS = ("consumer_id", "partner_id", "event_id", "type", "occurred_at", "received_at",
                       "target_event_id", "root_event_id", "revised", "ref", "occurred_date")
@@ -531,7 +534,7 @@ class QueryShape:
              "FROM revised_versions WHERE in_chain) AS chains WHERE version_rank = 1"),
             ("effective_events",
              f"SELECT {plain} FROM visible_events "
-             f"WHERE NOT revised AND type <> 'event.retraction' AND occurred_at < {d} "
+             f"WHERE {UNREVISED} AND occurred_at < {d} "
              f"UNION ALL SELECT {plain} FROM revised_versions WHERE NOT in_chain AND occurred_at < {d} "
              f"UNION ALL SELECT {plain} FROM chain_heads WHERE occurred_at < {d}"),
         )
@@ -713,7 +716,7 @@ def feature_query(
 
 __all__ = [
     "AsOf", "AsOfParameters", "Column", "FeatureQuery", "LintError", "PARAMETERS", "QueryShape", "ALLOWED_FUNCTIONS", "DEFAULT_RETENTION_MONTHS",
-    "ENRICHED_COLUMNS", "add_months", "agg_if", "all_of", "any_of", "as_utc", "assert_portable",
+    "ENRICHED_COLUMNS", "RESOLUTION_COLUMNS", "UNREVISED", "add_months", "agg_if", "all_of", "any_of", "as_utc", "assert_portable",
     "column_types", "count_if", "date_literal", "days_between", "feature_column_problems", "feature_query",
     "in_list", "is_type", "lint_sql", "month_index_sql", "ordinal", "ratio", "readable_columns", "sum_if",
     "query_shape", "to_spark_sql", "ts_literal",

@@ -28,6 +28,8 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +41,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-from credo.features.builder import ACCOUNT_TYPES, BILL_TYPES, PARAMETERS, FeatureQuery
+from credo.features.builder import (
+    ACCOUNT_TYPES,
+    BILL_TYPES,
+    PARAMETERS,
+    RESOLUTION_COLUMNS,
+    UNREVISED,
+    FeatureQuery,
+)
 from credo.scale.events import quote
 from credo.scale.codegen import SHARED_DICTIONARY, KernelSource
 
@@ -273,9 +282,10 @@ def _scatter(n: int, rows: np.ndarray, values: np.ndarray, nulls: np.ndarray) ->
 
 
 def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict[str, int], cons: np.ndarray,
-                     events: pa.Table, wanted: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The enrichment columns of :attr:`~credo.features.builder.QueryShape.enriched_cte` (NULL outside
-    their branches). ``types`` maps an event type to its code in ``cols["type"]``; ``events`` has the
+                     live: np.ndarray, events: pa.Table, wanted: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The enrichment columns of :attr:`~credo.features.builder.QueryShape.enriched_cte` over the
+    ``live`` rows (NULL elsewhere and outside their branches). ``types`` maps an event type to its code
+    in ``cols["type"]``; ``events`` has the
     tie-breaking strings and the two hashes of ``(consumer_id, partner_id, ref)`` (:data:`KEY_HASHES`)."""
     n = len(cons)
     type_code = cols["type"][0]
@@ -284,7 +294,7 @@ def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict
     def of(*names: str) -> np.ndarray:
         lut = np.zeros(len(types) + 1, dtype=np.bool_)
         lut[[types[t] for t in names if t in types]] = True
-        return lut[type_code]
+        return lut[type_code] & live
 
     def groups(rows: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, int]:
         return group_ids(hashes[0][rows], hashes[1][rows], extra)
@@ -310,7 +320,7 @@ def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict
                                      np.zeros(len(rows), np.bool_), True)
             out["account_ended"] = _scatter(n, rows, best[gid] == 1, np.zeros(len(rows), np.bool_))
     occurred, received = cols["occurred_at"][0], cols["received_at"][0]
-    event_ids = events.column("event_id")
+    event_ids = events.column("_tie_event_id")
     if "recency_rank" in wanted:
         rows = np.flatnonzero(of(*ACCOUNT_TYPES, "bureau.tradeline"))
         gid, ngroups = groups(rows, type_code[rows].astype(np.int64))
@@ -320,7 +330,7 @@ def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict
         rows = np.flatnonzero(of("income.verified"))
         zero = np.zeros(len(rows), dtype=np.uint64)
         gid, ngroups = group_ids(zero, zero, cons[rows])
-        partner = sorted_codes(events.column("partner_id").take(pa.array(rows)))[0]
+        partner = sorted_codes(events.column("_tie_partner_id").take(pa.array(rows)))[0]
         top = _latest_rows(gid, ngroups, (occurred[rows], received[rows], partner), event_ids, rows)
         out["type_recency_rank"] = _scatter(n, rows, top, np.zeros(len(rows), np.bool_))
     return out
@@ -329,17 +339,42 @@ def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict
 # ---------------------------------------------------------------- one bucket
 
 
-def resolved_sql(query: FeatureQuery, columns: list[str]) -> str:
-    """The value ``columns`` of every effective event of the ``events`` view as of D (the query's own
-    point-in-time resolution CTEs, unsorted), with the keys as hashes (:data:`KEY_HASHES`), and the
-    strings that break ties in the latest-record ranks only on the rows those ranks order."""
-    body = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in query.resolved_ctes())
+#: An event some correction or retraction touches (the complement of ``UNREVISED``; NULL counts as not).
+TOUCHED = f"coalesce(NOT ({UNREVISED}), FALSE)"
+
+
+def _keys_sql() -> list[str]:
     ranked = ", ".join(quote(t) for t in RANKED_TYPES)
-    keys = [f"{sql} AS {name}" for name, sql in KEY_HASHES] + [
-        f"CASE WHEN type IN ({ranked}) THEN event_id END AS event_id",
-        "CASE WHEN type = 'income.verified' THEN partner_id END AS partner_id",
+    return [f"{sql} AS {name}" for name, sql in KEY_HASHES] + [
+        f"CASE WHEN type IN ({ranked}) THEN event_id END AS _tie_event_id",
+        "CASE WHEN type = 'income.verified' THEN partner_id END AS _tie_partner_id",
     ]
-    return f"WITH {body}\nSELECT {', '.join([*columns, *keys])} FROM effective_events"
+
+
+def scan_sql(query: FeatureQuery, values: Sequence[str]) -> str:
+    """One pass over the ``events`` view as of D: the value columns, the keys as hashes
+    (:data:`KEY_HASHES`) and, only on the rows the latest-record ranks order, the strings that break
+    their ties. Untouched events (``UNREVISED``) are their own record and stream through when they
+    occurred before D; touched ones (``_touched``) also carry the columns the resolution reads, for
+    :func:`resolved_sql`."""
+    d = query.as_of.at
+    resolution = [c for c in RESOLUTION_COLUMNS if c not in values]
+    touched = [f"CASE WHEN {TOUCHED} THEN {c} END AS {c}" for c in resolution]
+    select = ", ".join([*values, *_keys_sql(), *touched, f"{TOUCHED} AS _touched"])
+    return (f"SELECT {select} FROM {query.events_table} WHERE received_at < {d} "
+            f"AND (coalesce({UNREVISED}, FALSE) AND occurred_at < {d} OR {TOUCHED})")
+
+
+def resolved_sql(query: FeatureQuery, values: Sequence[str]) -> str:
+    """The records as of D of the touched events in table ``touched_events`` (the query's own
+    point-in-time resolution CTEs), with :func:`scan_sql`'s columns. The resolution's outcome for
+    touched events depends only on touched events (retractions among them), so running it on them
+    alone gives what it gives over the whole bucket."""
+    own = replace(query, events_table="touched_events")
+    body = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in own.resolved_ctes())
+    resolution = [c for c in RESOLUTION_COLUMNS if c not in values]
+    select = ", ".join([*values, *_keys_sql(), *resolution, "FALSE AS _touched"])
+    return f"WITH {body}\nSELECT {select} FROM effective_events"
 
 
 def consumer_positions(event_hashes: np.ndarray, population_hashes: np.ndarray) -> np.ndarray:
@@ -355,24 +390,55 @@ def consumer_positions(event_hashes: np.ndarray, population_hashes: np.ndarray) 
     return order[at].astype(np.int64)
 
 
+@dataclass(frozen=True)
+class BucketEvents:
+    """What DuckDB hands over for one bucket: its population (sorted, with id hashes) and the value
+    columns and key hashes of its effective events (:func:`resolved_sql`)."""
+
+    population: pa.Table
+    events: pa.Table
+    values: tuple[str, ...]
+
+
+def fetch_bucket(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> BucketEvents:
+    """The current ``events``/``population`` views' bucket, resolved as of the query's D (DuckDB's part):
+    one scan of the bucket, then the resolution of its few touched events, appended."""
+    source, _ = kernel_module(tuple(query.features), query.criteria)
+    population = con.sql(f"SELECT consumer_id, hash(consumer_id) AS h FROM {query.population_table} "
+                         "ORDER BY consumer_id").to_arrow_table()
+    needed = (set(source.columns) | set(ENRICHMENT_INPUTS)) - KEYS
+    values = tuple(c for c in query.columns() if c in needed)
+    scanned = con.sql(scan_sql(query, values)).to_arrow_table()
+    touched = scanned.filter(scanned.column("_touched"))
+    con.register("touched_events", touched)
+    try:
+        resolved = con.sql(resolved_sql(query, values)).to_arrow_table()
+    finally:
+        con.unregister("touched_events")
+    return BucketEvents(population, pa.concat_tables([scanned, resolved.cast(scanned.schema)]), values)
+
+
 def features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> pa.Table:
     """What ``con.sql(query.sql())`` returns over the current ``events`` and ``population`` views."""
     try:
-        return _features_table(con, query)
+        return bucket_features(fetch_bucket(con, query), query)
     except HashCollision:
         return con.sql(query.sql()).to_arrow_table()
 
 
-def _features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> pa.Table:
+def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
+    """The features of a fetched bucket (no DuckDB: runs beside the next bucket's fetch). Raises
+    :class:`HashCollision` when two keys share a hash; the caller then runs the bucket's SQL."""
     source, module = kernel_module(tuple(query.features), query.criteria)
-    population = con.sql(f"SELECT consumer_id, hash(consumer_id) AS h FROM {query.population_table} "
-                         "ORDER BY consumer_id").to_arrow_table()
+    population, events, values = bucket.population, bucket.events, bucket.values
     wanted = set(source.columns)
-    needed = (wanted | set(ENRICHMENT_INPUTS)) - KEYS
-    values = [c for c in query.columns() if c in needed]
-    events = con.sql(resolved_sql(query, values)).to_arrow_table()
+    n_pop = population.num_rows
     cons = consumer_positions(_values(events.column("_consumer_hash"), np.uint64),
                               population.column("h").to_numpy())
+    # a touched event's own row stands for nothing (its record as of D is appended): an extra consumer
+    # slot takes what the kernel adds up for those rows, and the enrichment leaves them out
+    live = ~events.column("_touched").to_numpy(zero_copy_only=False)
+    cons[~live] = n_pop
 
     dictionaries: dict[str, list[str]] = {}
     cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -384,7 +450,7 @@ def _features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> pa.T
         else:
             cols[name] = numeric(column)
     type_index = {t: k for k, t in enumerate(dictionaries["type"])}
-    cols.update(enriched_columns(cols, type_index, cons, events, {c for c in ENRICHED if c in wanted}))
+    cols.update(enriched_columns(cols, type_index, cons, live, events, {c for c in ENRICHED if c in wanted}))
     for name, shared in SHARED_DICTIONARY.items():
         if name in wanted:
             dictionaries[name] = dictionaries[shared]
@@ -392,27 +458,28 @@ def _features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> pa.T
     def literal_code(column: str, value: str) -> int:
         return {v: k for k, v in enumerate(dictionaries[column])}.get(value, -1)
 
-    n_pop = population.num_rows
-    seen = np.zeros(n_pop, dtype=np.bool_)
+    slots = n_pop + 1
+    seen = np.zeros(slots, dtype=np.bool_)
     accs: list[np.ndarray] = []
     for a in source.aggregates:
-        accs.append(np.zeros(n_pop, dtype=np.float64 if a.kind == "float" and a.func in ("min", "max") else np.int64))
+        accs.append(np.zeros(slots, dtype=np.float64 if a.kind == "float" and a.func in ("min", "max") else np.int64))
         if a.func in ("sum", "min", "max"):
-            accs.append(np.zeros(n_pop, dtype=np.bool_))
+            accs.append(np.zeros(slots, dtype=np.bool_))
         if a.func == "avg":
-            accs.append(np.zeros(n_pop, dtype=np.int64))
+            accs.append(np.zeros(slots, dtype=np.int64))
     params = [parameter_value(name, query) for name in source.parameters]
     literals = [literal_code(col, value) for col, value in source.literals]
     col_args = [array for name in source.columns for array in cols[name]]
     module.accumulate(cons, *col_args, *params, *literals, seen, *accs)
-    outs = [np.zeros(n_pop, dtype={"zero": np.int64, "null": np.float64}.get(empty, np.bool_))
+    outs = [np.zeros(slots, dtype={"zero": np.int64, "null": np.float64}.get(empty, np.bool_))
             for _, _, empty in source.outputs]
     module.finalise(seen, *params, *accs, *outs)
     data: dict[str, pa.Array] = {"consumer_id": population.column("consumer_id").combine_chunks().cast(pa.string())}
-    for (name, _, empty), out in zip(source.outputs, outs):
+    for (name, _, empty), slot_values in zip(source.outputs, outs):
+        out = slot_values[:n_pop]
         data[name] = pa.array(out, type=pa.float64(), from_pandas=True) if empty == "null" else pa.array(out)
     return pa.table(data)
 
 
-__all__ = ["ENRICHED", "HashCollision", "KERNEL_DIR_ENV", "KEY_HASHES", "RANKED_TYPES", "consumer_positions", "dense_ids", "enriched_columns", "features_table",
-           "group_ids", "kernel_dir", "kernel_module", "numeric", "parameter_value", "resolved_sql", "sorted_codes"]
+__all__ = ["BucketEvents", "ENRICHED", "HashCollision", "bucket_features", "fetch_bucket", "KERNEL_DIR_ENV", "KEY_HASHES", "RANKED_TYPES", "consumer_positions", "dense_ids", "enriched_columns", "features_table",
+           "group_ids", "kernel_dir", "kernel_module", "numeric", "parameter_value", "resolved_sql", "scan_sql", "sorted_codes"]

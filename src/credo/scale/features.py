@@ -26,19 +26,21 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from credo.features.builder import FeatureQuery, feature_query
 from credo.features.compute import connect
 from credo.features.events_table import EVENTS_SCHEMA
 from credo.scale.buckets import EVERYONE, Bucket, Shard, plan_files
-from credo.scale.compiled import features_table
+from credo.scale.compiled import BucketEvents, HashCollision, bucket_features, fetch_bucket
 from credo.scale.events import EventSource, count_rows, event_files, prepare, quote, raw_columns
 
 #: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
@@ -75,6 +77,35 @@ def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bu
     names = ", ".join(EVENTS_SCHEMA.names)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS SELECT {names} FROM ({source.normalised(where)})")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS {source.population(in_bucket)}")
+
+
+def bucket_tables(con: duckdb.DuckDBPyConnection, source: EventSource, buckets: list[Bucket], query: FeatureQuery,
+                  shard: Shard | None = None) -> Iterator[tuple[Bucket, pa.Table]]:
+    """Each bucket's features, in order. DuckDB resolves the next bucket on a worker thread while the
+    compiled pass (which holds no lock and touches no DuckDB) computes this one, so both cores work
+    through the whole build; two buckets' events are in memory at once."""
+
+    def fetch(bucket: Bucket) -> BucketEvents:
+        bucket_views(con, source, bucket, query, shard)
+        return fetch_bucket(con, query)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credo-fetch") as pool:
+        pending = pool.submit(fetch, buckets[0]) if buckets else None
+        for k, bucket in enumerate(buckets):
+            assert pending is not None
+            fetched = pending.result()
+            pending = pool.submit(fetch, buckets[k + 1]) if k + 1 < len(buckets) else None
+            try:
+                table = bucket_features(fetched, query)
+            except HashCollision:  # the bucket's SQL, once the worker has let go of the connection
+                if pending is not None:
+                    pending.result()
+                bucket_views(con, source, bucket, query, shard)
+                table = con.sql(query.sql()).to_arrow_table()
+                if pending is not None:
+                    pending = pool.submit(fetch, buckets[k + 1])
+            del fetched
+            yield bucket, table
 
 
 def planned_work(events_dir: Path, shard: Shard = EVERYONE) -> int:
@@ -120,9 +151,7 @@ def build_features(
         buckets = plan_files(con, files, rows_per_bucket, source.columns["consumer_id"], shard)
         query = feature_query(as_of, retention_months=retention_months)
         metadata = {AS_OF_KEY: query.as_of.instant.isoformat().encode()}
-        for bucket in buckets:
-            bucket_views(con, source, bucket, query, shard)
-            table = features_table(con, query)
+        for bucket, table in bucket_tables(con, source, buckets, query, shard):
             if writer is None:
                 writer = pq.ParquetWriter(tmp_out, table.schema.with_metadata(metadata), compression="zstd")
             writer.write_table(table)
@@ -142,5 +171,5 @@ def build_features(
     return BuildResult(out, source.rows, consumers, len(buckets))
 
 
-__all__ = ["AS_OF_KEY", "BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "Shard", "bucket_views",
+__all__ = ["AS_OF_KEY", "BuildResult", "DEFAULT_MEMORY_LIMIT", "ROWS_PER_BUCKET", "Shard", "bucket_tables", "bucket_views",
            "build_features", "planned_work", "session"]
