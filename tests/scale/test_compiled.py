@@ -21,7 +21,7 @@ from credo.features.definitions import FEATURES, SCORING_CRITERIA, Feature
 from credo.features.events_table import EVENTS_SCHEMA, events_from_directory
 from credo.scale import compiled
 from credo.scale.codegen import KernelSource, UnsupportedSQL
-from credo.scale.compiled import HashCollision, dense_ids, features_table
+from credo.scale.compiled import HashCollision, consumer_positions, dense_ids, features_table
 from credo.simulate import SimulationConfig, simulate_to_directory
 from tests.features.helpers import D, at, ev, table
 
@@ -96,10 +96,10 @@ def test_latest_record_ties_are_broken_by_event_id_as_in_sql():
 
 
 def test_a_hash_collision_falls_back_to_the_sql(simulated, monkeypatch):
-    # every account of a consumer now shares one grouping hash, while the check hash tells them apart
+    # every account of a consumer with a partner now shares one grouping hash, which the check tells apart
     monkeypatch.setattr(compiled, "KEY_HASHES", (
-        ("_consumer_hash", "hash(consumer_id)"), ("_ref_hash", "hash(consumer_id)"),
-        ("_ref_check", "hash(ref || '|', partner_id || '|', consumer_id || '|')")))
+        ("_consumer_hash", "hash(consumer_id)"), ("_ref_hash", "hash(partner_id)"),
+        ("_ref_check", "hash(ref || '|' || partner_id)")))
     query = feature_query(date(2025, 1, 1))
     con = connect()
     try:
@@ -111,6 +111,15 @@ def test_a_hash_collision_falls_back_to_the_sql(simulated, monkeypatch):
         assert_same(con.sql(query.sql()).to_arrow_table(), features_table(con, query))
     finally:
         con.close()
+
+
+def test_consumers_are_found_by_hash_and_a_repeated_population_hash_is_refused():
+    population = np.array([11, 5, 99], dtype=np.uint64)
+    assert consumer_positions(np.array([99, 11, 11, 5], dtype=np.uint64), population).tolist() == [2, 0, 0, 1]
+    with pytest.raises(ValueError, match="not in the population"):
+        consumer_positions(np.array([12], dtype=np.uint64), population)
+    with pytest.raises(HashCollision):
+        consumer_positions(np.array([5], dtype=np.uint64), np.array([5, 7, 5], dtype=np.uint64))
 
 
 def test_dense_ids_number_groups_in_order_and_catch_a_disagreeing_check():

@@ -62,12 +62,12 @@ ENRICHMENT_INPUTS = ("type", "occurred_at", "received_at", "due_date", "paid_dat
 ENRICHED = ("bill_due_date", "bill_paid_date", "account_limit_minor", "account_product", "account_ended",
             "recency_rank", "type_recency_rank")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-#: 64-bit hashes of the keys, computed by DuckDB instead of moving the strings: the consumer's (matched to
-#: the population's), and two independent ones of ``(consumer_id, partner_id, ref)``, the first grouping
-#: the enrichment's windows and the second checking it (:func:`group_ids`).
+#: 64-bit hashes of the keys, computed by DuckDB instead of moving the strings: the consumer's (matched
+#: exactly to the population's), and two independent ones of ``(partner_id, ref)``, the first grouping
+#: the enrichment's windows (with the consumer's position) and the second checking it (:func:`group_ids`).
 KEY_HASHES = (("_consumer_hash", "hash(consumer_id)"),
-              ("_ref_hash", "hash(consumer_id, partner_id, ref)"),
-              ("_ref_check", "hash(ref || '|', partner_id || '|', consumer_id || '|')"))
+              ("_ref_hash", "hash(partner_id, ref)"),
+              ("_ref_check", "hash(ref || '|' || partner_id)"))
 #: Event types whose latest record the enrichment ranks (``recency_rank``, ``type_recency_rank``).
 RANKED_TYPES = (*ACCOUNT_TYPES, "bureau.tradeline", "income.verified")
 
@@ -307,7 +307,7 @@ def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict
                          ("account_product", "credit.opened", "product", True))),
     ):
         rows = np.flatnonzero(of(*branch))
-        gid, ngroups = groups(rows, np.zeros(len(rows), dtype=np.int64))
+        gid, ngroups = groups(rows, cons[rows])
         for name, source_type, column, largest in specs:
             if name not in wanted:
                 continue
@@ -323,7 +323,7 @@ def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict
     event_ids = events.column("_tie_event_id")
     if "recency_rank" in wanted:
         rows = np.flatnonzero(of(*ACCOUNT_TYPES, "bureau.tradeline"))
-        gid, ngroups = groups(rows, type_code[rows].astype(np.int64))
+        gid, ngroups = groups(rows, cons[rows] * (len(types) + 1) + type_code[rows])
         top = _latest_rows(gid, ngroups, (occurred[rows], received[rows]), event_ids, rows)
         out["recency_rank"] = _scatter(n, rows, top, np.zeros(len(rows), np.bool_))
     if "type_recency_rank" in wanted:
@@ -377,23 +377,53 @@ def resolved_sql(query: FeatureQuery, values: Sequence[str]) -> str:
     return f"WITH {body}\nSELECT {select} FROM effective_events"
 
 
+@njit(cache=True, nogil=True)
+def _positions(population_hashes, event_hashes):  # pragma: no cover - compiled
+    """Each event hash's position among the population's (-1: absent), and whether two population
+    hashes are equal."""
+    size = 1
+    while size < 2 * population_hashes.shape[0] + 2:
+        size *= 2
+    mask = np.uint64(size - 1)
+    keys = np.zeros(size, dtype=np.uint64)
+    slot = np.full(size, -1, dtype=np.int64)
+    for k in range(population_hashes.shape[0]):
+        h = population_hashes[k]
+        s = (h * np.uint64(0xBF58476D1CE4E5B9) >> np.uint64(17)) & mask
+        while slot[s] >= 0:
+            if keys[s] == h:
+                return np.empty(0, dtype=np.int64), True
+            s = (s + np.uint64(1)) & mask
+        keys[s] = h
+        slot[s] = k
+    out = np.empty(event_hashes.shape[0], dtype=np.int64)
+    for i in range(event_hashes.shape[0]):
+        h = event_hashes[i]
+        s = (h * np.uint64(0xBF58476D1CE4E5B9) >> np.uint64(17)) & mask
+        out[i] = -1
+        while slot[s] >= 0:
+            if keys[s] == h:
+                out[i] = slot[s]
+                break
+            s = (s + np.uint64(1)) & mask
+    return out, False
+
+
 def consumer_positions(event_hashes: np.ndarray, population_hashes: np.ndarray) -> np.ndarray:
     """Each event's consumer as a position in the population, matched by a 64-bit hash of the id: exact
     when the population's hashes are distinct (every event's consumer is in the population)."""
-    order = np.argsort(population_hashes, kind="stable")
-    ranked = population_hashes[order]
-    if len(ranked) > 1 and bool((ranked[1:] == ranked[:-1]).any()):
+    positions, repeated = _positions(population_hashes, event_hashes)
+    if repeated:
         raise HashCollision
-    at = np.searchsorted(ranked, event_hashes)
-    if len(event_hashes) and (at.max(initial=0) >= len(ranked) or not (ranked[at] == event_hashes).all()):
+    if len(positions) and positions.min() < 0:
         raise ValueError("an effective event's consumer is not in the population")
-    return order[at].astype(np.int64)
+    return positions
 
 
 @dataclass(frozen=True)
 class BucketEvents:
     """What DuckDB hands over for one bucket: its population (sorted, with id hashes) and the value
-    columns and key hashes of its effective events (:func:`resolved_sql`)."""
+    columns and key hashes of its scanned and resolved events (:func:`scan_sql`, :func:`resolved_sql`)."""
 
     population: pa.Table
     events: pa.Table
