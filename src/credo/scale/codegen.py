@@ -58,6 +58,34 @@ class Aggregate:
     value: exp.Expression | None
     where: exp.Expression | None
     kind: Kind = "int"
+    #: The event types whose rows the filter can keep (None: any type).
+    types: frozenset[str] | None = None
+
+
+def possible_types(cond: exp.Expression | None) -> frozenset[str] | None:
+    """The ``type`` values for which ``cond`` can be TRUE, read off its ``type = …`` / ``type IN (…)``
+    terms through AND (intersection) and OR (union); None when it does not say."""
+    if cond is None:
+        return None
+    cond = _unparen(cond)
+    if isinstance(cond, exp.EQ):
+        col, lit = _unparen(cond.this), _unparen(cond.expression)
+        if isinstance(col, exp.Column) and col.name == "type" and isinstance(lit, exp.Literal) and lit.is_string:
+            return frozenset({str(lit.this)})
+    if isinstance(cond, exp.In):
+        col = _unparen(cond.this)
+        if isinstance(col, exp.Column) and col.name == "type" and all(
+                isinstance(x, exp.Literal) and x.is_string for x in cond.expressions):
+            return frozenset(str(x.this) for x in cond.expressions)
+    if isinstance(cond, exp.And):
+        left, right = possible_types(cond.this), possible_types(cond.expression)
+        if left is None or right is None:
+            return left if right is None else right
+        return left & right
+    if isinstance(cond, exp.Or):
+        left, right = possible_types(cond.this), possible_types(cond.expression)
+        return None if left is None or right is None else left | right
+    return None
 
 
 def _column_kind(sql_type: str) -> Kind:
@@ -363,7 +391,7 @@ class KernelSource:
         if func == "count" and isinstance(value, exp.Star):
             func, value = "count_star", None
         self._agg_index[key] = len(self.aggregates)
-        self.aggregates.append(Aggregate(func, value, where))  # type: ignore[arg-type]
+        self.aggregates.append(Aggregate(func, value, where, types=possible_types(where)))  # type: ignore[arg-type]
 
     def aggregate_of(self, node: exp.Expression) -> tuple[int, Aggregate] | None:
         if not isinstance(node, (exp.Filter, exp.AggFunc)):
@@ -373,9 +401,27 @@ class KernelSource:
 
     # -- the source
     def _accumulate(self) -> list[str]:
-        em = _Emitter(self, "row")
-        body: list[str] = ["seen[c] = True"]
+        """The per-row body: the aggregates that may count any type first, then one branch per event type
+        with only the aggregates whose filter can hold for it (each branch evaluates its own
+        subexpressions, so a row computes what its type can use and nothing else)."""
+        universal = [k for k, a in enumerate(self.aggregates) if a.types is None]
+        by_type: dict[str, list[int]] = {}
         for k, a in enumerate(self.aggregates):
+            for t in sorted(a.types or ()):
+                by_type.setdefault(t, []).append(k)
+        body: list[str] = ["seen[c] = True", *self._updates(universal)]
+        if by_type:
+            code = self.column("type")
+            for n, (t, ks) in enumerate(by_type.items()):
+                body.append(f"{'if' if n == 0 else 'elif'} (not {code}_n[i]) & ({code}_v[i] == {self.literal('type', t)}):")
+                body += [f"    {line}" for line in self._updates(ks)]
+        return body
+
+    def _updates(self, ks: list[int]) -> list[str]:
+        em = _Emitter(self, "row")
+        body: list[str] = []
+        for k in ks:
+            a = self.aggregates[k]
             before = len(em.lines)
             cond = em.value(a.where) if a.where is not None else None
             val = em.value(a.value) if a.value is not None else None
@@ -456,4 +502,4 @@ class KernelSource:
         return hashlib.sha256(self.text.encode()).hexdigest()[:16]
 
 
-__all__ = ["Aggregate", "KernelSource", "RANK_COLUMNS", "SHARED_DICTIONARY", "UnsupportedSQL", "Value"]
+__all__ = ["Aggregate", "KernelSource", "possible_types", "RANK_COLUMNS", "SHARED_DICTIONARY", "UnsupportedSQL", "Value"]
