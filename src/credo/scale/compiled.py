@@ -39,7 +39,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from numba import njit
 
 from credo.features.builder import (
     ACCOUNT_TYPES,
@@ -49,6 +48,7 @@ from credo.features.builder import (
     UNREVISED,
     FeatureQuery,
 )
+from credo.model.kernel import compiled
 from credo.scale.events import quote
 from credo.scale.codegen import SHARED_DICTIONARY, KernelSource
 
@@ -165,7 +165,7 @@ def parameter_value(name: str, query: FeatureQuery) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def dense_ids(key, check, extra):  # pragma: no cover - compiled
     """Dense ids of the rows' ``(key, extra)`` pairs in order of first appearance, how many there are,
     and whether two rows with one pair disagree on ``check`` (a hash collision: the caller then
@@ -219,7 +219,7 @@ def group_ids(key: np.ndarray, check: np.ndarray, extra: np.ndarray) -> tuple[np
 # ---------------------------------------------------------------- enrichment (numba)
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _group_extreme(gid, ngroups, take, values, nulls, largest):  # pragma: no cover - compiled
     best = np.zeros(ngroups, dtype=values.dtype)
     has = np.zeros(ngroups, dtype=np.bool_)
@@ -232,7 +232,7 @@ def _group_extreme(gid, ngroups, take, values, nulls, largest):  # pragma: no co
     return best, has
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _latest(gid, ngroups, k1, k2, k3):  # pragma: no cover - compiled
     """Per row: is it the group's greatest (k1, k2, k3); per group: how many rows share that maximum."""
     b1 = np.zeros(ngroups, dtype=np.int64)
@@ -377,7 +377,7 @@ def resolved_sql(query: FeatureQuery, values: Sequence[str]) -> str:
     return f"WITH {body}\nSELECT {select} FROM effective_events"
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _positions(population_hashes, event_hashes):  # pragma: no cover - compiled
     """Each event hash's position among the population's (-1: absent), and whether two population
     hashes are equal."""
