@@ -63,13 +63,14 @@ ENRICHED = ("bill_due_date", "bill_paid_date", "account_limit_minor", "account_p
             "recency_rank", "type_recency_rank")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: 64-bit hashes of the keys, computed by DuckDB instead of moving the strings: the consumer's (matched
-#: exactly to the population's) and ``(partner_id, ref)``'s, which groups the enrichment's windows (with
-#: the consumer's position). DuckDB's ``hash`` has structured collisions on ids that differ in a few
-#: digits (5 % of the simulator's 254 M event ids), so the check of a group (:func:`group_ids`) is an
-#: MD5 of the same strings, another algorithm altogether, computed only on the rows that are grouped.
+#: exactly to the population's) and two of ``(partner_id, ref)``, the first grouping the enrichment's
+#: windows (with the consumer's position), the second checking each group (:func:`group_ids`). DuckDB's
+#: ``hash`` has structured collisions on ids that differ in a few digits (5 % of the simulator's 254 M
+#: event ids), so the check hashes the reversed reference: its bytes fall in other words of the hash,
+#: and of 60.8 M simulated ids none collided under both (an MD5 check cost 1.3-1.6 s per 5 M-event bucket).
 KEY_HASHES = (("_consumer_hash", "hash(consumer_id)"),
               ("_ref_hash", "hash(partner_id, ref)"),
-              ("_ref_check", "CASE WHEN type IN ({grouped}) THEN md5_number_lower(ref || '|' || partner_id) END"))
+              ("_ref_check", "hash(reverse(ref), partner_id)"))
 #: Event types whose latest record the enrichment ranks (``recency_rank``, ``type_recency_rank``).
 RANKED_TYPES = (*ACCOUNT_TYPES, "bureau.tradeline", "income.verified")
 
@@ -347,8 +348,7 @@ TOUCHED = f"coalesce(NOT ({UNREVISED}), FALSE)"
 
 def _keys_sql() -> list[str]:
     ranked = ", ".join(quote(t) for t in RANKED_TYPES)
-    grouped = ", ".join(quote(t) for t in (*BILL_TYPES, *RANKED_TYPES) if t != "income.verified")
-    return [f"{sql.format(grouped=grouped)} AS {name}" for name, sql in KEY_HASHES] + [
+    return [f"{sql} AS {name}" for name, sql in KEY_HASHES] + [
         f"CASE WHEN type IN ({ranked}) THEN event_id END AS _tie_event_id",
         "CASE WHEN type = 'income.verified' THEN partner_id END AS _tie_partner_id",
     ]
