@@ -5,7 +5,9 @@ text the SQL engines run) and the scoring criteria with sqlglot and writes the P
 two functions that numba compiles:
 
 * ``accumulate`` reads every event of a bucket once and updates, per consumer, one accumulator per
-  distinct aggregate (``COUNT(*) FILTER (WHERE …)``, ``SUM``, ``MIN``, ``MAX``, ``AVG``);
+  distinct aggregate (``COUNT(*) FILTER (WHERE …)``, ``SUM``, ``MIN``, ``MAX``, ``AVG``), in one
+  branch per event type holding only the aggregates whose filter can keep that type
+  (:func:`possible_types`);
 * ``finalise`` evaluates each feature's expression over its consumer's accumulators, then the
   outer ``COALESCE``/``CAST`` of :attr:`credo.features.builder.QueryShape.sql`.
 

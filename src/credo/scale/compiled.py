@@ -2,12 +2,15 @@
 
 The SQL feature query spends most of a bucket's time in its enrichment windows (each sorts its own
 branch of event types) and in ~100 filtered aggregates (``docs/benchmarks.md``, "Where a bucket's
-CPU goes"). Here DuckDB runs only the point-in-time resolution — the
-:attr:`~credo.features.builder.QueryShape.resolved_ctes` of the same query shape, unsorted — and
-hands the bucket's effective events over as Arrow. Then, without sorting the events:
+CPU goes"). Here DuckDB only scans the bucket once (:func:`scan_sql`: value columns, keys as hashes)
+and runs the point-in-time resolution — the same query shape's
+:attr:`~credo.features.builder.QueryShape.resolved_ctes` — on the few events a correction or
+retraction touches (:func:`resolved_sql`), and hands both over as Arrow (:func:`fetch_bucket`). Then,
+without sorting the events (:func:`bucket_features`):
 
 * strings become codes of a sorted dictionary (:func:`sorted_codes`), consumers their position in
-  the bucket's population (sorted by id, as the SQL's ``ORDER BY``);
+  the bucket's population (sorted by id, as the SQL's ``ORDER BY``; :func:`consumer_positions`), and
+  a touched event's own row goes to a discarded slot (its record as of D is among the resolved rows);
 * the enrichment of :attr:`~credo.features.builder.QueryShape.enriched_cte` is computed per group
   with numba (:func:`enriched_columns`): a bill's issued due date and first paid date, an account's
   opening limit and product and whether it ended, and which record is the latest of its account,
