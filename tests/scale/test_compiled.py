@@ -8,9 +8,11 @@ NULL for NULL.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +22,7 @@ from credo.features.compute import connect
 from credo.features.definitions import FEATURES, SCORING_CRITERIA, Feature
 from credo.features.events_table import EVENTS_SCHEMA, events_from_directory
 from credo.scale import compiled
+from credo.scale import features as scale_features
 from credo.scale.codegen import KernelSource, UnsupportedSQL
 from credo.scale.compiled import HashCollision, consumer_positions, dense_ids, features_table
 from credo.simulate import SimulationConfig, simulate_to_directory
@@ -47,10 +50,15 @@ def assert_same(want: pa.Table, got: pa.Table) -> None:
 
 
 @pytest.fixture(scope="module")
-def simulated(tmp_path_factory) -> pa.Table:
+def simulated_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("compiled_sim")
-    simulate_to_directory(SimulationConfig(consumers=300, months=24, seed=21), out)
-    return events_from_directory(out)
+    simulate_to_directory(SimulationConfig(consumers=300, months=24, seed=21, chunk_size=100), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def simulated(simulated_dir) -> pa.Table:
+    return events_from_directory(simulated_dir)
 
 
 @pytest.mark.parametrize("as_of", [date(2023, 3, 10), date(2024, 7, 15), date(2025, 1, 1), date(2026, 12, 1)])
@@ -111,6 +119,25 @@ def test_a_hash_collision_falls_back_to_the_sql(simulated, monkeypatch):
         assert_same(con.sql(query.sql()).to_arrow_table(), features_table(con, query))
     finally:
         con.close()
+
+
+def test_a_build_falls_back_per_bucket_and_fetches_each_bucket_once(simulated_dir, tmp_path, monkeypatch):
+    as_of = date(2025, 1, 1)
+    want = tmp_path / "want.parquet"
+    scale_features.build_features(simulated_dir, as_of, want, rows_per_bucket=20_000)
+    fetched = []
+
+    def counted(con, query):
+        fetched.append(1)
+        return compiled.fetch_bucket(con, query)
+
+    monkeypatch.setattr(scale_features, "fetch_bucket", counted)
+    monkeypatch.setattr(compiled, "KEY_HASHES", (
+        ("_consumer_hash", "hash(consumer_id)"), ("_ref_hash", "hash(partner_id)"),
+        ("_ref_check", "hash(ref || '|' || partner_id)")))
+    got = scale_features.build_features(simulated_dir, as_of, tmp_path / "got.parquet", rows_per_bucket=20_000)
+    assert got.buckets >= 3 and len(fetched) == got.buckets
+    assert_same(pq.read_table(want), pq.read_table(got.out))
 
 
 def test_consumers_are_found_by_hash_and_a_repeated_population_hash_is_refused():

@@ -51,7 +51,7 @@ from credo.features.builder import (
     UNREVISED,
     FeatureQuery,
 )
-from credo.model.kernel import compiled
+from credo.model.kernel import compiled as native
 from credo.scale.events import quote
 from credo.scale.codegen import SHARED_DICTIONARY, KernelSource
 
@@ -171,7 +171,7 @@ def parameter_value(name: str, query: FeatureQuery) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-@compiled
+@native
 def dense_ids(key, check, extra):  # pragma: no cover - compiled
     """Dense ids of the rows' ``(key, extra)`` pairs in order of first appearance, how many there are,
     and whether two rows with one pair disagree on ``check`` (a hash collision: the caller then
@@ -225,7 +225,7 @@ def group_ids(key: np.ndarray, check: np.ndarray, extra: np.ndarray) -> tuple[np
 # ---------------------------------------------------------------- enrichment (numba)
 
 
-@compiled
+@native
 def _group_extreme(gid, ngroups, take, values, nulls, largest):  # pragma: no cover - compiled
     best = np.zeros(ngroups, dtype=values.dtype)
     has = np.zeros(ngroups, dtype=np.bool_)
@@ -238,7 +238,7 @@ def _group_extreme(gid, ngroups, take, values, nulls, largest):  # pragma: no co
     return best, has
 
 
-@compiled
+@native
 def _latest(gid, ngroups, k1, k2, k3):  # pragma: no cover - compiled
     """Per row: is it the group's greatest (k1, k2, k3); per group: how many rows share that maximum."""
     b1 = np.zeros(ngroups, dtype=np.int64)
@@ -383,7 +383,7 @@ def resolved_sql(query: FeatureQuery, values: Sequence[str]) -> str:
     return f"WITH {body}\nSELECT {select} FROM effective_events"
 
 
-@compiled
+@native
 def _positions(population_hashes, event_hashes):  # pragma: no cover - compiled
     """Each event hash's position among the population's (-1: absent), and whether two population
     hashes are equal."""

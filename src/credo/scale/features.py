@@ -101,9 +101,7 @@ def bucket_tables(con: duckdb.DuckDBPyConnection, source: EventSource, buckets: 
                 if pending is not None:
                     pending.result()
                 bucket_views(con, source, bucket, query, shard)
-                table = con.sql(query.sql()).to_arrow_table()
-                if pending is not None:
-                    pending = pool.submit(fetch, buckets[k + 1])
+                table = con.sql(query.sql()).to_arrow_table()  # the next bucket's fetch is complete, and kept
             del fetched
             yield bucket, table
 
