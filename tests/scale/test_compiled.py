@@ -152,11 +152,14 @@ def test_consumers_are_found_by_hash_and_a_repeated_population_hash_is_refused()
 def test_dense_ids_number_groups_in_order_and_catch_a_disagreeing_check():
     key = np.array([7, 3, 7, 3, 7], dtype=np.uint64)
     extra = np.array([0, 0, 0, 1, 0], dtype=np.int64)
-    ids, count, collided = dense_ids(key, key * np.uint64(3), extra)
+    rows = np.arange(len(key))
+    ids, count, collided = dense_ids(rows, key, key * np.uint64(3), extra)
     assert ids.tolist() == [0, 1, 0, 2, 0] and count == 3 and not collided
     check = key.copy()
     check[4] = 8
-    assert dense_ids(key, check, extra)[2]
+    assert dense_ids(rows, key, check, extra)[2]
+    assert not dense_ids(rows[:4], key, check, extra)[2]  # only the rows given count
+    assert dense_ids(rows[[3, 1]], key, check, extra)[:2][0].tolist() == [0, 1]
 
 
 # ---------------------------------------------------------------- three-valued logic, on random histories
