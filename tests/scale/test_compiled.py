@@ -140,6 +140,20 @@ def test_a_build_falls_back_per_bucket_and_fetches_each_bucket_once(simulated_di
     assert_same(pq.read_table(want), pq.read_table(got.out))
 
 
+def test_utc_dates_are_duckdbs_dates_of_the_instants():
+    instants = ["1969-12-31 23:59:59.999999+00", "1970-01-01 00:00:00+00", "2024-02-29 23:59:59.999999+00",
+                "2024-03-01 00:00:00+00", "1900-01-01 00:00:00.000001+00"]
+    con = connect()
+    try:
+        got = con.sql("SELECT epoch_us(t), CAST(t AS DATE) - DATE '1970-01-01' FROM (SELECT unnest(?::TIMESTAMPTZ[]) AS t)",
+                      params=[instants]).fetchall()
+    finally:
+        con.close()
+    micros = np.array([m for m, _ in got], dtype=np.int64)
+    days, nulls = compiled.utc_dates(micros, np.zeros(len(micros), np.bool_))
+    assert days.tolist() == [d for _, d in got] and days.dtype == np.int32 and not nulls.any()
+
+
 def test_consumers_are_found_by_hash_and_a_repeated_population_hash_is_refused():
     population = np.array([11, 5, 99], dtype=np.uint64)
     assert consumer_positions(np.array([99, 11, 11, 5], dtype=np.uint64), population).tolist() == [2, 0, 0, 1]

@@ -76,6 +76,10 @@ KEY_HASHES = (("_consumer_hash", "hash(consumer_id)"),
               ("_ref_check", "hash(reverse(ref), partner_id)"))
 #: Event types whose latest record the enrichment ranks (``recency_rank``, ``type_recency_rank``).
 RANKED_TYPES = (*ACCOUNT_TYPES, "bureau.tradeline", "income.verified")
+#: Columns of the events view that the compiled pass derives instead of reading: ``occurred_date`` is the
+#: UTC date of ``occurred_at`` (:func:`utc_dates`), and DuckDB's time-zone-aware cast of every event was
+#: the dearest expression of the scan.
+DERIVED = ("occurred_date",)
 
 
 # ---------------------------------------------------------------- the generated module
@@ -157,6 +161,12 @@ def numeric(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     if pa.types.is_float64(typ):
         return _values(column, np.float64), nulls
     raise TypeError(f"the kernel does not read a {typ} column")
+
+
+def utc_dates(micros: np.ndarray, nulls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1970-01-01, null mask) of UTC instants in microseconds: the events' ``occurred_date``
+    (:data:`DERIVED`)."""
+    return np.floor_divide(micros, 86_400_000_000).astype(np.int32), nulls
 
 
 def parameter_value(name: str, query: FeatureQuery) -> int:
@@ -372,6 +382,12 @@ def _keys_sql() -> list[str]:
     ]
 
 
+def _carried(values: Sequence[str]) -> list[str]:
+    """The columns the resolution reads that touched rows carry besides ``values`` (the derived ones
+    are derived from them)."""
+    return [c for c in RESOLUTION_COLUMNS if c not in values and c not in DERIVED]
+
+
 def scan_sql(query: FeatureQuery, values: Sequence[str]) -> str:
     """One pass over the ``events`` view as of D: the value columns, the keys as hashes
     (:data:`KEY_HASHES`) and, only on the rows the latest-record ranks order, the strings that break
@@ -379,7 +395,7 @@ def scan_sql(query: FeatureQuery, values: Sequence[str]) -> str:
     occurred before D; touched ones (``_touched``) also carry the columns the resolution reads, for
     :func:`resolved_sql`."""
     d = query.as_of.at
-    resolution = [c for c in RESOLUTION_COLUMNS if c not in values]
+    resolution = _carried(values)
     touched = [f"CASE WHEN {TOUCHED} THEN {c} END AS {c}" for c in resolution]
     select = ", ".join([*values, *_keys_sql(), *touched, f"{TOUCHED} AS _touched"])
     return (f"SELECT {select} FROM {query.events_table} WHERE received_at < {d} "
@@ -393,7 +409,7 @@ def resolved_sql(query: FeatureQuery, values: Sequence[str]) -> str:
     alone gives what it gives over the whole bucket."""
     own = replace(query, events_table="touched_events")
     body = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in own.resolved_ctes())
-    resolution = [c for c in RESOLUTION_COLUMNS if c not in values]
+    resolution = _carried(values)
     select = ", ".join([*values, *_keys_sql(), *resolution, "FALSE AS _touched"])
     return f"WITH {body}\nSELECT {select} FROM effective_events"
 
@@ -457,10 +473,11 @@ def fetch_bucket(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> BucketE
     source, _ = kernel_module(tuple(query.features), query.criteria)
     population = con.sql(f"SELECT consumer_id, hash(consumer_id) AS h FROM {query.population_table} "
                          "ORDER BY consumer_id").to_arrow_table()
-    needed = (set(source.columns) | set(ENRICHMENT_INPUTS)) - KEYS
+    needed = (set(source.columns) | set(ENRICHMENT_INPUTS)) - KEYS - set(DERIVED)
     values = tuple(c for c in query.columns() if c in needed)
     scanned = con.sql(scan_sql(query, values)).to_arrow_table()
     touched = scanned.filter(scanned.column("_touched"))
+    touched = touched.append_column("occurred_date", pc.cast(touched.column("occurred_at"), pa.date32()))  # UTC
     con.register("touched_events", touched)
     try:
         resolved = con.sql(resolved_sql(query, values)).to_arrow_table()
@@ -500,6 +517,8 @@ def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
             cols[name] = (codes, nulls)
         else:
             cols[name] = numeric(column)
+    if "occurred_date" in wanted:
+        cols["occurred_date"] = utc_dates(*cols["occurred_at"])
     type_index = {t: k for k, t in enumerate(dictionaries["type"])}
     cols.update(enriched_columns(cols, type_index, cons, live, events, {c for c in ENRICHED if c in wanted}))
     for name, shared in SHARED_DICTIONARY.items():
@@ -533,4 +552,4 @@ def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
 
 
 __all__ = ["BucketEvents", "ENRICHED", "HashCollision", "bucket_features", "fetch_bucket", "KERNEL_DIR_ENV", "KEY_HASHES", "RANKED_TYPES", "consumer_positions", "dense_ids", "enriched_columns", "features_table",
-           "group_ids", "kernel_dir", "kernel_module", "numeric", "parameter_value", "resolved_sql", "scan_sql", "sorted_codes"]
+           "group_ids", "kernel_dir", "kernel_module", "numeric", "parameter_value", "utc_dates", "resolved_sql", "scan_sql", "sorted_codes"]
