@@ -112,25 +112,45 @@ def select_reasons(
     range) get none: nothing lowers their score.
     """
     n, p = cost.shape
-    order = np.argsort(-cost, axis=1, kind="stable")  # stable => feature order on ties
     cols = [f"reason_{i + 1}" for i in range(k + 1)]
-    out = np.full((n, k + 1), None, dtype=object)
-    inq = list(features).index(inquiry_feature) if inquiry_feature in features else -1
+    names, ids = _code_ids(codes)
+    order = np.argsort(-cost, axis=1, kind="stable")  # stable => feature order on ties
     sorted_cost = np.take_along_axis(cost, order, axis=1)
-    sorted_codes = np.take_along_axis(codes, order, axis=1)
-    for r in np.flatnonzero(~np.asarray(at_cap, bool)):
-        chosen: list[str] = []
-        for j in range(p):
-            if sorted_cost[r, j] < MIN_REASON_POINTS or len(chosen) >= k:
-                break
-            c = sorted_codes[r, j]
-            if c is not None and c not in chosen:
-                chosen.append(c)
-        if inq >= 0 and cost[r, inq] >= MIN_REASON_POINTS and codes[r, inq] is not None \
-                and codes[r, inq] not in chosen:
-            chosen.append(codes[r, inq])
-        out[r, : len(chosen)] = chosen
-    return pd.DataFrame(out, index=index, columns=cols, dtype=object)
+    sorted_ids = np.take_along_axis(ids, order, axis=1)
+    # a feature is looked at until the first one that costs less than the minimum
+    looked = np.logical_and.accumulate(~(sorted_cost < MIN_REASON_POINTS), axis=1)
+    # the valid entries, row by row in rank order; a code counts at its first (best) rank in its row
+    rows, at = np.nonzero(looked & (sorted_ids >= 0))
+    code = sorted_ids[rows, at]
+    first = np.zeros(len(code), dtype=bool)
+    first[np.unique(rows * (len(names) + 1) + code, return_index=True)[1]] = True
+    seen = np.cumsum(first)
+    start = np.searchsorted(rows, rows)  # each row's first entry
+    rank = seen - (seen[start] - first[start])
+    take = first & (rank <= k) & ~np.asarray(at_cap, bool)[rows]
+    out = np.full((n, k + 1), -1, dtype=np.int64)
+    out[rows[take], rank[take] - 1] = code[take]
+    inq = list(features).index(inquiry_feature) if inquiry_feature in features else -1
+    if inq >= 0:
+        count = np.bincount(rows[take], minlength=n)
+        inquiry = ids[:, inq]
+        extra = ((cost[:, inq] >= MIN_REASON_POINTS) & (inquiry >= 0) & ~np.asarray(at_cap, bool)
+                 & ~(out[:, :k] == inquiry[:, None]).any(axis=1))
+        out[np.flatnonzero(extra), count[extra]] = inquiry[extra]
+    labels = np.array([*names, None], dtype=object)  # -1: no reason
+    return pd.DataFrame(labels[out], index=index, columns=cols, dtype=object)
+
+
+def _code_ids(codes: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """(the distinct codes, the (n, p) matrix of their positions in it, -1 for None), a column at a
+    time (each holds the few codes of one feature's statements)."""
+    names: dict[str, int] = {}
+    ids = np.empty(codes.shape, dtype=np.int64)
+    for j in range(codes.shape[1]):
+        local, uniques = pd.factorize(codes[:, j], use_na_sentinel=True)
+        lut = np.array([names.setdefault(u, len(names)) for u in uniques] + [-1], dtype=np.int64)
+        ids[:, j] = lut[local]  # the sentinel -1 takes the last entry
+    return list(names), ids
 
 
 class ScoreOutputsMixin:

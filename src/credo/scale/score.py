@@ -1,8 +1,9 @@
 """Score a features Parquet in record batches: bounded memory, whatever the population.
 
 Each batch of rows becomes the in-memory feature frame (:func:`credo.features.compute.to_frame`:
-NULL measures as NaN) and goes through :func:`credo.scoring.batch.score_frame`, the one rule for
-score, band, ``not_enough_data`` (never a low score for someone not scorable) and reasons. The
+NULL measures as NaN) and goes through :func:`credo.scoring.batch.scored_arrays` (what
+:func:`~credo.scoring.batch.score_frame` gives, as arrays), the one rule for score, band,
+``not_enough_data`` (never a low score for someone not scorable) and reasons. The
 output Parquet has one row per input row, in input order.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -20,7 +22,7 @@ from credo.features.builder import feature_query
 from credo.features.compute import to_frame
 from credo.model import MonotoneChallenger, Scorecard
 from credo.scale.features import AS_OF_KEY
-from credo.scoring.batch import score_frame
+from credo.scoring.batch import ScoredArrays, scored_arrays
 
 BATCH_ROWS = 262_144
 
@@ -49,6 +51,14 @@ def features_as_of(path: Path) -> datetime | None:
     return datetime.fromisoformat(text.decode()) if text else None
 
 
+def reason_lists(result: ScoredArrays) -> pa.ListArray:
+    """Each consumer's reason codes as an Arrow list, straight from the left-packed code matrix."""
+    counts = result.reason_counts()
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    present = np.arange(result.reasons.shape[1]) < counts[:, None]
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(result.reasons[present], pa.string()))
+
+
 def score_features(
     features: Path,
     model: Scorecard | MonotoneChallenger,
@@ -74,19 +84,19 @@ def score_features(
         with pq.ParquetWriter(tmp, SCORES_SCHEMA, compression="zstd") as writer:
             for batch in source.iter_batches(batch_size=batch_rows):
                 frame = to_frame(pa.Table.from_batches([batch]), query)
-                result = score_frame(model, frame)
-                n = len(result)
+                result = scored_arrays(model, frame)
+                n = len(result.index)
                 writer.write_table(pa.table({
                     "consumer_id": pa.array(result.index.to_numpy(), pa.string()),
                     "as_of": pa.array([query.as_of.instant] * n, SCORES_SCHEMA.field("as_of").type),
                     "model_version": pa.array([model_version] * n, pa.string()),
-                    "status": pa.array(result["status"], pa.string(), from_pandas=True),
-                    "score": pa.array(result["score"].astype("Int32"), pa.int32()),
-                    "band": pa.array(result["band"], pa.string(), from_pandas=True),
-                    "reasons": pa.array(result["reasons"].tolist(), pa.list_(pa.string())),
+                    "status": pa.array(result.status, pa.string()),
+                    "score": pa.array(result.score, pa.int32(), mask=~result.scorable),
+                    "band": pa.array(result.band, pa.string(), from_pandas=True),
+                    "reasons": reason_lists(result),
                 }, schema=SCORES_SCHEMA))
                 consumers += n
-                scored += int(result["score"].notna().sum())
+                scored += int(result.scorable.sum())
                 if on_rows is not None:
                     on_rows(n)
         tmp.replace(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
@@ -20,24 +21,47 @@ SCORED = "scored"
 NOT_ENOUGH_DATA = "not_enough_data"
 
 
+@dataclass(frozen=True)
+class ScoredArrays:
+    """:func:`score_frame`'s columns as arrays, before they become Python objects per consumer: a batch
+    writer hands them to Arrow as they are."""
+
+    index: pd.Index
+    scorable: np.ndarray  # bool; False: not_enough_data, no score, no band, no reason
+    status: np.ndarray  # object
+    score: np.ndarray  # int64, meaningful where scorable
+    band: np.ndarray  # object, None where not scorable
+    reasons: np.ndarray  # (n, k + 1) object: codes from the left, then None; all None where not scorable
+
+    def reason_counts(self) -> np.ndarray:
+        return pd.notna(self.reasons).sum(axis=1)
+
+
+def scored_arrays(model: Scorecard | MonotoneChallenger, features: pd.DataFrame) -> ScoredArrays:
+    """Score, band, status and reason codes per consumer (the rules of :func:`score_frame`)."""
+    scorable = features["is_scorable"].to_numpy(bool) if "is_scorable" in features else np.ones(len(features), bool)
+    X = features[list(model.features_)]
+    values = model.score(X).to_numpy()
+    names = np.array([b.name for b in BANDS], dtype=object)
+    reasons = np.array(model.reasons(X).to_numpy(), dtype=object)
+    reasons[~scorable] = None
+    return ScoredArrays(features.index, scorable, np.where(scorable, SCORED, NOT_ENOUGH_DATA).astype(object),
+                        np.asarray(values, dtype=np.int64), np.where(scorable, names[band_index(values)], None),
+                        reasons)
+
+
 def score_frame(model: Scorecard | MonotoneChallenger, features: pd.DataFrame) -> pd.DataFrame:
     """Score, band, status and reason codes per consumer (index kept).
 
     Consumers who fail the minimum scoring criteria (``is_scorable``) get
     status ``not_enough_data`` and no score — never a low score.
     """
-    scorable = features["is_scorable"].to_numpy(bool) if "is_scorable" in features else np.ones(len(features), bool)
-    X = features[list(model.features_)]
+    scored = scored_arrays(model, features)
     result = pd.DataFrame(index=features.index)
-    result["status"] = np.where(scorable, SCORED, NOT_ENOUGH_DATA)
-    values = model.score(X).to_numpy()
-    result["score"] = pd.Series(values, index=features.index, dtype="Int64").where(scorable)
-    names = np.array([b.name for b in BANDS], dtype=object)
-    result["band"] = np.where(scorable, names[band_index(values)], None)
-    reasons = model.reasons(X)
-    result["reasons"] = [
-        [c for c in row if c is not None] if ok else [] for row, ok in zip(reasons.to_numpy().tolist(), scorable)
-    ]
+    result["status"] = scored.status
+    result["score"] = pd.Series(scored.score, index=features.index, dtype="Int64").where(scored.scorable)
+    result["band"] = scored.band
+    result["reasons"] = [row[:count] for row, count in zip(scored.reasons.tolist(), scored.reason_counts().tolist())]
     return result
 
 
@@ -73,4 +97,4 @@ def score_population(
     return run_id, result
 
 
-__all__ = ["NOT_ENOUGH_DATA", "SCORED", "score_frame", "score_population"]
+__all__ = ["NOT_ENOUGH_DATA", "SCORED", "ScoredArrays", "score_frame", "score_population", "scored_arrays"]
