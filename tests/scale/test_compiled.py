@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -138,6 +139,24 @@ def test_a_build_falls_back_per_bucket_and_fetches_each_bucket_once(simulated_di
     got = scale_features.build_features(simulated_dir, as_of, tmp_path / "got.parquet", rows_per_bucket=20_000)
     assert got.buckets >= 3 and len(fetched) == got.buckets
     assert_same(pq.read_table(want), pq.read_table(got.out))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.booleans()), max_size=40), min_size=1, max_size=4),
+       st.integers(0, 9), st.sampled_from([pa.bool_(), pa.int64(), pa.string()]))
+def test_null_masks_and_booleans_read_from_the_bitmaps_equal_arrows(chunks, cut, typ):
+    def typed(values):
+        return [None if v is None else (v if typ == pa.bool_() else str(v) if typ == pa.string() else int(v))
+                for v in values]
+    arrays = [pa.array(typed(c), typ) for c in chunks]
+    arrays = [a.slice(min(cut, len(a))) for a in arrays]  # chunks that start inside their bitmaps
+    column = pa.chunked_array(arrays, typ)
+    want_nulls = column.is_null().to_numpy(zero_copy_only=False)
+    assert compiled.null_mask(column).tolist() == want_nulls.tolist()
+    if typ == pa.bool_():
+        values, nulls = compiled.numeric(column)
+        assert nulls.tolist() == want_nulls.tolist()
+        assert values.tolist() == [bool(v) for v in pc.fill_null(column, False).to_pylist()]
 
 
 def test_utc_dates_are_duckdbs_dates_of_the_instants():

@@ -132,10 +132,36 @@ def sorted_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list[
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
     indices = pa.chunked_array([c.indices for c in chunks])
-    raw = _values(indices, np.int32)
-    nulls = indices.is_null().to_numpy(zero_copy_only=False)
-    codes = rank[np.where(nulls, 0, raw)] if len(rank) else np.zeros(len(raw), dtype=np.int64)
+    nulls = null_mask(indices)
+    if not len(rank):  # every value NULL
+        return np.zeros(len(column), np.int64), nulls, []
+    codes = np.take(rank, _values(indices, np.int32), mode="clip")  # under a NULL: any index, then 0
+    if indices.null_count:
+        codes[nulls] = 0
     return codes, nulls, dictionary.take(pa.array(order)).to_pylist()
+
+
+def _bits(buffer: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    """``length`` bits of an Arrow bitmap from bit ``offset``, one bool each."""
+    bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), count=offset + length, bitorder="little")
+    return bits[offset:].view(np.bool_)
+
+
+def null_mask(column: pa.ChunkedArray) -> np.ndarray:
+    """True where the column is NULL, from the chunks' validity bitmaps (a column without NULLs reads
+    nothing)."""
+    out = np.zeros(len(column), dtype=np.bool_)
+    if not column.null_count:
+        return out
+    at = 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        if chunk.null_count == n:
+            out[at:at + n] = True
+        elif chunk.null_count:
+            np.logical_not(_bits(chunk.buffers()[0], chunk.offset, n), out=out[at:at + n])
+        at += n
+    return out
 
 
 def _values(column: pa.ChunkedArray, dtype: type) -> np.ndarray:
@@ -149,11 +175,14 @@ def _values(column: pa.ChunkedArray, dtype: type) -> np.ndarray:
 def numeric(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """(values, null mask): timestamps in microseconds, dates in days, booleans as bool."""
     typ = column.type
-    nulls = column.is_null().to_numpy(zero_copy_only=False)
+    nulls = null_mask(column)
     if pa.types.is_boolean(typ):
-        return pc.fill_null(column, False).to_numpy(zero_copy_only=False), nulls
+        values = np.concatenate([_bits(c.buffers()[1], c.offset, len(c)) for c in column.chunks if len(c)]
+                                or [np.zeros(0, np.bool_)])
+        return values & ~nulls, nulls
     if pa.types.is_timestamp(typ):
-        return _values(pc.cast(column, pa.timestamp("us", tz="UTC")), np.int64), nulls
+        micros = column if typ == pa.timestamp("us", tz="UTC") else pc.cast(column, pa.timestamp("us", tz="UTC"))
+        return _values(micros, np.int64), nulls
     if pa.types.is_date32(typ):
         return _values(column, np.int32), nulls
     if pa.types.is_int64(typ):
@@ -505,7 +534,7 @@ def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
                               population.column("h").to_numpy())
     # a touched event's own row stands for nothing (its record as of D is appended): an extra consumer
     # slot takes what the kernel adds up for those rows, and the enrichment leaves them out
-    live = ~events.column("_touched").to_numpy(zero_copy_only=False)
+    live = ~numeric(events.column("_touched"))[0]
     cons[~live] = n_pop
 
     dictionaries: dict[str, list[str]] = {}
@@ -552,4 +581,4 @@ def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
 
 
 __all__ = ["BucketEvents", "ENRICHED", "HashCollision", "bucket_features", "fetch_bucket", "KERNEL_DIR_ENV", "KEY_HASHES", "RANKED_TYPES", "consumer_positions", "dense_ids", "enriched_columns", "features_table",
-           "group_ids", "kernel_dir", "kernel_module", "numeric", "parameter_value", "utc_dates", "resolved_sql", "scan_sql", "sorted_codes"]
+           "group_ids", "kernel_dir", "kernel_module", "null_mask", "numeric", "parameter_value", "utc_dates", "resolved_sql", "scan_sql", "sorted_codes"]
