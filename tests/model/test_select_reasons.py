@@ -60,3 +60,22 @@ def test_a_shared_code_appears_once_at_its_best_rank_and_the_inquiry_comes_last(
     codes = np.array([["R01", "R02", "R01", "R14"]], dtype=object)
     got = select_reasons(cost, codes, ["a", "b", "c", "inq"], 2, "inq", pd.RangeIndex(1), np.array([False]))
     assert got.iloc[0].tolist() == ["R01", "R02", "R14"]
+
+
+def test_score_frame_keeps_every_code_in_order_whatever_blanks_a_model_leaves_between_them():
+    from credo.scoring.batch import score_frame
+
+    class Model:
+        features_ = ["a"]
+
+        def score(self, X):
+            return pd.Series([600, 700, 800], index=X.index)
+
+        def reasons(self, X):
+            return pd.DataFrame([[None, "R02", None, "R01"], ["R03", None, None, None], ["R04", "R05", None, None]],
+                                index=X.index, columns=[f"reason_{i}" for i in range(1, 5)], dtype=object)
+
+    features = pd.DataFrame({"a": [1.0, 2.0, 3.0], "is_scorable": [True, True, False]}, index=["c1", "c2", "c3"])
+    got = score_frame(Model(), features)
+    assert got["reasons"].tolist() == [["R02", "R01"], ["R03"], []]
+    assert got["status"].tolist() == ["scored", "scored", "not_enough_data"]

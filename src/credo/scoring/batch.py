@@ -45,6 +45,8 @@ def scored_arrays(model: Scorecard | MonotoneChallenger, features: pd.DataFrame)
     names = np.array([b.name for b in BANDS], dtype=object)
     reasons = np.array(model.reasons(X).to_numpy(), dtype=object)
     reasons[~scorable] = None
+    # codes first, in their order, then the blanks (a stable sort of each row by "is blank")
+    reasons = np.take_along_axis(reasons, np.argsort(pd.isna(reasons), axis=1, kind="stable"), axis=1)
     return ScoredArrays(features.index, scorable, np.where(scorable, SCORED, NOT_ENOUGH_DATA).astype(object),
                         np.asarray(values, dtype=np.int64), np.where(scorable, names[band_index(values)], None),
                         reasons)
