@@ -113,6 +113,7 @@ def select_reasons(
     """
     n, p = cost.shape
     cols = [f"reason_{i + 1}" for i in range(k + 1)]
+    open_ = ~np.asarray(at_cap, bool)  # rows at the top of the range get no reason
     names, ids = _code_ids(codes)
     order = np.argsort(-cost, axis=1, kind="stable")  # stable => feature order on ties
     sorted_cost = np.take_along_axis(cost, order, axis=1)
@@ -127,14 +128,14 @@ def select_reasons(
     seen = np.cumsum(first)
     start = np.searchsorted(rows, rows)  # each row's first entry
     rank = seen - (seen[start] - first[start])
-    take = first & (rank <= k) & ~np.asarray(at_cap, bool)[rows]
+    take = first & (rank <= k) & open_[rows]
     out = np.full((n, k + 1), -1, dtype=np.int64)
     out[rows[take], rank[take] - 1] = code[take]
     inq = list(features).index(inquiry_feature) if inquiry_feature in features else -1
     if inq >= 0:
         count = np.bincount(rows[take], minlength=n)
         inquiry = ids[:, inq]
-        extra = ((cost[:, inq] >= MIN_REASON_POINTS) & (inquiry >= 0) & ~np.asarray(at_cap, bool)
+        extra = ((cost[:, inq] >= MIN_REASON_POINTS) & (inquiry >= 0) & open_
                  & ~(out[:, :k] == inquiry[:, None]).any(axis=1))
         out[np.flatnonzero(extra), count[extra]] = inquiry[extra]
     labels = np.array([*names, None], dtype=object)  # -1: no reason

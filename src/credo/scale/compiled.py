@@ -334,14 +334,6 @@ def _latest_rows(gid: np.ndarray, ngroups: int, keys: tuple[np.ndarray, ...], ev
     return top
 
 
-def _scatter(n: int, rows: np.ndarray, values: np.ndarray, nulls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    out_v = np.zeros(n, dtype=values.dtype)
-    out_n = np.ones(n, dtype=np.bool_)
-    out_v[rows] = values
-    out_n[rows] = nulls
-    return out_v, out_n
-
-
 def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict[str, int], cons: np.ndarray,
                      live: np.ndarray, events: pa.Table, wanted: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The enrichment columns of :attr:`~credo.features.builder.QueryShape.enriched_cte` over the
@@ -385,14 +377,14 @@ def enriched_columns(cols: dict[str, tuple[np.ndarray, np.ndarray]], types: dict
         rows = np.flatnonzero(of(*ACCOUNT_TYPES, "bureau.tradeline"))
         gid, ngroups = groups(rows, cons * (len(types) + 1) + type_code)
         top = _latest_rows(gid, ngroups, (occurred[rows], received[rows]), event_ids, rows)
-        out["recency_rank"] = _scatter(n, rows, top, np.zeros(len(rows), np.bool_))
+        out["recency_rank"] = _spread(n, rows, np.arange(len(rows)), top, np.ones(len(rows), np.bool_))
     if "type_recency_rank" in wanted:
         rows = np.flatnonzero(of("income.verified"))
         zero = np.zeros(n, dtype=np.uint64)
         gid, ngroups = group_ids(rows, zero, zero, cons)
         partner = sorted_codes(events.column("_tie_partner_id").take(pa.array(rows)))[0]
         top = _latest_rows(gid, ngroups, (occurred[rows], received[rows], partner), event_ids, rows)
-        out["type_recency_rank"] = _scatter(n, rows, top, np.zeros(len(rows), np.bool_))
+        out["type_recency_rank"] = _spread(n, rows, np.arange(len(rows)), top, np.ones(len(rows), np.bool_))
     return out
 
 
