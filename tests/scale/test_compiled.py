@@ -128,9 +128,9 @@ def test_a_build_falls_back_per_bucket_and_fetches_each_bucket_once(simulated_di
     scale_features.build_features(simulated_dir, as_of, want, rows_per_bucket=20_000)
     fetched = []
 
-    def counted(con, query):
+    def counted(con, query, raw=False):
         fetched.append(1)
-        return compiled.fetch_bucket(con, query)
+        return compiled.fetch_bucket(con, query, raw)
 
     monkeypatch.setattr(scale_features, "fetch_bucket", counted)
     monkeypatch.setattr(compiled, "KEY_HASHES", (
@@ -300,3 +300,27 @@ def test_duckdb_hash_collides_on_near_ids_so_the_keys_do_not_rest_on_it_alone():
     refs = "(VALUES ('p-pwr', 'p-pwr-22-2145652'), ('p-pwr', 'p-pwr-25-2145657')) AS t(partner_id, ref)"
     assert len(con.sql(f"SELECT DISTINCT {keys['_ref_hash']} FROM {refs}").fetchall()) == 1
     assert len(con.sql(f"SELECT DISTINCT {keys['_ref_check']} FROM {refs}").fetchall()) == 2
+
+
+def test_raw_payload_is_null_outside_its_event_types_before_money_is_read():
+    """What the compiled scan reads with ``raw`` (fields as in the files, money as strings) becomes what the
+    normalised view holds: NULL on event types that do not define the field, and such a value is never
+    parsed; a non-canonical amount where it counts sends the bucket to its SQL."""
+    events = pa.table({
+        "type": ["order.payment", "credit.status", "credit.status", "bill.paid"],
+        "amount_minor": ["12.30", "not money", None, "7.00"],
+        "days_past_due": pa.array([5, 30, None, 9], pa.int64()),
+        compiled.RAW_EXPONENT: pa.array([2, None, 2, 2], pa.int32()),
+    })
+    cols, dictionaries = compiled.value_arrays(events, ("type", "amount_minor", "days_past_due"), raw=True)
+    units, unit_nulls = cols["amount_minor"]
+    assert unit_nulls.tolist() == [False, True, True, False]
+    assert units[[0, 3]].tolist() == [1230, 700]
+    assert cols["days_past_due"][1].tolist() == [True, False, True, True]  # credit.status only
+    assert dictionaries["type"] == ["bill.paid", "credit.status", "order.payment"]
+    normalised = events.drop_columns([compiled.RAW_EXPONENT]).set_column(1, "amount_minor", pa.array([1, None, None, 2]))
+    assert compiled.value_arrays(normalised, ("type", "days_past_due"), raw=False)[0]["days_past_due"][1].tolist() == [
+        False, False, True, False]  # a normalised table is taken as it is
+    wrong = events.set_column(1, "amount_minor", pa.array(["12.3", None, None, "7.00"]))
+    with pytest.raises(compiled.NotMinorUnits):
+        compiled.value_arrays(wrong, ("type", "amount_minor"), raw=True)

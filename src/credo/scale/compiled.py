@@ -52,8 +52,10 @@ from credo.features.builder import (
     FeatureQuery,
 )
 from credo.model.kernel import compiled as native
-from credo.scale.events import quote
+from credo.features.events_table import payload_columns
+from credo.scale.events import RAW, RAW_EXPONENT, quote
 from credo.scale.codegen import SHARED_DICTIONARY, KernelSource
+from credo.scale.money import minor_units
 
 #: Where generated kernel modules (and numba's cache of them) live; a temporary directory when unset
 #: and the user cache is not writable.
@@ -76,6 +78,9 @@ KEY_HASHES = (("_consumer_hash", "hash(consumer_id)"),
               ("_ref_check", "hash(reverse(ref), partner_id)"))
 #: Event types whose latest record the enrichment ranks (``recency_rank``, ``type_recency_rank``).
 RANKED_TYPES = (*ACCOUNT_TYPES, "bureau.tradeline", "income.verified")
+#: Event types each payload column is defined for (NULL on any other event), and the money columns.
+PAYLOAD_TYPES = {p.name: p.types for p in payload_columns()}
+MONEY = frozenset(p.name for p in payload_columns() if p.kind == "money")
 #: Columns of the events view that the compiled pass derives instead of reading: ``occurred_date`` is the
 #: UTC date of ``occurred_at`` (:func:`utc_dates`), and DuckDB's time-zone-aware cast of every event was
 #: the dearest expression of the scan.
@@ -246,8 +251,17 @@ def dense_ids(rows, key, check, extra):  # pragma: no cover - compiled
     return ids, count, collided
 
 
-class HashCollision(Exception):
-    """Two keys of a bucket share a 64-bit hash: :func:`features_table` runs that bucket's SQL instead."""
+class NeedsSQL(Exception):
+    """The compiled pass cannot give this bucket's features: the caller runs the bucket's SQL instead,
+    which gives them or raises the error that explains why not."""
+
+
+class HashCollision(NeedsSQL):
+    """Two keys of a bucket share a 64-bit hash."""
+
+
+class NotMinorUnits(NeedsSQL):
+    """A money string is not canonical for its currency: the SQL's own check names it and its event."""
 
 
 def group_ids(rows: np.ndarray, key: np.ndarray, check: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, int]:
@@ -409,30 +423,40 @@ def _carried(values: Sequence[str]) -> list[str]:
     return [c for c in RESOLUTION_COLUMNS if c not in values and c not in DERIVED]
 
 
-def scan_sql(query: FeatureQuery, values: Sequence[str]) -> str:
+def scan_sql(query: FeatureQuery, values: Sequence[str], raw: bool = False) -> str:
     """One pass over the ``events`` view as of D: the value columns, the keys as hashes
     (:data:`KEY_HASHES`) and, only on the rows the latest-record ranks order, the strings that break
     their ties. Untouched events (``UNREVISED``) are their own record and stream through when they
     occurred before D; touched ones (``_touched``) also carry the columns the resolution reads, for
-    :func:`resolved_sql`."""
+    :func:`resolved_sql`. With ``raw``, payload columns come as the view also holds them
+    (:func:`~credo.scale.events.raw_payload_select`: not masked by event type, money as strings, with
+    the currencies' exponents), for :func:`value_arrays`."""
     d = query.as_of.at
     resolution = _carried(values)
     touched = [f"CASE WHEN {TOUCHED} THEN {c} END AS {c}" for c in resolution]
-    select = ", ".join([*values, *_keys_sql(), *touched, f"{TOUCHED} AS _touched"])
+    payload = PAYLOAD_TYPES.keys() if raw else ()
+    read = [f"{RAW}{c} AS {c}" if c in payload else c for c in values]
+    if raw and any(c in MONEY for c in values):
+        read.append(RAW_EXPONENT)
+    select = ", ".join([*read, *_keys_sql(), *touched, f"{TOUCHED} AS _touched"])
     return (f"SELECT {select} FROM {query.events_table} WHERE received_at < {d} "
             f"AND (coalesce({UNREVISED}, FALSE) AND occurred_at < {d} OR {TOUCHED})")
 
 
-def resolved_sql(query: FeatureQuery, values: Sequence[str]) -> str:
+def resolved_sql(query: FeatureQuery, values: Sequence[str], raw: bool = False) -> str:
     """The records as of D of the touched events in table ``touched_events`` (the query's own
     point-in-time resolution CTEs), with :func:`scan_sql`'s columns. The resolution's outcome for
     touched events depends only on touched events (retractions among them), so running it on them
-    alone gives what it gives over the whole bucket."""
+    alone gives what it gives over the whole bucket. With ``raw`` money strings, each record's currency
+    exponent comes back from its touched row (one per ``(partner_id, event_id)``)."""
     own = replace(query, events_table="touched_events")
     body = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in own.resolved_ctes())
     resolution = _carried(values)
     select = ", ".join([*values, *_keys_sql(), *resolution, "FALSE AS _touched"])
-    return f"WITH {body}\nSELECT {select} FROM effective_events"
+    if not (raw and any(c in MONEY for c in values)):
+        return f"WITH {body}\nSELECT {select} FROM effective_events"
+    return (f"WITH {body}\nSELECT e.*, t.{RAW_EXPONENT} FROM (SELECT {select} FROM effective_events) AS e "
+            "LEFT JOIN touched_events AS t ON t.partner_id = e.partner_id AND t.event_id = e.event_id")
 
 
 @native
@@ -486,38 +510,94 @@ class BucketEvents:
     population: pa.Table
     events: pa.Table
     values: tuple[str, ...]
+    raw: bool = False  # payload columns as read (:func:`scan_sql`), for :func:`value_arrays`
 
 
-def fetch_bucket(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> BucketEvents:
+def fetch_bucket(con: duckdb.DuckDBPyConnection, query: FeatureQuery, raw: bool = False) -> BucketEvents:
     """The current ``events``/``population`` views' bucket, resolved as of the query's D (DuckDB's part):
-    one scan of the bucket, then the resolution of its few touched events, appended."""
+    one scan of the bucket, then the resolution of its few touched events, appended. ``raw``: the view
+    also has the payload columns as read (:attr:`~credo.scale.events.EventSource.raw_payload`), and the
+    scan reads those."""
     source, _ = kernel_module(tuple(query.features), query.criteria)
     population = con.sql(f"SELECT consumer_id, hash(consumer_id) AS h FROM {query.population_table} "
                          "ORDER BY consumer_id").to_arrow_table()
     needed = (set(source.columns) | set(ENRICHMENT_INPUTS)) - KEYS - set(DERIVED)
     values = tuple(c for c in query.columns() if c in needed)
-    scanned = con.sql(scan_sql(query, values)).to_arrow_table()
+    scanned = con.sql(scan_sql(query, values, raw)).to_arrow_table()
     touched = scanned.filter(scanned.column("_touched"))
     touched = touched.append_column("occurred_date", pc.cast(touched.column("occurred_at"), pa.date32()))  # UTC
     con.register("touched_events", touched)
     try:
-        resolved = con.sql(resolved_sql(query, values)).to_arrow_table()
+        resolved = con.sql(resolved_sql(query, values, raw)).to_arrow_table()
     finally:
         con.unregister("touched_events")
-    return BucketEvents(population, pa.concat_tables([scanned, resolved.cast(scanned.schema)]), values)
+    return BucketEvents(population, pa.concat_tables([scanned, resolved.select(scanned.column_names).cast(scanned.schema)]), values, raw)
 
 
-def features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery) -> pa.Table:
-    """What ``con.sql(query.sql())`` returns over the current ``events`` and ``population`` views."""
+def features_table(con: duckdb.DuckDBPyConnection, query: FeatureQuery, raw: bool = False) -> pa.Table:
+    """What ``con.sql(query.sql())`` returns over the current ``events`` and ``population`` views
+    (``raw``: as :func:`fetch_bucket`)."""
     try:
-        return bucket_features(fetch_bucket(con, query), query)
-    except HashCollision:
+        return bucket_features(fetch_bucket(con, query, raw), query)
+    except NeedsSQL:
         return con.sql(query.sql()).to_arrow_table()
+
+
+@native
+def _null_outside(type_codes, defined, nulls):  # pragma: no cover - compiled
+    """Mark NULL every row whose event type (a code) ``defined`` does not list."""
+    for i in range(nulls.shape[0]):
+        if not nulls[i] and not defined[type_codes[i]]:
+            nulls[i] = True
+
+
+def _is_string(column: pa.ChunkedArray) -> bool:
+    return pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+
+
+def value_arrays(events: pa.Table, values: Sequence[str], raw: bool
+                 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, list[str]]]:
+    """Each value column as (values, null mask) — strings as codes of their sorted dictionary — and those
+    dictionaries. ``raw`` payload columns (:func:`scan_sql`) become what the normalised view holds: NULL
+    outside their event types, and money strings exact minor units (:func:`~credo.scale.money.minor_units`;
+    :class:`NotMinorUnits` on one that is not canonical for its currency)."""
+    dictionaries: dict[str, list[str]] = {}
+    cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    type_codes, type_nulls, dictionaries["type"] = sorted_codes(events.column("type"))
+    cols["type"] = (type_codes, type_nulls)
+    type_index = {t: k for k, t in enumerate(dictionaries["type"])}
+    narrow = type_codes.astype(np.min_scalar_type(len(type_index)))  # read once per payload column
+    exponents = None
+    if raw and RAW_EXPONENT in events.column_names:
+        exponent_values, exponent_nulls = numeric(events.column(RAW_EXPONENT).cast(pa.int64()))
+        exponents = np.where(exponent_nulls, -1, exponent_values)
+    for name in values:
+        if name == "type":
+            continue
+        column = events.column(name)
+        if raw and name in MONEY and _is_string(column):
+            nulls = null_mask(column)
+        elif _is_string(column):
+            codes, nulls, dictionaries[name] = sorted_codes(column)
+        else:
+            codes, nulls = numeric(column)
+        if raw and name in PAYLOAD_TYPES:
+            defined = np.zeros(len(type_index) + 1, dtype=np.bool_)
+            defined[[type_index[t] for t in PAYLOAD_TYPES[name] if t in type_index]] = True
+            _null_outside(narrow, defined, nulls)
+        if raw and name in MONEY and _is_string(column):
+            assert exponents is not None
+            codes, bad = minor_units(column, exponents, nulls)
+            if bad >= 0:
+                raise NotMinorUnits(name)
+        cols[name] = (codes, nulls)
+    return cols, dictionaries
 
 
 def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
     """The features of a fetched bucket (no DuckDB: runs beside the next bucket's fetch). Raises
-    :class:`HashCollision` when two keys share a hash; the caller then runs the bucket's SQL."""
+    :class:`NeedsSQL` (two keys share a hash, or a money string is not canonical); the caller then runs
+    the bucket's SQL."""
     source, module = kernel_module(tuple(query.features), query.criteria)
     population, events, values = bucket.population, bucket.events, bucket.values
     wanted = set(source.columns)
@@ -529,15 +609,7 @@ def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
     live = ~numeric(events.column("_touched"))[0]
     cons[~live] = n_pop
 
-    dictionaries: dict[str, list[str]] = {}
-    cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for name in values:
-        column = events.column(name)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            codes, nulls, dictionaries[name] = sorted_codes(column)
-            cols[name] = (codes, nulls)
-        else:
-            cols[name] = numeric(column)
+    cols, dictionaries = value_arrays(events, values, bucket.raw)
     if "occurred_date" in wanted:
         cols["occurred_date"] = utc_dates(*cols["occurred_at"])
     type_index = {t: k for k, t in enumerate(dictionaries["type"])}
@@ -572,5 +644,5 @@ def bucket_features(bucket: BucketEvents, query: FeatureQuery) -> pa.Table:
     return pa.table(data)
 
 
-__all__ = ["BucketEvents", "ENRICHED", "HashCollision", "bucket_features", "fetch_bucket", "KERNEL_DIR_ENV", "KEY_HASHES", "RANKED_TYPES", "consumer_positions", "dense_ids", "enriched_columns", "features_table",
-           "group_ids", "kernel_dir", "kernel_module", "null_mask", "numeric", "parameter_value", "utc_dates", "resolved_sql", "scan_sql", "sorted_codes"]
+__all__ = ["BucketEvents", "ENRICHED", "HashCollision", "NeedsSQL", "NotMinorUnits", "bucket_features", "fetch_bucket", "KERNEL_DIR_ENV", "KEY_HASHES", "RANKED_TYPES", "consumer_positions", "dense_ids", "enriched_columns", "features_table",
+           "group_ids", "kernel_dir", "kernel_module", "null_mask", "numeric", "parameter_value", "value_arrays", "utc_dates", "resolved_sql", "scan_sql", "sorted_codes"]

@@ -42,6 +42,7 @@ from credo.features.events_table import (
     ENVELOPE_COLUMNS,
     EVENTS_SCHEMA,
     RETRACTION,
+    PayloadColumn,
     dedupe,
     derive_keys,
     payload_columns,
@@ -153,14 +154,40 @@ def normalised_select(columns: dict[str, str], currencies: Sequence[str]) -> lis
     out["ref"] = f"coalesce({', '.join(raw(f) for f in refs)})" if refs else "CAST(NULL AS VARCHAR)"
     out["occurred_date"] = f"CAST({raw('occurred_at', ENVELOPE_TYPES['occurred_at'])} AS DATE)"  # session: UTC
     for pcol in payload_columns():
-        if pcol.kind == "money" and pcol.name in columns:
-            value = raw(pcol.name, pa.int64())
-        elif pcol.kind == "money" and pcol.source in columns:
-            value = _money(raw(pcol.source), pcol.source, currencies, raw("currency"))
-        else:
-            value = raw(pcol.source, pcol.arrow_type)
+        value, is_string = _payload_read(pcol, columns)
+        if is_string:
+            value = _money(value, pcol.source, currencies, raw("currency"))
         out[pcol.name] = f"CASE WHEN {_type_in(pcol.types)} THEN {value} END"
     return [(f.name, out[f.name]) for f in EVENTS_SCHEMA]
+
+
+def _payload_read(pcol: PayloadColumn, columns: dict[str, str]) -> tuple[str, bool]:
+    """(SQL reading a payload column's raw field as its type, whether that is a money string still to
+    convert to minor units)."""
+    if pcol.kind == "money" and pcol.name in columns:
+        return _typed(pcol.name, columns[pcol.name], pa.int64()), False
+    if pcol.kind == "money" and pcol.source in columns:
+        return _typed(pcol.source, columns[pcol.source], pa.string()), True
+    return _typed(pcol.source, columns.get(pcol.source), pcol.arrow_type), False
+
+
+#: Prefix of the view columns the compiled scan reads instead of the normalised payload columns
+#: (:func:`raw_payload_select`): ``_raw_amount_minor`` is the ``amount`` string as read.
+RAW = "_raw_"
+#: The view column with the exponent of each event's currency (NULL without one), for the money strings.
+RAW_EXPONENT = "_raw_exponent"
+
+
+def raw_payload_select(columns: dict[str, str], currencies: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, SQL expression) of the compiled scan's payload inputs: every payload column as read
+    (:data:`RAW` and its name), not yet NULL outside its event types and, for money strings, neither
+    checked nor converted (:mod:`credo.scale.compiled` does both, as :func:`normalised_select` would),
+    and :data:`RAW_EXPONENT`."""
+    out = [(f"{RAW}{pcol.name}", _payload_read(pcol, columns)[0]) for pcol in payload_columns()]
+    currency = _typed("currency", columns.get("currency"), pa.string())
+    whens = " ".join(f"WHEN {quote(code)} THEN {currency_exponent(code)}" for code in currencies)
+    out.append((RAW_EXPONENT, f"CASE {currency} {whens} END" if whens else "CAST(NULL AS INTEGER)"))
+    return out
 
 
 def _envelope(columns: dict[str, str]) -> str:
@@ -353,14 +380,21 @@ class EventSource:
         return (f"SELECT DISTINCT n.consumer_id FROM (SELECT {consumer}, {SEQ_OF_ROW} AS {SEQ} "
                 f"FROM {source(self.files)} WHERE {where}) AS n ANTI JOIN {REPLAYED} AS d ON d.{SEQ} = n.{SEQ}")
 
+    @property
+    def raw_payload(self) -> tuple[str, ...]:
+        """The columns :meth:`normalised` adds for the compiled scan (:func:`raw_payload_select`); a query
+        that does not read them does not compute them."""
+        return tuple(name for name, _ in raw_payload_select(self.columns, self.currencies))
+
     def normalised(self, where: str) -> str:
-        """:data:`EVENTS_SCHEMA` columns (then ``_seq``) of the raw rows meeting ``where``, but the
-        replayed copies: one row per ``(partner_id, event_id)``."""
-        body = ", ".join(f"{expr} AS {ident(name)}"
-                         for name, expr in normalised_select(self.columns, self.currencies))
+        """:data:`EVENTS_SCHEMA` columns (then :attr:`raw_payload` and ``_seq``) of the raw rows meeting
+        ``where``, but the replayed copies: one row per ``(partner_id, event_id)``."""
+        body = ", ".join(f"{expr} AS {ident(name)}" for name, expr in
+                         [*normalised_select(self.columns, self.currencies),
+                          *raw_payload_select(self.columns, self.currencies)])
         select = ", ".join(
             f"coalesce(r.{name}, n.{name}) AS {name}" if name in ("root_event_id", "revised") else f"n.{ident(name)}"
-            for name in EVENTS_SCHEMA.names
+            for name in (*EVENTS_SCHEMA.names, *self.raw_payload)
         )
         replayed = f"ANTI JOIN {REPLAYED} AS d ON d.{SEQ} = n.{SEQ} " if self.replayed else ""
         return (f"SELECT {select}, n.{SEQ} FROM (SELECT {body}, {SEQ_OF_ROW} AS {SEQ} "
@@ -404,5 +438,5 @@ def prepare(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> EventSourc
     return EventSource(tuple(files), columns, tuple(currencies), rows, replayed.num_rows)
 
 
-__all__ = ["EventSource", "HASH_BYTES_PER_PASS", "REPLAYED", "REVISIONS", "SEQ", "SEQ_OF_ROW", "SQL_TYPE",
-           "count_rows", "event_files", "ident", "normalised_select", "null_counts", "prepare", "quote", "raw_columns", "replayed_copies", "revisions", "source"]
+__all__ = ["EventSource", "HASH_BYTES_PER_PASS", "RAW", "RAW_EXPONENT", "REPLAYED", "REVISIONS", "SEQ", "SEQ_OF_ROW", "SQL_TYPE",
+           "count_rows", "event_files", "ident", "normalised_select", "null_counts", "prepare", "quote", "raw_columns", "raw_payload_select", "replayed_copies", "revisions", "source"]

@@ -40,7 +40,7 @@ from credo.features.builder import FeatureQuery, feature_query
 from credo.features.compute import connect
 from credo.features.events_table import EVENTS_SCHEMA
 from credo.scale.buckets import EVERYONE, Bucket, Shard, plan_files
-from credo.scale.compiled import BucketEvents, HashCollision, bucket_features, fetch_bucket
+from credo.scale.compiled import BucketEvents, NeedsSQL, bucket_features, fetch_bucket
 from credo.scale.events import EventSource, count_rows, event_files, prepare, quote, raw_columns
 
 #: Events per consumer bucket: one bucket's feature query runs in well under 2 GB at this size.
@@ -74,7 +74,7 @@ def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bu
     """(Re)point ``events`` and ``population`` at one consumer bucket (within ``shard``), as of the query's D."""
     in_bucket = bucket.where() if shard is None or shard.everyone else f"{bucket.where()} AND {shard.where()}"
     where = f"{in_bucket} AND {source.received_before(query.as_of.at)}"
-    names = ", ".join(EVENTS_SCHEMA.names)
+    names = ", ".join((*EVENTS_SCHEMA.names, *source.raw_payload))
     con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS SELECT {names} FROM ({source.normalised(where)})")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS {source.population(in_bucket)}")
 
@@ -87,7 +87,7 @@ def bucket_tables(con: duckdb.DuckDBPyConnection, source: EventSource, buckets: 
 
     def fetch(bucket: Bucket) -> BucketEvents:
         bucket_views(con, source, bucket, query, shard)
-        return fetch_bucket(con, query)
+        return fetch_bucket(con, query, raw=True)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="credo-fetch") as pool:
         pending = pool.submit(fetch, buckets[0]) if buckets else None
@@ -97,7 +97,7 @@ def bucket_tables(con: duckdb.DuckDBPyConnection, source: EventSource, buckets: 
             pending = pool.submit(fetch, buckets[k + 1]) if k + 1 < len(buckets) else None
             try:
                 table = bucket_features(fetched, query)
-            except HashCollision:  # the bucket's SQL, once the worker has let go of the connection
+            except NeedsSQL:  # the bucket's SQL, once the worker has let go of the connection
                 if pending is not None:
                     pending.result()
                 bucket_views(con, source, bucket, query, shard)
