@@ -48,6 +48,7 @@ from credo.features.events_table import (
     payload_columns,
     ref_fields,
 )
+from credo.scale.repeats import repeated_values
 
 SEQ = "_seq"
 #: A raw row's ``_seq``: its file's index in the read, then its row number in the file.
@@ -263,7 +264,8 @@ _BATCH = 1 << 20
 
 def _repeated_hashes(con: duckdb.DuckDBPyConnection, query: str, capacity: int) -> np.ndarray:
     """The values that occur more than once in the one ``UBIGINT`` column of ``query``, read in
-    batches into one buffer (grown if ``capacity`` is short) and sorted in place."""
+    batches into one buffer (grown if ``capacity`` is short) and found in place
+    (:func:`~credo.scale.repeats.repeated_values`)."""
     buffer = np.empty(capacity, dtype=np.uint64)
     filled = 0
     for batch in con.sql(query).to_arrow_reader(_BATCH):
@@ -272,10 +274,7 @@ def _repeated_hashes(con: duckdb.DuckDBPyConnection, query: str, capacity: int) 
             buffer = np.resize(buffer, max(2 * len(buffer), filled + len(values)))
         buffer[filled:filled + len(values)] = values
         filled += len(values)
-    hashes = buffer[:filled]
-    hashes.sort()
-    same = hashes[1:] == hashes[:-1]
-    return np.unique(hashes[1:][same])
+    return repeated_values(buffer[:filled])
 
 
 #: The 64-bit hash replayed copies are first found by. DuckDB's ``hash(partner_id, event_id)`` alone has
