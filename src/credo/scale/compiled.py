@@ -51,8 +51,8 @@ from credo.features.builder import (
     UNREVISED,
     FeatureQuery,
 )
-from credo.model.kernel import compiled as native
 from credo.features.events_table import payload_columns
+from credo.model.kernel import compiled as native
 from credo.scale.events import RAW, RAW_EXPONENT, quote
 from credo.scale.codegen import SHARED_DICTIONARY, KernelSource
 from credo.scale.money import minor_units

@@ -2,7 +2,7 @@
 
 The normalising SQL (:func:`credo.scale.events.normalised_select`) checks every money string against
 ``[0-9]+\\.[0-9]{e}`` (``e`` its currency's exponent) with a regular expression and casts it, and that
-was a sixth of a bucket's projection. The compiled scan reads the strings instead and
+was a quarter of a bucket's normalising projection. The compiled scan reads the strings instead and
 :func:`minor_units` does the same in one pass over their bytes: digits, a point, exactly ``e``
 digits (digits only when ``e`` is 0), with at least one digit before the point. It accepts exactly
 what the expression accepts; where it finds anything else (or a value beyond 64 bits) it reports the
