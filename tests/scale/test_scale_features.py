@@ -129,6 +129,31 @@ def test_corrections_and_retractions_across_part_files(tmp_path):
     assert got.loc["c-2", "worst_days_past_due_3m"] == plain.loc["c-2", "worst_days_past_due_3m"] == 0
 
 
+def test_revisions_filed_under_another_consumer_match_in_memory(tmp_path):
+    # each bucket joins only the revisions that matter for its consumers (scale.events.revisions): rows that
+    # target another consumer's events, and a chain that crosses consumers, must still resolve as in memory
+    c2 = base_history("c-2")
+    c1 = [dict(r, days_past_due=120) if r["event_id"] == "c-1-ss2" else r for r in base_history("c-1")]
+    parts = [
+        c1,
+        c2 + [
+            status("x-fix", "c-2", 30, 45, at(2), "c-1-ss1"),  # c-2's correction of c-1's status
+            ev("event.retraction", "x-ret", at(1), consumer="c-2", retracts_event_id="c-1-id",
+               reason="reported_in_error"),  # c-2's retraction of c-1's identity
+            status("c2-fix", "c-2", 60, 100, at(3), "c-1-ss2"),  # corrected again by c-1 below
+        ],
+        [status("c1-fix", "c-1", 60, 0, at(1), "c2-fix")],  # roots c-1's chain at c-1-ss2, through c-2's row
+    ]
+    directory = write_parts(tmp_path / "crossed", parts)
+    want = in_memory(directory, D)
+    plain = in_memory(write_parts(tmp_path / "plain", [base_history("c-1"), c2]), D)
+    assert want.loc["c-1", "identity_level"] == plain.loc["c-1", "identity_level"] > 0  # not c-2's to retract
+    assert want.loc["c-1", "worst_days_past_due_3m"] == 0  # the chain's head, not the original's 120
+    for rows_per_bucket in (10, 8_000_000):  # a bucket per consumer, and one for all
+        got = out_of_core(directory, D, tmp_path / str(rows_per_bucket), rows_per_bucket=rows_per_bucket)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
 def replays(tmp_path: Path) -> Path:
     """c-1 and c-2 in part 0; part 1 replays c-2's event under c-2 and c-2's and c-1's under other consumers
     (received later, so the originals win); part 2 holds c-0's copy of c-1's event, received first."""

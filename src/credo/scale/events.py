@@ -204,22 +204,31 @@ def _envelope(columns: dict[str, str]) -> str:
 
 
 def revisions(con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: dict[str, str]) -> pa.Table:
-    """``(partner_id, event_id, root_event_id, revised)`` of every event a correction chain touches.
+    """``(partner_id, event_id, root_event_id, revised, consumer_id)`` of every event a correction chain
+    touches, sorted by ``consumer_id``.
 
     Reads only the rows that carry a target (corrections and retractions), deduplicated as the
     in-memory path does, and derives their keys with :func:`derive_keys`; adds every targeted
     or corrected original as ``(id, id, revised)``. Events not listed keep their own id, unrevised, so
-    a listed row that says just that (a retraction itself) is left out: every bucket's join builds
-    its hash table from this table, and those were a fifth of it in the simulated population.
+    a listed row that says just that (a retraction itself) is left out: those were a fifth of the
+    table in the simulated population.
+
+    ``consumer_id`` is the consumer a row matters for, so that each bucket joins only its own rows
+    (:meth:`EventSource.normalised`): a listed row's own consumer, and for an original, the consumer
+    of each row that targets it or roots a chain at it (one row each). That is exact. Every step of
+    the point-in-time resolution that reads ``revised`` matches an event with rows of its *own*
+    consumer (:attr:`~credo.features.builder.QueryShape.resolved_ctes`), so an original that only
+    other consumers' rows target has the same record as of D whether it is marked revised or not.
     """
     target_cols = [c for c in ("target_event_id", "corrects_event_id", "retracts_event_id") if c in columns]
     empty = pa.table({"partner_id": pa.array([], pa.string()), "event_id": pa.array([], pa.string()),
-                      "root_event_id": pa.array([], pa.string()), "revised": pa.array([], pa.bool_())})
+                      "root_event_id": pa.array([], pa.string()), "revised": pa.array([], pa.bool_()),
+                      "consumer_id": pa.array([], pa.string())})
     if not target_cols:
         return empty
     expr = dict(normalised_select(columns, []))["target_event_id"]
     small = con.sql(
-        f"SELECT partner_id, event_id, type, received_at, target_event_id FROM ("
+        f"SELECT consumer_id, partner_id, event_id, type, received_at, target_event_id FROM ("
         f"SELECT {_envelope(columns)}, {expr} AS target_event_id, file_index, file_row_number "
         f"FROM {source(files)} WHERE " + " OR ".join(f"{ident(c)} IS NOT NULL" for c in target_cols) +
         ") ORDER BY file_index, file_row_number"
@@ -233,21 +242,23 @@ def revisions(con: duckdb.DuckDBPyConnection, files: Sequence[Path], columns: di
     # originals: every targeted event, and every corrected chain's root, that is not itself listed
     is_correction = pc.and_(pc.is_valid(keyed.column("target_event_id")),
                             pc.not_equal(keyed.column("type"), RETRACTION))
+    partner, consumer = keyed.column("partner_id"), keyed.column("consumer_id")
     originals = pa.concat_tables([
-        pa.table({"partner_id": keyed.column("partner_id"), "event_id": keyed.column("target_event_id")})
+        pa.table({"partner_id": partner, "event_id": keyed.column("target_event_id"), "consumer_id": consumer})
         .filter(pc.is_valid(keyed.column("target_event_id"))),
-        pa.table({"partner_id": keyed.column("partner_id"), "event_id": keyed.column("root_event_id")})
+        pa.table({"partner_id": partner, "event_id": keyed.column("root_event_id"), "consumer_id": consumer})
         .filter(is_correction),
-    ]).group_by(["partner_id", "event_id"]).aggregate([])
-    listed = keyed.select(["partner_id", "event_id", "root_event_id", "revised"])
+    ]).group_by(["partner_id", "event_id", "consumer_id"]).aggregate([])
+    listed = keyed.select(["partner_id", "event_id", "root_event_id", "revised", "consumer_id"])
     con.register("__listed", listed)
     con.register("__originals", originals)
     try:
         return con.sql(
-            "SELECT partner_id, event_id, root_event_id, revised FROM __listed "
+            "SELECT partner_id, event_id, root_event_id, revised, consumer_id FROM __listed "
             "WHERE root_event_id <> event_id OR revised UNION ALL "
-            "SELECT o.partner_id, o.event_id, o.event_id, TRUE FROM __originals AS o "
-            "ANTI JOIN __listed AS l ON l.partner_id = o.partner_id AND l.event_id = o.event_id"
+            "SELECT o.partner_id, o.event_id, o.event_id, TRUE, o.consumer_id FROM __originals AS o "
+            "ANTI JOIN __listed AS l ON l.partner_id = o.partner_id AND l.event_id = o.event_id "
+            "ORDER BY consumer_id"
         ).to_arrow_table()
     finally:
         con.unregister("__listed")
@@ -385,9 +396,12 @@ class EventSource:
         that does not read them does not compute them."""
         return tuple(name for name, _ in raw_payload_select(self.columns, self.currencies))
 
-    def normalised(self, where: str) -> str:
+    def normalised(self, where: str, consumers: str = "TRUE") -> str:
         """:data:`EVENTS_SCHEMA` columns (then :attr:`raw_payload` and ``_seq``) of the raw rows meeting
-        ``where``, but the replayed copies: one row per ``(partner_id, event_id)``."""
+        ``where``, but the replayed copies: one row per ``(partner_id, event_id)``. ``consumers`` (a
+        predicate over ``consumer_id`` that every row meeting ``where`` meets) limits the revisions
+        joined to those that matter for these consumers (:func:`revisions`): a consumer bucket's join then
+        hashes its own few thousand revision rows, not every bucket's."""
         body = ", ".join(f"{expr} AS {ident(name)}" for name, expr in
                          [*normalised_select(self.columns, self.currencies),
                           *raw_payload_select(self.columns, self.currencies)])
@@ -398,7 +412,8 @@ class EventSource:
         replayed = f"ANTI JOIN {REPLAYED} AS d ON d.{SEQ} = n.{SEQ} " if self.replayed else ""
         return (f"SELECT {select}, n.{SEQ} FROM (SELECT {body}, {SEQ_OF_ROW} AS {SEQ} "
                 f"FROM {source(self.files)} WHERE {where}) AS n {replayed}"
-                f"LEFT JOIN {REVISIONS} AS r ON r.partner_id = n.partner_id AND r.event_id = n.event_id")
+                f"LEFT JOIN (SELECT DISTINCT partner_id, event_id, root_event_id, revised FROM {REVISIONS} "
+                f"WHERE {consumers}) AS r ON r.partner_id = n.partner_id AND r.event_id = n.event_id")
 
 
 #: The session tables :func:`prepare` loads the revisions and the replayed copies' ``_seq`` into.

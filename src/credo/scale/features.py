@@ -75,7 +75,7 @@ def bucket_views(con: duckdb.DuckDBPyConnection, source: EventSource, bucket: Bu
     in_bucket = bucket.where() if shard is None or shard.everyone else f"{bucket.where()} AND {shard.where()}"
     where = f"{in_bucket} AND {source.received_before(query.as_of.at)}"
     names = ", ".join((*EVENTS_SCHEMA.names, *source.raw_payload))
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS SELECT {names} FROM ({source.normalised(where)})")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {query.events_table} AS SELECT {names} FROM ({source.normalised(where, in_bucket)})")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {query.population_table} AS {source.population(in_bucket)}")
 
 
